@@ -1,0 +1,2 @@
+"""The imperative shell of dynafold: decoding stream records, stores, the
+batch projector, the Lambda handler, the stream poller and the CLI."""

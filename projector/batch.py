@@ -1,0 +1,307 @@
+"""The batch projector: one batch of records in, documents conditionally written.
+
+Per batch: decode and translate every record (poison records go to the
+quarantine), route the events to documents, ``load`` every affected
+document of every write target in one round trip, fold, and ``write`` every
+changed document in one round trip, each conditioned on its token. A lost
+race (``Conflict``) reloads and re-folds only that document; a transient
+item failure (``Retryable``) resends only that item; both with bounded,
+jittered backoff. Whatever still fails marks its records failed: the caller
+reports the lowest of them and everything after it for redelivery, which the
+watermarks make harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections import defaultdict
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import attrs
+
+from domain.aggregate import Aggregate, ProjectionError
+from domain.events import DomainEvent
+from domain.fold import fold
+from domain.lookup import Lookup, LookupUnavailable
+from domain.model import Model
+from domain.records import RecordRef, SourceRecord
+from domain.state import AggregateState
+from domain.translation import TranslationError
+from projector.quarantine import Quarantine, QuarantineEntry, raw_json
+from projector.records import MalformedRecord, decode_stream_record, record_ref
+from projector.stores.base import (
+    Conflict,
+    DocKey,
+    DocumentStore,
+    DocumentWrite,
+    Retryable,
+    StoreUnavailable,
+    StoredDocument,
+    Written,
+)
+
+log = logging.getLogger("dynafold.projector")
+
+Decoder = Callable[[Any], SourceRecord]
+
+
+@attrs.frozen
+class Backoff:
+    """Full-jitter exponential backoff: sleep uniform(0, min(cap, base * 2**attempt))."""
+
+    base: float = 0.02
+    cap: float = 1.0
+    attempts: int = 8
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.cap, self.base * (2**attempt)))
+
+
+@attrs.define
+class BatchReport:
+    """What one batch did, in counts (the metrics and the tests read these)."""
+
+    records: int = 0
+    events: int = 0
+    stale: int = 0
+    documents_written: int = 0
+    conflicts: int = 0
+    retries: int = 0
+    loads: int = 0
+    writes: int = 0
+    quarantined: list[QuarantineEntry] = attrs.field(factory=list)
+    failed_from: Optional[int] = None
+    failure_reason: str = ""
+    oldest_created_us: Optional[int] = None
+    documents: set = attrs.field(factory=set)
+
+    def fail(self, index: int, reason: str) -> None:
+        if self.failed_from is None or index < self.failed_from:
+            self.failed_from = index
+            self.failure_reason = reason
+
+
+@attrs.define
+class _Pending:
+    """One document on one target, the events for it, and the records they came from."""
+
+    aggregate: Aggregate
+    key: DocKey
+    events: list[DomainEvent]
+    records: set[int]
+    stored: Optional[StoredDocument] = None
+    write: Optional[DocumentWrite] = None
+
+
+class Projector:
+    def __init__(
+        self,
+        model: Model,
+        store: DocumentStore,
+        quarantine: Quarantine,
+        *,
+        lookup_factory: Callable[[], Lookup] = lambda: _NO_LOOKUP,
+        backoff: Backoff = Backoff(),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Optional[random.Random] = None,
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.quarantine = quarantine
+        self.lookup_factory = lookup_factory
+        self.backoff = backoff
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        store.prepare(list(model.aggregates.values()))
+
+    def project(
+        self,
+        raws: Sequence[Any],
+        *,
+        decode: Optional[Decoder] = None,
+        table: Optional[str] = None,
+        time_left: Callable[[], float] = lambda: float("inf"),
+        margin_s: float = 0.0,
+        source: str = "stream",
+    ) -> BatchReport:
+        """Project one batch of raw records (in shard order)."""
+        decode = decode or (lambda raw: decode_stream_record(raw, self.model, table))
+        report = BatchReport(records=len(raws))
+        records: list[Optional[SourceRecord]] = []
+        poison: dict[int, QuarantineEntry] = {}
+        for index, raw in enumerate(raws):
+            try:
+                records.append(decode(raw))
+            except MalformedRecord as error:
+                records.append(None)
+                poison[index] = _entry(raw, error.ref, str(error), source)
+        created = [r.version.created_at_us for r in records if r is not None and r.origin.value == "stream"]
+        report.oldest_created_us = min(created) if created else None
+        routed = self._translate(raws, records, poison, report, source, time_left, margin_s)
+        if poison:
+            try:
+                self.quarantine.put(poison.values())
+            except Exception as error:  # the quarantine must hold them before the shard moves on
+                report.fail(min(poison), f"quarantine unavailable: {type(error).__name__}")
+            else:
+                report.quarantined = list(poison.values())
+                for entry in report.quarantined:
+                    log.warning(
+                        "record quarantined",
+                        extra={"table": entry.table, "sequence": entry.position, "event_id": entry.event_id, "reason": entry.summary},
+                    )
+        if routed:
+            self._fold_and_write(routed, report, time_left, margin_s)
+        return report
+
+    def _translate(self, raws, records, poison, report, source, time_left, margin_s) -> list[tuple[int, DomainEvent, str, list[str]]]:
+        """Events of each record, routed: (record index, event, aggregate name, document ids)."""
+        lookup = self.lookup_factory()
+        needs = []
+        for record in records:
+            if record is not None:
+                try:
+                    needs.extend(self.model.translators[record.table].needs(record))
+                except Exception:
+                    pass  # translate() below meets the same problem and quarantines the record
+        if needs and hasattr(lookup, "prefetch"):
+            try:
+                lookup.prefetch(needs)
+            except LookupUnavailable:
+                pass  # each record retries its own lookups and fails alone below
+        routed = []
+        for index, record in enumerate(records):
+            if record is None:
+                continue
+            if time_left() < margin_s:
+                report.fail(index, "time budget exhausted before translation")
+                break
+            try:
+                produced = self.model.translators[record.table].translate(record, lookup)
+                mine = [
+                    (index, event, aggregate.name, list(aggregate.routes(event)))
+                    for event in produced
+                    for aggregate in self.model.aggregates_of(event.source.table)
+                ]
+            except LookupUnavailable as error:
+                report.fail(index, str(error))
+                break
+            except Exception as error:  # a poison record, whatever the translator raised
+                if isinstance(error, TranslationError):
+                    poison[index] = _entry(raws[index], record.ref, f"{record.ref}: {error}", source)
+                else:  # its message may quote item contents: keep it in the quarantine, not in logs
+                    poison[index] = _entry(
+                        raws[index], record.ref, f"{record.ref}: translator raised {type(error).__name__}: {error}",
+                        source, summary=f"{record.ref}: translator raised {type(error).__name__}",
+                    )
+                continue
+            report.events += len(produced)
+            routed.extend(mine)
+        return routed
+
+    def _fold_and_write(self, routed, report: BatchReport, time_left, margin_s) -> None:
+        wanted: dict[str, dict[str, list[tuple[int, DomainEvent]]]] = defaultdict(lambda: defaultdict(list))
+        for index, event, name, doc_ids in routed:
+            for doc_id in doc_ids:
+                wanted[name][doc_id].append((index, event))
+        if not wanted:
+            return
+        first_record = min(index for index, *_ in routed)
+        loaded = None
+        for attempt in range(self.backoff.attempts):
+            if time_left() < margin_s:
+                break
+            if attempt:
+                report.retries += 1
+                self.sleep(self.backoff.delay(attempt, self.rng))
+            try:
+                report.loads += 1
+                loaded = self.store.load({name: list(docs) for name, docs in wanted.items()})
+                break
+            except StoreUnavailable as error:
+                log.warning("store load failed", extra={"attempt": attempt, "error": str(error)})
+        if loaded is None:
+            report.fail(first_record, "store unavailable (load)")
+            return
+        pending: dict[DocKey, _Pending] = {}
+        for name, docs in wanted.items():
+            aggregate = self.model.aggregate(name)
+            for target in loaded.targets[name]:
+                for doc_id, items in docs.items():
+                    key = DocKey(target, doc_id)
+                    pending[key] = _Pending(
+                        aggregate, key, [e for _, e in items], {i for i, _ in items}, loaded.documents.get(key)
+                    )
+        for item in list(pending.values()):
+            if not self._prepare(item, report):
+                del pending[item.key]
+        attempt = 0
+        while pending:
+            if attempt >= self.backoff.attempts or time_left() < margin_s:
+                break
+            if attempt:
+                report.retries += 1
+                self.sleep(self.backoff.delay(attempt, self.rng))
+            attempt += 1
+            try:
+                report.writes += 1
+                outcomes = self.store.write([p.write for p in pending.values()])
+            except StoreUnavailable as error:
+                log.warning("store write failed", extra={"attempt": attempt, "error": str(error)})
+                continue
+            conflicted = []
+            for key, outcome in outcomes.items():
+                if isinstance(outcome, Written):
+                    report.documents_written += 1
+                    report.documents.add(key)
+                    del pending[key]
+                elif isinstance(outcome, Conflict):
+                    report.conflicts += 1
+                    conflicted.append(key)
+            if conflicted:
+                try:
+                    report.loads += 1
+                    current = self.store.reload(conflicted)
+                except StoreUnavailable:
+                    continue  # the stale writes conflict again next round and reload then
+                for key in conflicted:
+                    item = pending[key]
+                    item.stored = current.get(key)
+                    if not self._prepare(item, report):
+                        del pending[key]
+        for item in pending.values():
+            report.fail(min(item.records), f"document {item.key.target}/{item.key.id} not written after {attempt} attempts")
+
+    def _prepare(self, item: _Pending, report: BatchReport) -> bool:
+        """Fold the item's events onto its stored state; False when there is nothing to write."""
+        before = item.stored.state if item.stored is not None else AggregateState()
+        after = fold(item.aggregate, before, item.events)
+        if after is before:
+            report.stale += len(item.events)
+            return False
+        try:
+            body = item.aggregate.document(item.key.id, after)
+        except ProjectionError as error:
+            raise ProjectionError(f"{error} (records {sorted(item.records)} of this batch)") from None
+        item.write = DocumentWrite(item.key, item.stored.token if item.stored else None, after, body)
+        return True
+
+
+def _entry(raw: Any, ref: RecordRef, reason: str, source: str, summary: Optional[str] = None) -> QuarantineEntry:
+    payload = raw_json(raw)
+    position = ref.sequence or ref.event_id or "sha256:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+    return QuarantineEntry(ref.table, position, ref.event_id, reason, payload, source=source, summary=summary or reason)
+
+
+class _NoLookup:
+    def item(self, source):
+        raise LookupUnavailable("this projector has no lookup configured")
+
+    def query(self, query):
+        raise LookupUnavailable("this projector has no lookup configured")
+
+
+_NO_LOOKUP = _NoLookup()

@@ -1,0 +1,109 @@
+"""The stream Lambda: one function per source table, all sharing this handler.
+
+``handler(event, context)`` projects one batch of DynamoDB stream records
+and returns ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures): the
+lowest failed record and every record after it, which Lambda redelivers.
+Poison records are quarantined and count as processed. Near the end of the
+invocation's time the handler stops and reports what it did not finish,
+rather than being killed mid-write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Callable, Optional
+
+from projector import logs, metrics
+from projector.batch import BatchReport, Projector
+from projector.config import load_model, quarantine_url, store_url
+from projector.records import table_from_arn
+
+log = logging.getLogger("dynafold.lambda")
+
+
+def build_projector() -> Projector:
+    """The projector this container uses, from environment variables."""
+    import boto3
+
+    from projector.lookup import DynamoLookup
+    from projector.quarantine import open_quarantine
+    from projector.stores import open_store
+
+    model = load_model()
+    store = open_store(store_url())
+    quarantine = open_quarantine(quarantine_url(store.url))
+    client = boto3.client("dynamodb")
+    return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model))
+
+
+def failures(records: list, report: BatchReport) -> list[dict[str, str]]:
+    """Lambda's batch item failures: the lowest failed record and all after it."""
+    if report.failed_from is None:
+        return []
+    result = []
+    for record in records[report.failed_from:]:
+        stream = record.get("dynamodb") if isinstance(record, dict) else None
+        sequence = stream.get("SequenceNumber") if isinstance(stream, dict) else None
+        if isinstance(sequence, str):
+            result.append({"itemIdentifier": sequence})
+    return result
+
+
+def make_handler(
+    projector_factory: Callable[[], Projector] = build_projector,
+    *,
+    margin_ms: Optional[int] = None,
+    emit: Callable[[dict, dict], None] = metrics.emit,
+) -> Callable[[dict, Any], dict]:
+    state: dict[str, Projector] = {}
+    margin = margin_ms if margin_ms is not None else int(os.environ.get("DYNAFOLD_TIME_MARGIN_MS", "5000"))
+
+    def handle(event: dict, context: Any = None) -> dict:
+        if "projector" not in state:
+            state["projector"] = projector_factory()
+        projector = state["projector"]
+        records = event.get("Records") or []
+        started = time.monotonic()
+        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            time_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+        else:
+            time_left = lambda: float("inf")  # noqa: E731
+        report = projector.project(records, time_left=time_left, margin_s=margin / 1000)
+        duration_ms = (time.monotonic() - started) * 1000
+        table = next((t for t in (table_from_arn(r.get("eventSourceARN")) for r in records if isinstance(r, dict)) if t), "?")
+        result = {"batchItemFailures": failures(records, report)}
+        log.info(
+            "batch projected",
+            extra={
+                "table": table,
+                "records": report.records,
+                "events": report.events,
+                "stale": report.stale,
+                "written": report.documents_written,
+                "conflicts": report.conflicts,
+                "retries": report.retries,
+                "quarantined": len(report.quarantined),
+                "failed_from": report.failed_from,
+                "reason": report.failure_reason or None,
+                "duration_ms": round(duration_ms, 1),
+                "documents": sorted(f"{k.target}/{k.id}" for k in report.documents)[:50],
+            },
+        )
+        emit(metrics.batch_metrics(report, duration_ms), {"table": table})
+        return result
+
+    return handle
+
+
+def handler(event: dict, context: Any) -> dict:
+    """The Lambda entry point (configured by ``DYNAFOLD_*`` environment variables)."""
+    global _default
+    if _default is None:
+        logs.configure(os.environ.get("DYNAFOLD_LOG_LEVEL", "INFO"))
+        _default = make_handler()
+    return _default(event, context)
+
+
+_default: Optional[Callable[[dict, Any], dict]] = None

@@ -1,0 +1,136 @@
+"""The lookup port over DynamoDB: consistent batched reads and GSI queries.
+
+``prefetch`` answers every need of a batch up front (one ``BatchGetItem``
+per 100 keys, one paginated ``Query`` per distinct index value) so
+translators then read from memory. Throttling and network errors become
+``LookupUnavailable``: the record is retried later, never quarantined.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Mapping, Optional
+
+from domain.lookup import IndexQuery, LookupUnavailable, Need
+from domain.model import Model
+from domain.source import SourceItem
+from projector.dynamodb_json import decode_map
+
+_TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def _typed(value: Any) -> dict:
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": value}
+    return {"N": format(value, "f")}
+
+
+def _transient(error: Exception) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES
+    return isinstance(error, BotoCoreError)
+
+
+class DynamoLookup:
+    def __init__(self, client: Any, model: Model, *, max_unprocessed_rounds: int = 8, sleep=time.sleep) -> None:
+        self._client = client
+        self._model = model
+        self._items: dict[str, Optional[dict]] = {}
+        self._queries: dict[IndexQuery, list[dict]] = {}
+        self._rounds = max_unprocessed_rounds
+        self._sleep = sleep
+        self.calls = 0
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._queries.clear()
+
+    def prefetch(self, needs: Iterable[Need]) -> None:
+        items = {}
+        queries = set()
+        for need in needs:
+            if isinstance(need, SourceItem):
+                if need.id not in self._items:
+                    items[need.id] = need
+            elif need not in self._queries:
+                queries.add(need)
+        try:
+            if items:
+                self._batch_get(list(items.values()))
+            for query in sorted(queries, key=repr):
+                self._queries[query] = self._query(query)
+        except Exception as error:
+            if _transient(error):
+                raise LookupUnavailable(f"DynamoDB lookup failed: {_describe(error)}") from None
+            raise
+
+    def item(self, source: SourceItem) -> Optional[Mapping[str, Any]]:
+        if source.id not in self._items:
+            self.prefetch([source])
+        return self._items[source.id]
+
+    def query(self, query: IndexQuery) -> list[Mapping[str, Any]]:
+        if query not in self._queries:
+            self.prefetch([query])
+        return self._queries[query]
+
+    def _batch_get(self, sources: list[SourceItem]) -> None:
+        for start in range(0, len(sources), 100):
+            chunk = sources[start : start + 100]
+            for source in chunk:
+                self._items[source.id] = None
+            request = {}
+            for source in chunk:
+                keys = request.setdefault(source.table, {"Keys": [], "ConsistentRead": True})["Keys"]
+                keys.append({name: _typed(value) for name, value in source.key})
+            for attempt in range(self._rounds):
+                self.calls += 1
+                response = self._client.batch_get_item(RequestItems=request)
+                for table, rows in response.get("Responses", {}).items():
+                    spec = self._model.table(table)
+                    for row in rows:
+                        image = decode_map(row)
+                        found = SourceItem.of(table, {k: image[k] for k in spec.key_attributes})
+                        self._items[found.id] = image
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self._sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise LookupUnavailable("DynamoDB left keys unprocessed after repeated BatchGetItem rounds")
+
+    def _query(self, query: IndexQuery) -> list[dict]:
+        found = []
+        kwargs = dict(
+            TableName=query.table,
+            IndexName=query.index,
+            KeyConditionExpression="#a = :v",
+            ExpressionAttributeNames={"#a": query.attribute},
+            ExpressionAttributeValues={":v": _typed(query.value)},
+        )
+        while True:
+            self.calls += 1
+            response = self._client.query(**kwargs)
+            found.extend(decode_map(row) for row in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return found
+            kwargs["ExclusiveStartKey"] = last
+
+
+def _describe(error: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code", "ClientError")
+    return type(error).__name__

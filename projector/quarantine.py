@@ -1,0 +1,164 @@
+"""The quarantine: where records that can never be projected are kept, whole.
+
+A poison record (undecodable, untranslatable) is written here with its raw
+payload, its table, its shard position, the error and the time, and then
+skipped so the shard moves on. Entries are keyed by (table, position), so a
+redelivered poison record is stored once. ``dynafold quarantine`` lists,
+shows, re-drives and drops them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import json
+import sqlite3
+import threading
+import time
+from typing import Any, Iterable, Optional, Protocol
+
+import attrs
+
+from projector.stores.sqlite import path_of
+
+
+def raw_json(raw: Any) -> str:
+    """The raw record as JSON, losing nothing (datetimes as ISO text, bytes as base64)."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, _dt.datetime):
+            return value.isoformat()
+        if isinstance(value, (bytes, bytearray)):
+            return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
+        if isinstance(value, (set, frozenset)):
+            return sorted(value, key=repr)
+        return repr(value)
+
+    return json.dumps(raw, default=default, ensure_ascii=True, allow_nan=True)
+
+
+@attrs.frozen
+class QuarantineEntry:
+    table: str
+    position: str
+    event_id: str
+    reason: str
+    raw: str
+    quarantined_at: float = attrs.field(factory=time.time)
+    source: str = ""
+    summary: str = attrs.field(default="", eq=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.table}/{self.position}"
+
+
+class Quarantine(Protocol):
+    url: str
+
+    def put(self, entries: Iterable[QuarantineEntry]) -> None: ...
+    def list(self, table: Optional[str] = None) -> list[QuarantineEntry]: ...
+    def get(self, entry_id: str) -> Optional[QuarantineEntry]: ...
+    def drop(self, entry_id: str) -> bool: ...
+
+
+class MemoryQuarantine:
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._entries: dict[str, QuarantineEntry] = {}
+        self._lock = threading.Lock()
+
+    def put(self, entries: Iterable[QuarantineEntry]) -> None:
+        with self._lock:
+            for entry in entries:
+                self._entries.setdefault(entry.id, entry)
+
+    def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
+        with self._lock:
+            return sorted(
+                (e for e in self._entries.values() if table is None or e.table == table), key=lambda e: e.id
+            )
+
+    def get(self, entry_id: str) -> Optional[QuarantineEntry]:
+        with self._lock:
+            return self._entries.get(entry_id)
+
+    def drop(self, entry_id: str) -> bool:
+        with self._lock:
+            return self._entries.pop(entry_id, None) is not None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dynafold_quarantine (
+    id TEXT PRIMARY KEY,
+    source_table TEXT NOT NULL,
+    position TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    quarantined_at REAL NOT NULL,
+    source TEXT NOT NULL
+)
+"""
+
+
+class SQLiteQuarantine:
+    """A table in the SQLite file (the store's own file by default)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._path = path_of(url)
+        self._local = threading.local()
+        self._db().execute(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._local.conn = conn
+        return conn
+
+    def put(self, entries: Iterable[QuarantineEntry]) -> None:
+        rows = [
+            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.source) for e in entries
+        ]
+        if rows:
+            self._db().executemany("INSERT OR IGNORE INTO dynafold_quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
+        sql = "SELECT source_table, position, event_id, reason, raw, quarantined_at, source FROM dynafold_quarantine"
+        args: tuple = ()
+        if table is not None:
+            sql += " WHERE source_table = ?"
+            args = (table,)
+        return [QuarantineEntry(*row) for row in self._db().execute(sql + " ORDER BY id", args)]
+
+    def get(self, entry_id: str) -> Optional[QuarantineEntry]:
+        row = self._db().execute(
+            "SELECT source_table, position, event_id, reason, raw, quarantined_at, source "
+            "FROM dynafold_quarantine WHERE id = ?",
+            (entry_id,),
+        ).fetchone()
+        return None if row is None else QuarantineEntry(*row)
+
+    def drop(self, entry_id: str) -> bool:
+        return self._db().execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
+
+
+def open_quarantine(url: str) -> Quarantine:
+    if url.startswith("memory://"):
+        return MemoryQuarantine(url)
+    if url.startswith("sqlite:///"):
+        return SQLiteQuarantine(url)
+    if url.startswith("dynamodb://"):
+        from projector.control_table import DynamoQuarantine
+
+        return DynamoQuarantine.from_url(url)
+    raise ValueError(f"unknown quarantine URL {url.split(':', 1)[0]!r}: use memory://, sqlite:///path.db or dynamodb://table")
+
+
+def default_quarantine_url(store_url: str) -> Optional[str]:
+    """The quarantine that goes with a store: the same SQLite file, or memory for memory://."""
+    if store_url.startswith(("sqlite:///", "memory://")):
+        return store_url
+    return None

@@ -1,0 +1,25 @@
+"""Document stores behind one port (``projector.stores.base``), chosen by URL."""
+
+from __future__ import annotations
+
+from projector.stores.base import DocumentStore
+
+
+def open_store(url: str) -> DocumentStore:
+    """``memory://``, ``sqlite:///path.db`` or ``opensearch+http(s)://host:port``."""
+    if url.startswith("memory://"):
+        from projector.stores.memory import MemoryStore
+
+        return MemoryStore(url)
+    if url.startswith("sqlite:///"):
+        from projector.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(url)
+    if url.startswith(("opensearch+http://", "opensearch+https://")):
+        from projector.stores.opensearch import OpenSearchStore
+
+        return OpenSearchStore.from_url(url)
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise ValueError(
+        f"unknown store URL scheme {scheme!r}: use memory://, sqlite:///path.db or opensearch+https://host:port"
+    )

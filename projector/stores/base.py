@@ -1,0 +1,148 @@
+"""The document store port: the contract every store honours.
+
+A store keeps, per physical target (an OpenSearch index, a SQLite table, a
+dict), one row per aggregate document: its visible body (``None`` for a
+tombstone document), its fold state (watermarks, slices, tombstones) and a
+concurrency token. The projector needs exactly three operations, each one
+round trip whatever the batch size:
+
+- ``load``: the write targets of the aggregates and the documents asked for;
+- ``write``: conditional writes, each expecting the token it loaded (or
+  expecting absence, ``None``); outcomes per document, never all-or-nothing;
+- ``reload``: the same as ``load`` for documents that lost a race.
+
+A token is only meaningful on the target it was read from. Readers go
+through the read target (the OpenSearch alias), never see tombstone
+documents and never see the internal metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Collection, Iterator, Mapping, Optional, Protocol, Sequence, Union
+
+import attrs
+
+from domain.aggregate import Aggregate
+from domain.state import AggregateState
+
+
+@attrs.frozen
+class DocKey:
+    target: str
+    id: str
+
+
+@attrs.frozen
+class StoredDocument:
+    key: DocKey
+    token: Any
+    state: AggregateState
+    body: Optional[Mapping[str, Any]]
+
+
+@attrs.frozen
+class DocumentWrite:
+    key: DocKey
+    expected: Any
+    state: AggregateState
+    body: Optional[Mapping[str, Any]]
+
+
+@attrs.frozen
+class Written:
+    token: Any
+
+
+@attrs.frozen
+class Conflict:
+    """Someone else wrote the document since it was loaded: reload and re-fold."""
+
+
+@attrs.frozen
+class Retryable:
+    """The write did not happen for a transient reason (throttled, 5xx, timeout): resend."""
+
+    reason: str
+
+
+Outcome = Union[Written, Conflict, Retryable]
+
+
+@attrs.frozen
+class Loaded:
+    targets: Mapping[str, tuple[str, ...]]
+    documents: Mapping[DocKey, StoredDocument]
+
+
+@attrs.frozen
+class Targets:
+    """Where an aggregate's documents live: read by one target, written to all write targets."""
+
+    read: Optional[str]
+    write: tuple[str, ...]
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or answered with an error for the whole request."""
+
+
+class UnknownTarget(Exception):
+    pass
+
+
+def default_target(aggregate: Aggregate) -> str:
+    """The physical target of an aggregate's schema version: the name carries the version."""
+    return f"{aggregate.name}_v{aggregate.version}"
+
+
+class DocumentStore(Protocol):
+    url: str
+
+    def prepare(self, aggregates: Collection[Aggregate]) -> None:
+        """Create the current targets of aggregates that have none yet (idempotent)."""
+
+    def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
+        """Write targets of the aggregates in ``wanted`` and, on each, the documents with those ids."""
+
+    def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
+        """The documents as they are now (absent ones omitted)."""
+
+    def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
+        """Apply each write if its document still has the expected token."""
+
+    def targets(self, aggregate: str) -> Targets:
+        ...
+
+    def create_target(self, aggregate: Aggregate, target: str) -> None:
+        """A new empty physical target for ``aggregate`` (not yet read or written)."""
+
+    def set_targets(self, aggregate: str, targets: Targets) -> None:
+        """Atomically replace the read target and write targets of an aggregate."""
+
+    def drop_target(self, target: str) -> None:
+        ...
+
+    def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
+        """The visible document through the read target, or None."""
+
+    def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
+        """Every visible document through the read target, sorted by id."""
+
+    def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Visible documents matching a full-text query over the aggregate's text fields."""
+
+    def stored(self, target: str) -> Iterator[StoredDocument]:
+        """Every document of a target, tombstone documents included, sorted by id."""
+
+    def close(self) -> None:
+        ...
+
+
+def require_targets(targets: Mapping[str, Targets], aggregate: str) -> Targets:
+    try:
+        return targets[aggregate]
+    except KeyError:
+        raise UnknownTarget(
+            f"the store has no targets for aggregate {aggregate!r}; run the projector or "
+            "`dynafold replay` once so it creates them"
+        ) from None

@@ -1,0 +1,143 @@
+"""``memory://``: a store in this process, for tests, property tests and benchmarks.
+
+Documents are kept serialized, as every real store keeps them, so a value
+that does not survive the round trip fails here first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any, Collection, Iterator, Mapping, Optional, Sequence
+
+from domain.aggregate import Aggregate
+from domain.state import AggregateState
+from projector.stores import codec
+from projector.stores.base import (
+    Conflict,
+    DocKey,
+    DocumentWrite,
+    Loaded,
+    Outcome,
+    StoredDocument,
+    Targets,
+    UnknownTarget,
+    Written,
+    default_target,
+    require_targets,
+)
+from projector.stores.search_terms import matches, text_fields
+
+
+class MemoryStore:
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._rows: dict[str, dict[str, tuple[int, str, Optional[str]]]] = {}
+        self._aggregates: dict[str, Aggregate] = {}
+        self._target_of: dict[str, str] = {}
+        self._targets: dict[str, Targets] = {}
+        self._tokens = itertools.count(1)
+
+    def prepare(self, aggregates: Collection[Aggregate]) -> None:
+        with self._lock:
+            for aggregate in aggregates:
+                self._aggregates[aggregate.name] = aggregate
+                if aggregate.name not in self._targets:
+                    target = default_target(aggregate)
+                    self.create_target(aggregate, target)
+                    self._targets[aggregate.name] = Targets(target, (target,))
+
+    def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
+        with self._lock:
+            targets = {name: require_targets(self._targets, name).write for name in wanted}
+            keys = [DocKey(t, doc_id) for name, ids in wanted.items() for t in targets[name] for doc_id in ids]
+            return Loaded(targets, self._read(keys))
+
+    def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
+        with self._lock:
+            return self._read(keys)
+
+    def _read(self, keys: Collection[DocKey]) -> dict[DocKey, StoredDocument]:
+        found = {}
+        for key in keys:
+            row = self._rows.get(key.target, {}).get(key.id)
+            if row is not None:
+                found[key] = _document(key, row)
+        return found
+
+    def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
+        outcomes: dict[DocKey, Outcome] = {}
+        with self._lock:
+            for w in writes:
+                rows = self._rows.get(w.key.target)
+                if rows is None:
+                    raise UnknownTarget(f"no target {w.key.target!r}")
+                current = rows.get(w.key.id)
+                if (current is None) != (w.expected is None) or (current is not None and current[0] != w.expected):
+                    outcomes[w.key] = Conflict()
+                    continue
+                token = next(self._tokens)
+                body = None if w.body is None else codec.dumps(w.body)
+                rows[w.key.id] = (token, codec.dumps(w.state.to_json()), body)
+                outcomes[w.key] = Written(token)
+        return outcomes
+
+    def targets(self, aggregate: str) -> Targets:
+        with self._lock:
+            return require_targets(self._targets, aggregate)
+
+    def create_target(self, aggregate: Aggregate, target: str) -> None:
+        with self._lock:
+            self._aggregates[aggregate.name] = aggregate
+            self._rows.setdefault(target, {})
+            self._target_of[target] = aggregate.name
+
+    def set_targets(self, aggregate: str, targets: Targets) -> None:
+        with self._lock:
+            for target in (targets.read, *targets.write):
+                if target is not None and target not in self._rows:
+                    raise UnknownTarget(f"no target {target!r}")
+            self._targets[aggregate] = targets
+
+    def drop_target(self, target: str) -> None:
+        with self._lock:
+            self._rows.pop(target, None)
+            self._target_of.pop(target, None)
+
+    def _visible(self, aggregate: str) -> list[tuple[str, dict]]:
+        read = self.targets(aggregate).read
+        rows = self._rows.get(read, {}) if read else {}
+        return sorted((doc_id, codec.loads(row[2])) for doc_id, row in rows.items() if row[2] is not None)
+
+    def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
+        with self._lock:
+            read = self.targets(aggregate).read
+            row = self._rows.get(read, {}).get(doc_id) if read else None
+            return None if row is None or row[2] is None else codec.loads(row[2])
+
+    def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            visible = self._visible(aggregate)
+        return iter([body for _, body in visible])
+
+    def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        with self._lock:
+            fields = text_fields(self._aggregates[aggregate])
+            visible = self._visible(aggregate)
+        return [body for _, body in visible if matches(query, body, fields)][:limit]
+
+    def stored(self, target: str) -> Iterator[StoredDocument]:
+        with self._lock:
+            rows = sorted(self._rows.get(target, {}).items())
+        return iter([_document(DocKey(target, doc_id), row) for doc_id, row in rows])
+
+    def close(self) -> None:
+        pass
+
+
+def _document(key: DocKey, row: tuple[int, str, Optional[str]]) -> StoredDocument:
+    token, state, body = row
+    return StoredDocument(
+        key, token, AggregateState.from_json(codec.loads(state)), None if body is None else codec.loads(body)
+    )

@@ -1,0 +1,41 @@
+import os
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, settings
+from moto import mock_aws
+
+from domain.sample import MODEL
+from projector.provision import create_tables
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile(
+    "thorough", max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto in-process, with fake credentials so nothing can reach AWS."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb(aws):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    create_tables(client, MODEL)
+    return client
+
+
+@pytest.fixture
+def streams(aws):
+    return boto3.client("dynamodbstreams", region_name="us-east-1")

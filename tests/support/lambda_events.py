@@ -1,0 +1,50 @@
+"""boto3 GetRecords output turned into the records Lambda delivers."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+
+def _lambda_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lambda_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lambda_value(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def lambda_record(record: dict, stream_arn: str) -> dict:
+    stream = dict(record["dynamodb"])
+    created = stream.get("ApproximateCreationDateTime")
+    if isinstance(created, dt.datetime):
+        stream["ApproximateCreationDateTime"] = created.timestamp()
+    out = {k: v for k, v in record.items() if k != "dynamodb"}
+    out["dynamodb"] = _lambda_value(stream)
+    out["eventSourceARN"] = stream_arn
+    out.setdefault("eventSource", "aws:dynamodb")
+    return out
+
+
+def stream_records(dynamodb: Any, streams: Any, table: str) -> list[dict]:
+    """Every record of the table's stream so far, in Lambda's shape."""
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records.extend(lambda_record(r, arn) for r in response["Records"])
+            if not response["Records"]:
+                break
+            iterator = response.get("NextShardIterator")
+    return records
+
+
+def event(records: list[dict]) -> dict:
+    return {"Records": records}
