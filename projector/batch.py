@@ -35,6 +35,7 @@ from projector.records import MalformedRecord, decode_stream_record, record_ref
 from projector.stores.base import (
     Conflict,
     DocKey,
+    Rejected,
     DocumentStore,
     DocumentWrite,
     Retryable,
@@ -77,6 +78,7 @@ class BatchReport:
     failure_reason: str = ""
     oldest_created_us: Optional[int] = None
     documents: set = attrs.field(factory=set)
+    rejected: list = attrs.field(factory=list)
 
     def fail(self, index: int, reason: str) -> None:
         if self.failed_from is None or index < self.failed_from:
@@ -155,7 +157,23 @@ class Projector:
                     )
         if routed:
             self._fold_and_write(routed, report, time_left, margin_s)
+        if report.rejected:
+            self._quarantine_rejected(raws, records, report, source)
         return report
+
+    def _quarantine_rejected(self, raws, records, report: BatchReport, source: str) -> None:
+        """Records whose document the store refused for good (e.g. a value its mapping rejects)."""
+        entries = {}
+        for item, reason in report.rejected:
+            for index in item.records:
+                ref = records[index].ref if records[index] is not None else record_ref(raws[index])
+                entries[index] = _entry(raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id} rejected by the store: {reason}", source)
+        try:
+            self.quarantine.put(entries.values())
+        except Exception as error:
+            report.fail(min(entries), f"quarantine unavailable: {type(error).__name__}")
+            return
+        report.quarantined.extend(entries.values())
 
     def _translate(self, raws, records, poison, report, source, time_left, margin_s) -> list[tuple[int, DomainEvent, str, list[str]]]:
         """Events of each record, routed: (record index, event, aggregate name, document ids)."""
@@ -261,6 +279,8 @@ class Projector:
                 elif isinstance(outcome, Conflict):
                     report.conflicts += 1
                     conflicted.append(key)
+                elif isinstance(outcome, Rejected):
+                    report.rejected.append((pending.pop(key), outcome.reason))
             if conflicted:
                 try:
                     report.loads += 1

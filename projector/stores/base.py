@@ -65,7 +65,14 @@ class Retryable:
     reason: str
 
 
-Outcome = Union[Written, Conflict, Retryable]
+@attrs.frozen
+class Rejected:
+    """The store refused this document for good (a mapping error): its records are quarantined."""
+
+    reason: str
+
+
+Outcome = Union[Written, Conflict, Retryable, Rejected]
 
 
 @attrs.frozen
