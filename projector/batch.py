@@ -109,7 +109,9 @@ class Projector:
         backoff: Backoff = Backoff(),
         sleep: Callable[[float], None] = time.sleep,
         rng: Optional[random.Random] = None,
+        aggregates: Optional[Iterable[str]] = None,
     ) -> None:
+        """``aggregates`` limits projection to those aggregates (a replay of one aggregate)."""
         self.model = model
         self.store = store
         self.quarantine = quarantine
@@ -117,7 +119,13 @@ class Projector:
         self.backoff = backoff
         self.sleep = sleep
         self.rng = rng or random.Random()
-        store.prepare(list(model.aggregates.values()))
+        names = set(model.aggregates) if aggregates is None else set(aggregates)
+        for name in names:
+            model.aggregate(name)
+        self._targets_of = {
+            table: [a for a in model.aggregates_of(table) if a.name in names] for table in model.tables
+        }
+        store.prepare([model.aggregate(name) for name in sorted(names)])
 
     def project(
         self,
@@ -202,7 +210,7 @@ class Projector:
                 mine = [
                     (index, event, aggregate.name, list(aggregate.routes(event)))
                     for event in produced
-                    for aggregate in self.model.aggregates_of(event.source.table)
+                    for aggregate in self._targets_of.get(event.source.table, ())
                 ]
             except LookupUnavailable as error:
                 report.fail(index, str(error))

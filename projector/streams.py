@@ -9,25 +9,11 @@ ReportBatchItemFailures.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol
+from typing import Any, Optional
 
 import attrs
 
-
-class Checkpoints(Protocol):
-    def get(self, key: str) -> Optional[str]: ...
-    def put(self, key: str, value: str) -> None: ...
-
-
-class MemoryCheckpoints:
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    def get(self, key: str) -> Optional[str]:
-        return self._values.get(key)
-
-    def put(self, key: str, value: str) -> None:
-        self._values[key] = value
+from projector.checkpoints import Checkpoints
 
 
 @attrs.define
@@ -41,7 +27,7 @@ class _Shard:
 
     @property
     def key(self) -> str:
-        return f"{self.table}/{self.shard_id}"
+        return f"stream/{self.table}/{self.shard_id}"
 
 
 @attrs.frozen

@@ -1,0 +1,237 @@
+"""The ``dynafold`` command.
+
+Exit codes: 0 success; 1 the command ran and found a problem (records left
+failed, drift found); 2 usage or configuration error; 3 a store or AWS could
+not be reached; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Optional, Sequence
+
+from projector.config import ConfigurationError, load_model, quarantine_url, redact, store_url
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        help="document store URL: sqlite:///views.db, opensearch+https://host:443, memory:// "
+        "(default: $DYNAFOLD_STORE, else sqlite:///dynafold.db)",
+    )
+
+
+def _model_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="module:attribute of the model (default: $DYNAFOLD_MODEL, else the sample)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dynafold",
+        description="Aggregate views of DynamoDB tables, converging under any delivery order.",
+        epilog="Exit codes: 0 ok, 1 problem found, 2 usage/configuration error, 3 store or AWS unreachable, 130 interrupted.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser("demo", help="run the sample domain end to end on moto and SQLite (no AWS needed)")
+    demo.add_argument("--db", default="dynafold-demo.db", help="SQLite file for the documents (recreated; default: %(default)s)")
+    demo.add_argument("--customers", type=int, default=40, help="customers in the workload (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the workload (default: %(default)s)")
+
+    project = commands.add_parser("project", help="poll the tables' DynamoDB Streams and project them (Ctrl-C stops)")
+    _store_arg(project)
+    _model_arg(project)
+    project.add_argument("--tables", help="comma-separated source tables (default: every table of the model)")
+    project.add_argument("--checkpoints", help="checkpoint URL (default: the SQLite store's file, else sqlite:///dynafold-checkpoints.db)")
+    project.add_argument("--quarantine", help="quarantine URL (default: $DYNAFOLD_QUARANTINE, else the SQLite store's file)")
+    project.add_argument("--batch-size", type=int, default=100, help="records per GetRecords call (default: %(default)s)")
+    project.add_argument("--interval", type=float, default=1.0, help="seconds between polls of idle streams (default: %(default)s)")
+    project.add_argument("--stats-every", type=float, default=10.0, help="seconds between counter lines (default: %(default)s)")
+    project.add_argument("--until-idle", action="store_true", help="stop once every stream is drained")
+
+    dump = commands.add_parser("dump", help="print every visible document of an aggregate, one JSON object per line")
+    _store_arg(dump)
+    _model_arg(dump)
+    dump.add_argument("--aggregate", required=True, help="aggregate name, e.g. customer")
+
+    search = commands.add_parser("search", help="full-text search over an aggregate's text fields")
+    _store_arg(search)
+    _model_arg(search)
+    search.add_argument("--aggregate", required=True, help="aggregate name, e.g. lesson")
+    search.add_argument("--limit", type=int, default=10, help="at most this many documents (default: %(default)s)")
+    search.add_argument("query", help="words that must all occur, e.g. 'wonderwall'")
+
+    quarantine = commands.add_parser("quarantine", help="inspect, re-drive or drop quarantined records")
+    _store_arg(quarantine)
+    _model_arg(quarantine)
+    quarantine.add_argument("--quarantine", help="quarantine URL (default: $DYNAFOLD_QUARANTINE, else the store's file)")
+    actions = quarantine.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="one line per quarantined record")
+    listing.add_argument("--table", help="only this source table")
+    for name, text in (
+        ("show", "the full entry, raw record included"),
+        ("retry", "project the record again (after a fix); removed from the quarantine if it now succeeds"),
+        ("drop", "delete the entry for good"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("entry", help="entry id as `list` prints it (table/position)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigurationError as error:
+        print(f"dynafold: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        from projector.stores.base import StoreUnavailable, UnknownTarget
+
+        if isinstance(error, (StoreUnavailable,)):
+            print(f"dynafold: store unavailable: {error}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        if isinstance(error, (UnknownTarget, KeyError, ValueError)):
+            print(f"dynafold: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        if _is_aws_unreachable(error):
+            print(f"dynafold: AWS unreachable: {type(error).__name__}: {error}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        raise
+
+
+def _is_aws_unreachable(error: Exception) -> bool:
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        return False
+    return isinstance(error, (BotoCoreError, ClientError))
+
+
+def _open(args):
+    from projector.stores import open_store
+
+    model = load_model(args.model)
+    store = open_store(store_url(args.store))
+    return model, store
+
+
+def cmd_dump(args) -> int:
+    from projector.stores.codec import dumps
+
+    model, store = _open(args)
+    model.aggregate(args.aggregate)
+    for document in store.documents(args.aggregate):
+        sys.stdout.write(dumps(document) + "\n")
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from projector.stores.codec import dumps
+
+    model, store = _open(args)
+    model.aggregate(args.aggregate)
+    for document in store.search(args.aggregate, args.query, limit=args.limit):
+        sys.stdout.write(dumps(document) + "\n")
+    return EXIT_OK
+
+
+def _projector(model, store, quarantine_flag: Optional[str]):
+    import boto3
+
+    from projector.batch import Projector
+    from projector.lookup import DynamoLookup
+    from projector.quarantine import open_quarantine
+
+    quarantine = open_quarantine(quarantine_url(store.url, quarantine_flag))
+    client = boto3.client("dynamodb")
+    return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model)), client
+
+
+def cmd_project(args) -> int:
+    import boto3
+
+    from projector import poller
+    from projector.checkpoints import open_checkpoints
+    from projector.streams import StreamReader
+
+    model, store = _open(args)
+    projector, client = _projector(model, store, args.quarantine)
+    tables = args.tables.split(",") if args.tables else sorted(model.tables)
+    for table in tables:
+        model.table(table)
+    checkpoints_url = args.checkpoints or (store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db")
+    reader = StreamReader(client, boto3.client("dynamodbstreams"), tables, open_checkpoints(checkpoints_url), limit=args.batch_size)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        print(f"dynafold project: {', '.join(tables)} -> {redact(store.url)} (Ctrl-C stops)", file=sys.stderr)
+        totals = poller.run(
+            projector, reader, stop=stop, until_idle=args.until_idle, interval_s=args.interval,
+            stats_every_s=args.stats_every, out=sys.stderr,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(f"dynafold project: {totals.line()}", file=sys.stderr)
+    return EXIT_PROBLEM if totals.failed_batches and args.until_idle else EXIT_OK
+
+
+def cmd_quarantine(args) -> int:
+    from projector.quarantine import open_quarantine
+
+    model, store = _open(args)
+    quarantine = open_quarantine(quarantine_url(store.url, args.quarantine))
+    if args.action == "list":
+        entries = quarantine.list(args.table)
+        for entry in entries:
+            print(f"{entry.id}\t{entry.event_id or '-'}\t{entry.summary or entry.reason}")
+        print(f"{len(entries)} quarantined record(s)", file=sys.stderr)
+        return EXIT_OK
+    entry = quarantine.get(args.entry)
+    if entry is None:
+        print(f"dynafold: no quarantined record {args.entry!r}", file=sys.stderr)
+        return EXIT_PROBLEM
+    if args.action == "show":
+        print(json.dumps({
+            "id": entry.id, "table": entry.table, "position": entry.position, "event_id": entry.event_id,
+            "reason": entry.reason, "quarantined_at": entry.quarantined_at, "source": entry.source,
+            "raw": json.loads(entry.raw),
+        }, indent=2))
+        return EXIT_OK
+    if args.action == "drop":
+        quarantine.drop(entry.id)
+        print(f"dropped {entry.id}", file=sys.stderr)
+        return EXIT_OK
+    from projector.redrive import redrive
+
+    projector, _ = _projector(model, store, args.quarantine)
+    ok, message = redrive(projector, quarantine, entry)
+    print(message, file=sys.stderr)
+    return EXIT_OK if ok else EXIT_PROBLEM
+
+
+def cmd_demo(args) -> int:
+    from projector.demo import run_demo
+
+    return run_demo(db=args.db, customers=args.customers, seed=args.seed)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "project": cmd_project,
+    "dump": cmd_dump,
+    "search": cmd_search,
+    "quarantine": cmd_quarantine,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())
