@@ -1,0 +1,33 @@
+"""A store wrapper that counts round trips (the deterministic cost of a batch)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+class CountingStore:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: Counter = Counter()
+        self.written: list = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def load(self, wanted):
+        self.calls["load"] += 1
+        return self.inner.load(wanted)
+
+    def reload(self, keys):
+        self.calls["reload"] += 1
+        return self.inner.reload(keys)
+
+    def write(self, writes):
+        self.calls["write"] += 1
+        self.written.extend(writes)
+        return self.inner.write(writes)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.written.clear()

@@ -1,0 +1,156 @@
+"""The batch projector: round trips, races, failures, poison records, the time budget."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from domain.sample import MODEL
+from projector.batch import Backoff, Projector
+from projector.lambda_handler import failures, make_handler
+from projector.quarantine import MemoryQuarantine
+from projector.stores.base import Conflict, DocKey, StoreUnavailable
+from projector.stores.memory import MemoryStore
+from projector.stores.sqlite import SQLiteStore
+from tests.support.counting import CountingStore
+from tests.support.records import customer, order
+
+
+def projector_on(store, **kwargs):
+    return Projector(MODEL, store, MemoryQuarantine(), backoff=Backoff(base=0, cap=0), rng=random.Random(0), **kwargs)
+
+
+def orders_batch(size: int, customers: int, seq0: int = 0) -> list[dict]:
+    return [order(f"c{i % customers}", f"o{i}", total=f"{i}.25", seq=seq0 + i) for i in range(size)]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    return MemoryStore() if request.param == "memory" else SQLiteStore(f"sqlite:///{tmp_path}/v.db")
+
+
+@pytest.mark.parametrize("size, customers", [(1, 1), (10, 3), (100, 40), (1000, 200)])
+def test_a_conflict_free_batch_costs_one_load_and_one_write_whatever_its_size(store, size, customers):
+    counting = CountingStore(store)
+    projector = projector_on(counting)
+    report = projector.project(orders_batch(size, customers))
+    assert dict(counting.calls) == {"load": 1, "write": 1}
+    assert report.documents_written == min(size, customers)
+    assert report.failed_from is None
+
+
+def test_a_redelivered_batch_loads_once_and_writes_nothing(store):
+    counting = CountingStore(store)
+    projector = projector_on(counting)
+    batch = orders_batch(50, 7) + [customer("c1", version=2, seq=999)]
+    projector.project(batch)
+    counting.reset()
+    report = projector.project(batch)
+    assert dict(counting.calls) == {"load": 1}
+    assert report.documents_written == 0 and report.stale == report.events
+
+
+def test_a_lost_race_reloads_and_refolds_only_the_documents_that_lost(store):
+    class RacingStore(CountingStore):
+        """Before the first write, another projector writes customer c1's document."""
+
+        raced = False
+
+        def write(self, writes):
+            if not self.raced:
+                self.raced = True
+                other = projector_on(self.inner)
+                other.project([order("c1", "o-other", seq=10_000)])
+            return super().write(writes)
+
+    racing = RacingStore(store)
+    projector = projector_on(racing)
+    report = projector.project([order("c1", "o1", seq=1), order("c2", "o2", seq=2), customer("c1", seq=3), customer("c2", seq=4)])
+    assert report.conflicts == 1 and report.failed_from is None
+    assert racing.calls == {"load": 1, "write": 2, "reload": 1}
+    assert [w.key.id for w in racing.written[-1:]] == ["c1"]
+    doc = store.get("customer", "c1")
+    assert sorted(o["order_id"] for o in doc["orders"]) == ["o-other", "o1"]
+
+
+def test_a_store_that_stays_down_fails_the_batch_from_its_first_record_and_loses_nothing():
+    class DownStore(MemoryStore):
+        def load(self, wanted):
+            raise StoreUnavailable("connection reset")
+
+    report = projector_on(DownStore()).project(orders_batch(5, 2))
+    assert report.failed_from == 0 and "unavailable" in report.failure_reason
+
+
+def test_failures_report_the_lowest_failed_record_and_everything_after_it():
+    batch = orders_batch(5, 2)
+
+    class Report:
+        failed_from = 2
+
+    assert failures(batch, Report()) == [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in batch[2:]]
+
+
+def test_writes_that_keep_conflicting_end_in_failed_records_not_an_endless_loop():
+    class AlwaysConflicting(MemoryStore):
+        def write(self, writes):
+            return {w.key: Conflict() for w in writes}
+
+    report = Projector(MODEL, AlwaysConflicting(), MemoryQuarantine(), backoff=Backoff(base=0, cap=0, attempts=4)).project(orders_batch(3, 1))
+    assert report.failed_from == 0 and report.conflicts == 4
+
+
+def test_poison_records_are_quarantined_whole_and_the_rest_of_the_batch_is_projected(store):
+    quarantine = MemoryQuarantine()
+    projector = Projector(MODEL, store, quarantine)
+    bad_type = order("c1", "o2", seq=2)
+    bad_type["dynamodb"]["NewImage"]["status"] = {"N": "1"}
+    no_body = order("c1", "o3", seq=3)
+    del no_body["dynamodb"]
+    batch = [order("c1", "o1", seq=1), bad_type, no_body, customer("c1", seq=4)]
+    report = projector.project(batch)
+    assert report.failed_from is None
+    entries = {e.event_id: e for e in quarantine.list()}
+    assert set(entries) == {"ev-orders-2", "ev-orders-3"}
+    assert "attribute 'status' must be S, not N" in entries["ev-orders-2"].reason
+    assert "seq 100000000000000000002" in entries["ev-orders-2"].reason
+    assert "no 'dynamodb' object" in entries["ev-orders-3"].reason
+    assert '"status": {"N": "1"}' in entries["ev-orders-2"].raw
+    assert [o["order_id"] for o in store.get("customer", "c1")["orders"]] == ["o1"]
+    projector.project(batch)
+    assert len(quarantine.list()) == 2
+
+
+def test_the_handler_stops_near_the_end_of_its_time_and_reports_the_rest():
+    class Context:
+        def __init__(self):
+            self.left = 10_000
+
+        def get_remaining_time_in_millis(self):
+            self.left -= 1_000
+            return self.left
+
+    store = MemoryStore()
+    handle = make_handler(lambda: projector_on(store), margin_ms=5_000, emit=lambda *a: None)
+    batch = orders_batch(10, 10)
+    result = handle({"Records": batch}, Context())
+    failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
+    assert failed and failed == [r["dynamodb"]["SequenceNumber"] for r in batch[-len(failed):]]
+    assert len(list(store.documents("customer"))) == 0
+    handle({"Records": batch[10 - len(failed):] + [customer(f"c{i}", seq=100 + i) for i in range(10)]}, None)
+    assert len(list(store.documents("customer"))) == 10
+
+
+def test_exact_decimal_totals_and_sums_survive_the_store(store):
+    projector = projector_on(store)
+    projector.project([
+        customer("c1", seq=1),
+        order("c1", "o1", total="0.10", seq=2),
+        order("c1", "o2", total="0.20", seq=3),
+        order("c1", "o3", total="12345678901234567890123456789012345.67", seq=4),
+    ])
+    doc = store.get("customer", "c1")
+    assert doc["lifetime_value"] == Decimal("12345678901234567890123456789012345.97")
+    assert [o["total"] for o in doc["orders"]] == [Decimal("12345678901234567890123456789012345.67"), Decimal("0.20"), Decimal("0.10")]

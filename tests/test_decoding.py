@@ -1,0 +1,142 @@
+"""Stream records in both shapes, every DynamoDB type, and malformed records named clearly."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+from hypothesis import given, strategies as st
+
+from domain.sample import MODEL
+from domain.source import SourceVersion
+from projector.dynamodb_json import DecodeError, decode_map, decode_value
+from projector.records import MalformedRecord, created_at_us, decode_stream_record, table_from_arn
+from tests.support.records import customer, order, record
+
+
+@pytest.mark.parametrize(
+    "typed, value",
+    [
+        ({"S": "héllo"}, "héllo"),
+        ({"N": "42.50"}, Decimal("42.50")),
+        ({"N": "-1E-130"}, Decimal("-1E-130")),
+        ({"N": "9.9999999999999999999999999999999999999E+125"}, Decimal("9.9999999999999999999999999999999999999E+125")),
+        ({"N": "12345678901234567890123456789012345678"}, Decimal("12345678901234567890123456789012345678")),
+        ({"B": base64.b64encode(b"\x00\xff").decode()}, b"\x00\xff"),
+        ({"B": b"\x00\xff"}, b"\x00\xff"),
+        ({"SS": ["a", "b"]}, frozenset({"a", "b"})),
+        ({"NS": ["1", "2.5"]}, frozenset({Decimal(1), Decimal("2.5")})),
+        ({"BS": ["AA==", "AQ=="]}, frozenset({b"\x00", b"\x01"})),
+        ({"M": {"a": {"L": [{"NULL": True}, {"BOOL": False}]}}}, {"a": [None, False]}),
+        ({"NULL": True}, None),
+        ({"BOOL": True}, True),
+    ],
+)
+def test_every_dynamodb_type_decodes(typed, value):
+    decoded = decode_value(typed)
+    assert decoded == value and type(decoded) is type(value)
+
+
+@pytest.mark.parametrize(
+    "typed, reason",
+    [
+        ({"N": "NaN"}, "not a number"),
+        ({"N": "Infinity"}, "not a number"),
+        ({"N": "1e999"}, "outside DynamoDB's range"),
+        ({"N": "123456789012345678901234567890123456789"}, "more than 38 significant digits"),
+        ({"N": 42}, "must be a string"),
+        ({"B": "not base64!"}, "not valid base64"),
+        ({"S": "\ud800"}, "not valid UTF-8"),
+        ({"SS": []}, "non-empty list"),
+        ({"SS": ["a", "a"]}, "duplicates"),
+        ({"BOOL": "true"}, "true or false"),
+        ({"X": "1"}, "unknown attribute type"),
+        ({"S": "a", "N": "1"}, "exactly one type key"),
+    ],
+)
+def test_values_dynamodb_would_refuse_are_decode_errors(typed, reason):
+    with pytest.raises(DecodeError, match=reason):
+        decode_value(typed, "attr")
+
+
+def test_deep_nesting_and_huge_items_are_refused():
+    deep = {"S": "x"}
+    for _ in range(40):
+        deep = {"M": {"a": deep}}
+    with pytest.raises(DecodeError, match="nesting deeper"):
+        decode_value(deep)
+    with pytest.raises(DecodeError, match="400 KB"):
+        decode_map({"a": {"S": "x" * 300_000}, "b": {"S": "y" * 200_000}})
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**30, max_value=10**30))
+def test_numbers_round_trip_exactly_through_boto3_serialization(value):
+    typed = TypeSerializer().serialize(value)
+    assert decode_value(typed) == value
+
+
+def test_lambda_and_getrecords_shapes_decode_to_the_same_record():
+    lam = customer("c1", version=3, seq=5, created=1_790_000_000.5)
+    boto = {k: v for k, v in lam.items() if k != "eventSourceARN"}
+    boto["dynamodb"] = dict(lam["dynamodb"], ApproximateCreationDateTime=dt.datetime.fromtimestamp(1_790_000_000.5, dt.timezone.utc))
+    a = decode_stream_record(lam, MODEL)
+    b = decode_stream_record(boto, MODEL, "customers")
+    assert a == b
+    assert a.version == SourceVersion(3, 1_790_000_000_500_000, 100000000000000000005)
+    assert a.image["name"] == "Ada"
+
+
+def test_remove_on_a_versioned_table_takes_its_version_from_the_old_image():
+    rec = decode_stream_record(customer("c1", version=4, remove=True), MODEL)
+    assert rec.removed and rec.version.declared == 4 and not rec.expired
+
+
+def test_ttl_removal_is_told_apart_from_a_user_delete():
+    assert decode_stream_record(customer("c1", remove=True, ttl=True), MODEL).expired
+    assert not decode_stream_record(customer("c1", remove=True), MODEL).expired
+
+
+def test_replication_attributes_of_legacy_global_tables_are_stripped():
+    raw = order("c1", "o1")
+    raw["dynamodb"]["NewImage"]["aws:rep:updatetime"] = {"N": "1790000000.1"}
+    raw["dynamodb"]["NewImage"]["aws:rep:updateregion"] = {"S": "eu-west-1"}
+    assert not any(k.startswith("aws:rep:") for k in decode_stream_record(raw, MODEL).image)
+
+
+def test_table_comes_from_the_event_source_arn():
+    assert table_from_arn("arn:aws:dynamodb:eu-west-1:1:table/my-table/stream/2026") == "my-table"
+    assert table_from_arn("arn:aws:kinesis:eu-west-1:1:stream/x") is None
+
+
+def test_creation_time_in_both_shapes():
+    assert created_at_us(1_790_000_000) == 1_790_000_000_000_000
+    assert created_at_us(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)) == 1_767_225_600_000_000
+
+
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        (lambda r: r.pop("dynamodb"), "no 'dynamodb' object"),
+        (lambda r: r.update(eventName="UPSERT"), "unknown eventName"),
+        (lambda r: r.update(eventSourceARN="arn:aws:dynamodb:us-east-1:1:table/nope/stream/x"), "table 'nope' is not part of the model"),
+        (lambda r: r["dynamodb"].pop("Keys"), "item must be an object"),
+        (lambda r: r["dynamodb"]["Keys"].pop("order_id"), "lacks key attribute 'order_id'"),
+        (lambda r: r["dynamodb"].pop("NewImage"), "without NewImage"),
+        (lambda r: r["dynamodb"].update(SequenceNumber="12x"), "SequenceNumber"),
+        (lambda r: r["dynamodb"]["NewImage"].update(total={"N": "NaN"}), "NewImage.total: N value is not a number"),
+        (lambda r: r["dynamodb"]["NewImage"].update(order_id={"S": "other"}), "NewImage key differs"),
+    ],
+)
+def test_malformed_records_name_the_record_and_the_reason(mutate, reason):
+    raw = order("c1", "o1", seq=9)
+    mutate(raw)
+    with pytest.raises(MalformedRecord) as caught:
+        decode_stream_record(raw, MODEL)
+    message = str(caught.value)
+    assert reason in message
+    if "dynamodb" in raw and reason != "SequenceNumber":
+        assert "seq 100000000000000000009" in message
+    assert "eventID ev-orders-9" in message
