@@ -1,0 +1,118 @@
+"""The ``dynafold`` command: help everywhere, meaningful exit codes, project/dump/search/quarantine."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+import os
+import random
+import subprocess
+import sys
+
+import attrs
+import pytest
+
+from domain.sample import MODEL
+from projector.batch import Projector
+from projector.cli import build_parser, main
+from projector.quarantine import SQLiteQuarantine
+from projector.sample_writer import SampleWriter
+from projector.stores.sqlite import SQLiteStore
+from tests.support import oracle, workload
+from tests.support.records import customer, order
+
+SUBCOMMANDS = [["demo"], ["project"], ["dump"], ["search"], ["quarantine"], ["quarantine", "list"], ["quarantine", "show"],
+               ["quarantine", "retry"], ["quarantine", "drop"]]
+
+
+@pytest.mark.parametrize("words", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_has_help(words, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([*words, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: dynafold" in capsys.readouterr().out
+
+
+def test_the_console_script_is_installed():
+    result = subprocess.run(["dynafold", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "Exit codes" in result.stdout
+
+
+def test_an_unknown_store_scheme_is_a_usage_error(capsys):
+    assert main(["dump", "--store", "postgres://x", "--aggregate", "customer"]) == 2
+    assert "unknown store URL scheme 'postgres'" in capsys.readouterr().err
+
+
+def test_an_unknown_aggregate_is_a_usage_error(tmp_path, capsys):
+    assert main(["dump", "--store", f"sqlite:///{tmp_path}/v.db", "--aggregate", "invoice"]) == 2
+    assert "unknown aggregate 'invoice'" in capsys.readouterr().err
+
+
+def test_project_until_idle_then_dump_and_search(dynamodb, streams, tmp_path, capsys):
+    writer = SampleWriter(dynamodb)
+    workload.run(writer, random.Random(5), 120)
+    writer.put("songs", {"song_id": "s-ww", "title": "Wonderwall", "artist": "Oasis"})
+    writer.put("lessons", {"lesson_id": "l-ww", "song_id": "s-ww", "title": "Strumming", "level": "beginner", "instrument": "guitar"})
+    url = f"sqlite:///{tmp_path}/views.db"
+    assert main(["project", "--store", url, "--until-idle", "--batch-size", "7", "--interval", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "failed_batches=0" in err and "quarantined=0" in err
+    assert main(["dump", "--store", url, "--aggregate", "customer"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    docs = [json.loads(line, parse_float=Decimal) for line in lines]
+    assert [d["customer_id"] for d in docs] == sorted(d["customer_id"] for d in docs)
+    expected = oracle.expected({t: writer.scan(t) for t in ("customers", "orders", "subscriptions", "songs", "lessons")})
+    assert oracle.normalized({d["customer_id"]: d for d in docs}) == oracle.normalized(expected["customer"])
+    assert main(["search", "--store", url, "--aggregate", "lesson", "wonderwall"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [h["lesson_id"] for h in hits] == ["l-ww"]
+    assert "dynafold" not in hits[0]
+    writer.update("songs", {"song_id": "s-ww"}, {"title": "Champagne Supernova"})
+    assert main(["project", "--store", url, "--until-idle", "--interval", "0"]) == 0
+    capsys.readouterr()
+    assert main(["search", "--store", url, "--aggregate", "lesson", "supernova"]) == 0
+    assert [json.loads(line)["lesson_id"] for line in capsys.readouterr().out.splitlines()] == ["l-ww"]
+
+
+def test_quarantine_list_show_retry_drop(aws, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/views.db"
+    bad = order("c1", "o1", seq=1)
+    bad["dynamodb"]["NewImage"]["total"] = {"S": "ten euros"}
+    worse = customer("c2", seq=2)
+    worse["dynamodb"]["NewImage"]["version"] = {"N": "1.5"}
+    Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([bad, worse, customer("c1", seq=3)])
+    assert main(["quarantine", "--store", url, "list"]) == 0
+    out = capsys.readouterr().out
+    assert "orders/100000000000000000001" in out and "must be N, not S" in out
+    assert "customers/100000000000000000002" in out and "must be an integer" in out
+    assert main(["quarantine", "--store", url, "show", "orders/100000000000000000001"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["raw"]["dynamodb"]["NewImage"]["total"] == {"S": "ten euros"}
+    assert main(["quarantine", "--store", url, "retry", "orders/100000000000000000001"]) == 1
+    assert "still fails" in capsys.readouterr().err
+    quarantine = SQLiteQuarantine(url)  # the operator corrects the record in place
+    entry = quarantine.get("orders/100000000000000000001")
+    raw = json.loads(entry.raw)
+    raw["dynamodb"]["NewImage"]["total"] = {"N": "10.00"}
+    quarantine.drop(entry.id)
+    quarantine.put([attrs.evolve(entry, raw=json.dumps(raw))])
+    assert main(["quarantine", "--store", url, "retry", "orders/100000000000000000001"]) == 0
+    assert "removed from the quarantine" in capsys.readouterr().err
+    assert SQLiteStore(url).get("customer", "c1")["orders"][0]["total"] == 10
+    assert main(["quarantine", "--store", url, "drop", "customers/100000000000000000002"]) == 0
+    assert main(["quarantine", "--store", url, "show", "customers/100000000000000000002"]) == 1
+    capsys.readouterr()
+    assert main(["quarantine", "--store", url, "list"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_demo_runs_and_checks_itself(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    result = subprocess.run(
+        [sys.executable, "-m", "projector.cli", "demo", "--db", str(tmp_path / "demo.db"), "--customers", "12"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "documents equal what the final tables imply" in result.stdout
+    assert "0 record(s) quarantined" in result.stdout
+    assert "pbkdf2" not in result.stdout
