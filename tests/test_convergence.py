@@ -10,6 +10,12 @@ miss a lesson, once a replay has run, which is what ``verify --repair``
 does), every document equals what the oracle computes from the final
 tables; meanwhile no watermark ever goes down and a redelivered batch with
 nothing new writes nothing.
+
+Two residual races of the lesson join are known and documented in
+ARCHITECTURE.md: a fan-out missed by a lagging index, and a lesson pointed
+at a song in the same instant (second, in DynamoDB's timestamps) as a write
+to that song, where nothing orders the two records. Both are closed by
+``verify --repair``; the machine checks exactly that for those examples.
 """
 
 from __future__ import annotations
@@ -255,10 +261,12 @@ class Convergence(RuleBasedStateMachine):
         self.tables.index_lag = False
         self.tables.catch_up_index()
         self.drain()
-        missed = self.tables.missed_fanouts
-        if missed:
-            event("lagging index missed a fan-out; repaired by replay")
-            note(f"the lagging index made {missed} fan-out(s) miss a lesson: repairing with a replay")
+        missed, ties = self.tables.missed_fanouts, self.tables.join_ties
+        if missed or ties:
+            event("residual join race (lagging index or same-instant re-point); repaired by replay")
+            note(f"{missed} fan-out(s) missed by the lagging index, {ties} lesson write(s) at the instant of a "
+                 "write to their song: repairing with a replay, as `verify --repair` does")
+            self.tables.tick(2000)
             self.replay_scan(_NoWrites())
         expected = oracle.expected(self.tables.final())
         for aggregate in ("customer", "lesson"):
@@ -300,7 +308,32 @@ def test_a_lagging_index_can_hide_a_lesson_from_a_fan_out_and_a_replay_closes_th
     assert store.get("lesson", "l1")["song_title"] == "Old"
     tables.index_lag = False
     tables.catch_up_index()
-    tables.tick(1000)
+    tables.tick(2000)
     t_start = tables.now_us()
     projector.project([typed(row) for row in tables.rows("lessons")], decode=scan_decoder(MODEL.table("lessons"), t_start))
     assert store.get("lesson", "l1")["song_title"] == "New"
+
+
+def test_a_lesson_re_created_in_the_instant_its_song_is_deleted_shows_no_song():
+    """The shrunk counterexample the thorough run found, kept as a regression test.
+
+    The song slice (from a fan-out while the first l1 existed) has the same
+    timestamp as the re-created lesson; the lesson's join found no song, so
+    the slice is left over from before the delete and must not be shown.
+    """
+    tables = SimulatedTables()
+    store = MemoryStore()
+    projector = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: SimulatedLookup(tables))
+    tables.put("songs", {"song_id": "s1", "title": "Wonderwall", "artist": "Someone"})
+    projector.project(tables.streams["songs"][:1])
+    tables.put("lessons", {"lesson_id": "l1", "song_id": "s1", "title": "L", "level": "1"})
+    projector.project(tables.streams["songs"][:1])
+    tables.delete("songs", ("s1",))
+    tables.delete("lessons", ("l1",))
+    projector.project(tables.streams["songs"][1:])
+    tables.put("lessons", {"lesson_id": "l1", "song_id": "s1", "title": "L", "level": "1"})
+    projector.project(tables.streams["lessons"])
+    assert tables.join_ties == 2
+    assert store.get("lesson", "l1")["song_title"] is None
+    projector.project([typed(row) for row in tables.rows("lessons")], decode=scan_decoder(MODEL.table("lessons"), tables.now_us()))
+    assert store.get("lesson", "l1")["song_title"] is None

@@ -72,11 +72,14 @@ class SongRemoved(ItemRemoved):
 
 @attrs.frozen(kw_only=True)
 class LessonChanged(ItemChanged):
+    """A lesson's state; ``song_found`` says whether its song existed when the record was projected."""
+
     lesson_id: str
     song_id: Optional[str]
     title: Optional[str]
     level: Optional[object]
     instrument: Optional[str]
+    song_found: Optional[bool] = None
 
 
 @attrs.frozen(kw_only=True)

@@ -30,7 +30,13 @@ def derive(view: AggregateView) -> dict[str, Any]:
     current = (
         song is not None
         and not song.removed
-        and song.version.created_at_us >= lesson.version.created_at_us
+        and (
+            song.version.created_at_us > lesson.version.created_at_us
+            or (
+                song.version.created_at_us == lesson.version.created_at_us
+                and lesson.data.get("song_found") is not False
+            )
+        )
     )
     return {
         "lesson_id": view.id,
@@ -48,7 +54,7 @@ LESSON = Aggregate(
     version=1,
     root="lessons",
     sources={
-        "lessons": frozenset({"lesson_id", "song_id", "title", "level", "instrument"}),
+        "lessons": frozenset({"lesson_id", "song_id", "title", "level", "instrument", "song_found"}),
         "songs": frozenset({"song_id", "title", "artist"}),
     },
     fields=(

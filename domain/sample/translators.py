@@ -146,7 +146,9 @@ def translate_lesson(record: SourceRecord, lookup: Lookup) -> list:
     record's own position, so translating the same record twice yields the
     same events (a redelivery writes nothing), and the lesson document can
     tell a song slice read for its current pointer from one left over from
-    an earlier pointer (see ``domain.sample.lesson``).
+    an earlier pointer (see ``domain.sample.lesson``). When the song does not
+    exist, the lesson says so (``song_found``): that is what hides a slice
+    left over from before the song was deleted.
     """
     lesson_id = key(record, "lesson_id")
     base = dict(source=record.item, version=record.version, lesson_id=lesson_id)
@@ -154,19 +156,19 @@ def translate_lesson(record: SourceRecord, lookup: Lookup) -> list:
         return [LessonRemoved(expired=record.expired, **base)]
     image = record.image
     song = _song_of(record)
+    found = None if song is None else lookup.item(song)
     events = [
         LessonChanged(
             song_id=None if song is None else song["song_id"],
             title=attribute(image, "title", "S"),
             level=attribute(image, "level", "S", "N"),
             instrument=attribute(image, "instrument", "S"),
+            song_found=None if song is None else found is not None,
             **base,
         )
     ]
-    if song is not None:
-        found = lookup.item(song)
-        if found is not None:
-            events.append(_joined_song(record, song, found, lesson_id))
+    if found is not None:
+        events.append(_joined_song(record, song, found, lesson_id))
     return events
 
 

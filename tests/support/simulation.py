@@ -46,6 +46,8 @@ class SimulatedTables:
         self._index: dict[str, Optional[str]] = {}
         self.missed_fanouts = 0
         self.writes = 0
+        self.join_ties = 0
+        self._song_writes: dict[str, set[int]] = {}
 
     def tick(self, ms: int) -> None:
         self.clock_ms += ms
@@ -59,6 +61,8 @@ class SimulatedTables:
     def put(self, table: str, item: dict) -> None:
         item = {k: v for k, v in item.items() if v is not None}
         key = self.key_of(table, item)
+        if table == "lessons" and self.clock_ms in self._song_writes.get(item.get("song_id"), ()):
+            self.join_ties += 1
         if table in VERSIONED:
             version = self._versions.get((table, key), 0) + 1
             self._versions[(table, key)] = version
@@ -73,6 +77,8 @@ class SimulatedTables:
             self._record(table, key, None, old)
 
     def _record(self, table: str, key: tuple, new: Optional[dict], old: Optional[dict]) -> None:
+        if table == "songs":
+            self._song_writes.setdefault(key[0], set()).add(self.clock_ms)
         self._sequence += 1
         self.writes += 1
         keys = typed(dict(zip(KEYS[table], key)))
