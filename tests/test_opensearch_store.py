@@ -1,0 +1,329 @@
+"""What only the OpenSearch store promises: its request budget, its mappings, its URL and its secrets.
+
+The store contract itself runs in ``test_store_contract``; these tests use
+osmem (an in-memory OpenSearch, one isolated clone per test) and, for
+whole-request failures osmem cannot produce, a stub HTTP server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+import threading
+import time
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from opensearchpy import Urllib3HttpConnection
+
+from domain.sample import CUSTOMER, LESSON, MODEL
+from domain.state import AggregateState
+from projector.batch import Projector
+from projector.quarantine import MemoryQuarantine
+from projector.stores import open_store
+from projector.stores.base import (
+    DocKey,
+    DocumentWrite,
+    Rejected,
+    Retryable,
+    StoreUnavailable,
+    Targets,
+    Written,
+)
+from projector.stores.opensearch import OpenSearchStore
+from tests.test_end_to_end import project_and_check
+from tests.test_store_contract import customer_doc, customer_record, order_record, put, tombstone
+
+PASSWORD = "s3cr3t-Pa55/word"
+V1 = "customer_v1"
+
+
+def store_url(osmem_url: str, query: str = "") -> str:
+    return osmem_url.replace("http://", "opensearch+http://") + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+def store(osmem_url):
+    store = open_store(store_url(osmem_url, "prefix=dev-"))
+    store.prepare(list(MODEL.aggregates.values()))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def counted(osmem_url):
+    """A store whose every HTTP request is recorded as (method, path)."""
+    requests: list[tuple[str, str]] = []
+
+    class Counting(Urllib3HttpConnection):
+        def perform_request(self, method, url, *args, **kwargs):
+            requests.append((method, url.split("?", 1)[0]))
+            return super().perform_request(method, url, *args, **kwargs)
+
+    store = OpenSearchStore.from_url(store_url(osmem_url), connection_class=Counting)
+    yield store, requests
+    store.close()
+
+
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_conflict_free_batch_of_1000_records_costs_one_mget_and_one_bulk(counted):
+    store, requests = counted
+    projector = Projector(MODEL, store, MemoryQuarantine())
+    first = [order_record(seq, f"c{seq % 200:03d}", f"o{seq // 200}", Decimal(seq) / 100) for seq in range(1, 1001)]
+    changed = [order_record(seq, f"c{seq % 200:03d}", f"o{seq // 200}", Decimal(seq), "shipped") for seq in range(1001, 2001)]
+    for batch in (first, changed):
+        requests.clear()
+        report = projector.project(batch)
+        assert report.failed_from is None and report.documents_written == 200 and report.conflicts == 0
+        assert [path for _, path in requests] == ["/_mget", "/_bulk"]
+
+
+def test_a_new_write_target_costs_one_more_mget_once(counted, osmem_url):
+    store, requests = counted
+    projector = Projector(MODEL, store, MemoryQuarantine())
+    projector.project([customer_record(1, "c1", "Ada")])
+    admin = open_store(store_url(osmem_url))
+    admin.create_target(CUSTOMER, "customer_v2")
+    admin.set_targets("customer", Targets(V1, (V1, "customer_v2")))
+    for seq, expected in ((2, ["/_mget", "/_mget", "/_bulk"]), (3, ["/_mget", "/_bulk"])):
+        requests.clear()
+        assert projector.project([customer_record(seq, "c1", f"Ada {seq}")]).documents_written == 2
+        assert [path for _, path in requests] == expected
+    assert [d.body["name"] for d in admin.stored("customer_v2")] == ["Ada 3"]
+
+
+def test_mappings_of_the_sample_aggregates_are_strict_and_typed(store):
+    mapping = store.client.indices.get_mapping(index="dev-customer_v1")["dev-customer_v1"]["mappings"]
+    assert mapping["dynamic"] == "strict"
+    fields = mapping["properties"]
+    assert fields["name"] == {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}}
+    assert fields["lifetime_value"] == {"type": "double"} and fields["order_count"] == {"type": "long"}
+    assert fields["last_order_at"] == {"type": "keyword"} and fields["active_plans"] == {"type": "keyword"}
+    assert fields["orders"]["type"] == "nested" and fields["orders"]["properties"]["total"] == {"type": "double"}
+    assert fields["dynafold"]["properties"]["state"] == {"type": "object", "enabled": False}
+    settings = store.client.indices.get_settings(index="dev-lesson_v1")["dev-lesson_v1"]["settings"]["index"]
+    assert settings["query"]["default_field"] == ["title", "song_title", "song_artist"]
+    assert set(store.client.indices.get_mapping(index="dev-lesson_v1")["dev-lesson_v1"]["mappings"]["properties"]) == {
+        f.name for f in LESSON.fields
+    } | {"dynafold"}
+
+
+def test_a_document_the_mapping_refuses_is_rejected_without_quoting_its_values(store):
+    state, body = customer_doc("c1", "Ada")
+    bad = {
+        DocKey(V1, "undeclared"): {**body, "secret_note": "do-not-log-me"},
+        DocKey(V1, "wrong-type"): {**body, "order_count": "do-not-log-me"},
+        DocKey(V1, "x" * 513): body,
+    }
+    good = DocKey(V1, "fine")
+    writes = [DocumentWrite(key, None, state, b) for key, b in bad.items()] + [DocumentWrite(good, None, state, body)]
+    outcomes = store.write(writes)
+    assert isinstance(outcomes[good], Written)
+    assert all(isinstance(outcomes[key], Rejected) for key in bad)
+    assert "strict_dynamic_mapping_exception" in outcomes[DocKey(V1, "undeclared")].reason
+    assert "[secret_note]" in outcomes[DocKey(V1, "undeclared")].reason
+    assert "mapper_parsing_exception" in outcomes[DocKey(V1, "wrong-type")].reason
+    assert not any("do-not-log-me" in outcomes[key].reason for key in bad)
+    assert store.load({"customer": ["x" * 600, "fine"]}).documents.keys() == {good}
+
+
+def test_lesson_level_may_be_a_word_or_a_number(store):
+    outcomes = {}
+    for lesson_id, level in (("l1", "beginner"), ("l2", 3), ("l3", Decimal("2.5"))):
+        body = {f.name: None for f in LESSON.fields} | {"lesson_id": lesson_id, "title": "Blues", "level": level}
+        key = DocKey("lesson_v1", lesson_id)
+        outcomes.update(store.write([DocumentWrite(key, None, AggregateState(), body)]))
+    assert all(isinstance(o, Written) for o in outcomes.values())
+    assert [d["level"] for d in store.documents("lesson")] == ["beginner", 3, Decimal("2.5")]
+
+
+def test_index_blocks_and_closed_indices_are_retryable_not_rejected(store):
+    state, body = customer_doc("c1", "Ada")
+    write = [DocumentWrite(DocKey(V1, "c1"), None, state, body)]
+    for settings in ({"index.blocks.write": True}, {"index.blocks.read_only_allow_delete": True}):
+        store.client.indices.put_settings(index="dev-customer_v1", body=settings)
+        (outcome,) = store.write(write).values()
+        assert isinstance(outcome, Retryable) and "cluster_block_exception" in outcome.reason
+        store.client.indices.put_settings(index="dev-customer_v1", body={k: None for k in settings})
+    store.client.indices.close(index="dev-customer_v1")
+    (outcome,) = store.write(write).values()
+    assert isinstance(outcome, Retryable) and "index_closed_exception" in outcome.reason
+    store.client.indices.open(index="dev-customer_v1")
+    assert isinstance(store.write(write)[DocKey(V1, "c1")], Written)
+
+
+def test_searches_through_the_alias_never_see_tombstones(store):
+    put(store, DocKey(V1, "c1"), "Ada Lovelace")
+    tombstone(store, DocKey(V1, "c2"), None)
+    direct = store.client.search(index="dev-customer", body={"query": {"match_all": {}}})
+    assert [hit["_id"] for hit in direct["hits"]["hits"]] == ["c1"]
+    assert store.client.count(index="dev-customer")["count"] == 1
+    assert store.client.count(index="dev-customer_v1")["count"] == 2
+
+
+def test_search_reads_words_as_the_standard_analyzer_does(store):
+    put(store, DocKey(V1, "c1"), "Ada O'Brien")
+    state, body = customer_doc("c2", "Grace Hopper", email="c2@example.com")
+    store.write([DocumentWrite(DocKey(V1, "c2"), None, state, body)])
+    assert [d["customer_id"] for d in store.search("customer", "o'brien")] == ["c1"]
+    assert [d["customer_id"] for d in store.search("customer", "c2@example.com")] == ["c2"]
+    assert store.search("customer", "ada -o'brien") == store.search("customer", "ada o'brien")
+    assert store.search("customer", "ada | grace") == []
+
+
+def test_documents_and_stored_page_through_every_document_in_id_order(store):
+    store.page_size = 4
+    ids = [f"c{n:02d}" for n in range(23)]
+    for n, cid in enumerate(reversed(ids)):
+        if n % 5 == 0:
+            tombstone(store, DocKey(V1, cid), None)
+        else:
+            put(store, DocKey(V1, cid), f"Name {cid}")
+    hidden = {cid for n, cid in enumerate(reversed(ids)) if n % 5 == 0}
+    assert [d["customer_id"] for d in store.documents("customer")] == [c for c in ids if c not in hidden]
+    assert [d.key.id for d in store.stored(V1)] == ids
+
+
+def test_delete_is_conditional_on_the_token(store):
+    key = DocKey(V1, "c1")
+    first = put(store, key, "Ada")
+    second = put(store, key, "Grace", first.token, 2)
+    assert store.delete(key, first.token) is False
+    assert store.delete(key, second.token) is True
+    assert store.delete(key, second.token) is False
+    assert store.reload([key]) == {}
+    assert isinstance(put(store, key, "Alan"), Written)
+
+
+def test_url_options_and_defaults(osmem_url):
+    store = open_store("opensearch+https://search.example.com?prefix=prod-&timeout=2.5")
+    connection = store.client.transport.get_connection()
+    assert (connection.host, connection.timeout) == ("https://search.example.com:443", 2.5)
+    assert connection.pool.cert_reqs == "CERT_REQUIRED"
+    assert store.prefix == "prod-"
+    with pytest.warns(UserWarning, match="insecure"):
+        insecure = open_store("opensearch+https://search.example.com:9443?verify_certs=false")
+    assert insecure.client.transport.get_connection().pool.cert_reqs == "CERT_NONE"
+    assert open_store("opensearch+http://localhost").client.transport.get_connection().host == "http://localhost:9200"
+    for bad in (
+        "opensearch+http://localhost?prefx=a",
+        "opensearch+http://localhost?prefix=Upper",
+        "opensearch+http://localhost?timeout=soon",
+        "opensearch+http://localhost?verify_certs=maybe",
+        "opensearch+http://localhost?aws_service=es",
+        "opensearch+http://localhost?aws_region=eu-west-1&aws_service=s3",
+        "opensearch+http://localhost:port",
+    ):
+        with pytest.raises(ValueError):
+            open_store(bad)
+
+
+def test_basic_auth_comes_from_the_environment_or_the_url_and_never_shows(monkeypatch, caplog):
+    monkeypatch.setenv("DYNAFOLD_OPENSEARCH_USERNAME", "dynafold")
+    monkeypatch.setenv("DYNAFOLD_OPENSEARCH_PASSWORD", PASSWORD)
+    caplog.set_level(logging.DEBUG)
+    port = dead_port()
+    from_env = open_store(f"opensearch+http://127.0.0.1:{port}?prefix=p-")
+    from_url = open_store(f"opensearch+http://alan:{PASSWORD.replace('/', '%2F')}@127.0.0.1:{port}?prefix=p-")
+    secrets = (PASSWORD, PASSWORD.replace("/", "%2F"), base64.b64encode(f"dynafold:{PASSWORD}".encode()).decode())
+    for store, user in ((from_env, "dynafold"), (from_url, "alan")):
+        header = store.client.transport.get_connection().headers["authorization"]
+        assert header == "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
+        assert store.url == f"opensearch+http://127.0.0.1:{port}?prefix=p-"
+        with pytest.raises(StoreUnavailable) as failure:
+            store.prepare(list(MODEL.aggregates.values()))
+        message = str(failure.value)
+        assert f"127.0.0.1:{port}" in message and "connection failed" in message
+        shown = message + repr(failure.value) + repr(store) + store.url + caplog.text
+        assert not any(secret in shown for secret in secrets)
+        assert failure.value.__cause__ is None and failure.value.__suppress_context__
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """Answers every request with the server's configured status, echoing the Authorization header."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        body = json.dumps({"error": f"refused for {self.headers.get('authorization')}", "status": self.server.status})
+        self.send_response(self.server.status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_PUT = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    server.daemon_threads = True
+    server.status, server.delay = 503, 0.0
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status", [429, 500, 503, 401])
+def test_a_failing_whole_request_is_store_unavailable_without_credentials(stub, monkeypatch, status):
+    monkeypatch.setenv("DYNAFOLD_OPENSEARCH_USERNAME", "dynafold")
+    monkeypatch.setenv("DYNAFOLD_OPENSEARCH_PASSWORD", PASSWORD)
+    stub.status = status
+    store = OpenSearchStore.from_url(f"opensearch+http://127.0.0.1:{stub.server_address[1]}")
+    state, body = customer_doc("c1", "Ada")
+    with pytest.raises(StoreUnavailable) as failure:
+        store.write([DocumentWrite(DocKey(V1, "c1"), None, state, body)])
+    assert f"HTTP {status}" in str(failure.value) and "write failed" in str(failure.value)
+    assert PASSWORD not in str(failure.value)
+    assert base64.b64encode(f"dynafold:{PASSWORD}".encode()).decode() not in str(failure.value)
+
+
+def test_a_request_that_times_out_is_store_unavailable(stub):
+    stub.delay = 0.5
+    store = OpenSearchStore.from_url(f"opensearch+http://127.0.0.1:{stub.server_address[1]}?timeout=0.1")
+    with pytest.raises(StoreUnavailable, match="load failed: timed out"):
+        store.load({"customer": ["c1"]})
+
+
+def test_sigv4_signs_every_request_with_the_default_boto3_credentials(osmem_url, monkeypatch, tmp_path):
+    for name, value in (("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-example")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    store = open_store(store_url(osmem_url, "aws_region=eu-west-1&aws_service=aoss"))
+    pool = store.client.transport.get_connection().pool
+    sent = []
+    urlopen = pool.urlopen
+    monkeypatch.setattr(pool, "urlopen", lambda method, url, body=None, headers=None, **kw: sent.append(headers) or urlopen(method, url, body, headers, **kw))
+    store.prepare(list(MODEL.aggregates.values()))
+    put(store, DocKey(V1, "c1"), "Ada")
+    assert [d["name"] for d in store.documents("customer")] == ["Ada"]
+    assert sent and all(
+        h["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        and "/eu-west-1/aoss/aws4_request" in h["Authorization"]
+        for h in sent
+    )
+    monkeypatch.setenv("DYNAFOLD_OPENSEARCH_USERNAME", "dynafold")
+    monkeypatch.setenv("DYNAFOLD_OPENSEARCH_PASSWORD", PASSWORD)
+    with pytest.raises(ValueError, match="not both"):
+        open_store(store_url(osmem_url, "aws_region=eu-west-1"))
+
+
+def test_stream_records_through_the_lambda_handler_match_the_oracle_on_opensearch(dynamodb, streams, osmem_url):
+    project_and_check(osmem_url.replace("http://", "opensearch+http://"), dynamodb, streams, seed=5)
