@@ -110,8 +110,11 @@ class Projector:
         sleep: Callable[[float], None] = time.sleep,
         rng: Optional[random.Random] = None,
         aggregates: Optional[Iterable[str]] = None,
+        targets: Optional[Mapping[str, Sequence[str]]] = None,
     ) -> None:
-        """``aggregates`` limits projection to those aggregates (a replay of one aggregate)."""
+        """``aggregates`` limits projection to those aggregates (a replay of one aggregate);
+        ``targets`` writes an aggregate to those targets only instead of its write targets
+        (a rebuild scans into the new target alone while live projectors dual-write)."""
         self.model = model
         self.store = store
         self.quarantine = quarantine
@@ -119,6 +122,7 @@ class Projector:
         self.backoff = backoff
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.targets = {name: tuple(t) for name, t in (targets or {}).items()}
         names = set(model.aggregates) if aggregates is None else set(aggregates)
         for name in names:
             model.aggregate(name)
@@ -252,14 +256,28 @@ class Projector:
         if loaded is None:
             report.fail(first_record, "store unavailable (load)")
             return
+        documents = dict(loaded.documents)
+        extra = [
+            DocKey(target, doc_id)
+            for name, docs in wanted.items() if name in self.targets
+            for target in self.targets[name] if target not in loaded.targets[name]
+            for doc_id in docs
+        ]
+        if extra:
+            try:
+                report.loads += 1
+                documents.update(self.store.reload(extra))
+            except StoreUnavailable:
+                report.fail(first_record, "store unavailable (load)")
+                return
         pending: dict[DocKey, _Pending] = {}
         for name, docs in wanted.items():
             aggregate = self.model.aggregate(name)
-            for target in loaded.targets[name]:
+            for target in self.targets.get(name, loaded.targets[name]):
                 for doc_id, items in docs.items():
                     key = DocKey(target, doc_id)
                     pending[key] = _Pending(
-                        aggregate, key, [e for _, e in items], {i for i, _ in items}, loaded.documents.get(key)
+                        aggregate, key, [e for _, e in items], {i for i, _ in items}, documents.get(key)
                     )
         for item in list(pending.values()):
             if not self._prepare(item, report):

@@ -68,6 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=10, help="at most this many documents (default: %(default)s)")
     search.add_argument("query", help="words that must all occur, e.g. 'wonderwall'")
 
+    replay = commands.add_parser(
+        "replay", help="rebuild aggregates from table scans (or exports): parallel, resumable, zero downtime with --rebuild"
+    )
+    _store_arg(replay)
+    _model_arg(replay)
+    replay.add_argument("--aggregate", help="only this aggregate (default: every aggregate of the model)")
+    replay.add_argument("--segments", type=int, default=4, help="parallel scan segments per table (default: %(default)s)")
+    replay.add_argument("--workers", type=int, default=1, help="worker processes sharing the checkpoints (default: %(default)s)")
+    replay.add_argument("--page-size", type=int, help="items per scan page (default: DynamoDB's 1 MB pages)")
+    replay.add_argument("--resume", action="store_true", help="continue the last run from its checkpoints")
+    replay.add_argument("--checkpoints", help="checkpoint URL (default: the SQLite store's file, else sqlite:///dynafold-checkpoints.db)")
+    replay.add_argument("--quarantine", help="quarantine URL (default: $DYNAFOLD_QUARANTINE, else the SQLite store's file)")
+    replay.add_argument("--rebuild", action="store_true", help="into a new physical target, then switch readers atomically")
+    replay.add_argument("--abort", action="store_true", help="undo an unfinished --rebuild (readers never left the old target)")
+    replay.add_argument("--keep-old", action="store_true", help="with --rebuild: keep the old target after the switch")
+    replay.add_argument("--settle", type=float, default=2.0, help="with --rebuild: seconds between registering the new target and T_start (default: %(default)s)")
+    replay.add_argument("--sample", type=int, default=20, help="with --rebuild: documents re-derived for the check (default: %(default)s)")
+    replay.add_argument("--count-tolerance", type=float, default=0.0, help="with --rebuild: allowed fraction of document-count drift from live writes (default: %(default)s)")
+    replay.add_argument("--from-export", action="append", metavar="[TABLE=]s3://BUCKET/PREFIX",
+                        help="replay from a DynamoDB export instead of scanning (repeat per table)")
+    replay.add_argument("--export-time", help="export time (ISO 8601) when the export has no manifest")
+    replay.add_argument("--no-progress", action="store_true", help="no progress output")
+
     quarantine = commands.add_parser("quarantine", help="inspect, re-drive or drop quarantined records")
     _store_arg(quarantine)
     _model_arg(quarantine)
@@ -219,6 +242,81 @@ def cmd_quarantine(args) -> int:
     return EXIT_OK if ok else EXIT_PROBLEM
 
 
+def cmd_replay(args) -> int:
+    import boto3
+
+    from projector.checkpoints import open_checkpoints
+    from projector.lookup import DynamoLookup
+    from projector.quarantine import open_quarantine
+    from replay.job import ReplayConfig, ReplayJob
+    from replay.rebuild import RebuildAborted, abort, rebuild
+    from replay.runner import ReplayFailed
+
+    model, store = _open(args)
+    names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
+    if args.abort:
+        for name in names:
+            dropped = abort(store, name)
+            print(f"replay: {name}: {'aborted, dropped ' + dropped if dropped else 'no rebuild in progress'}", file=sys.stderr)
+        return EXIT_OK
+    quarantine_location = quarantine_url(store.url, args.quarantine)
+    client = boto3.client("dynamodb")
+    if args.from_export:
+        return _replay_exports(args, model, store, open_quarantine(quarantine_location), client, names)
+    checkpoints_url = args.checkpoints or (store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db")
+    processes = None
+    if args.workers > 1 and not store.url.startswith("memory://"):
+        processes = ReplayConfig(args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL", store.url,
+                                 quarantine_location, checkpoints_url, args.page_size)
+    job = ReplayJob(
+        model, store, open_quarantine(quarantine_location), client, open_checkpoints(checkpoints_url),
+        lookup_factory=lambda: DynamoLookup(client, model), segments=args.segments, workers=args.workers,
+        page_size=args.page_size, progress=None if args.no_progress else sys.stderr, processes=processes,
+    )
+    try:
+        for name in names:
+            if args.rebuild:
+                report = rebuild(job, name, resume=args.resume, settle_s=args.settle, keep_old=args.keep_old,
+                                 sample=args.sample, count_tolerance=args.count_tolerance)
+                print(f"replay: {name}: rebuilt into {report.new} ({report.documents} documents, "
+                      f"{report.roots} {model.aggregate(name).root} items, {report.sampled} sampled, "
+                      f"0 mismatches); readers switched from {report.old.read}", file=sys.stderr)
+                summary = report.summary
+            else:
+                summary = job.run(name, resume=args.resume)
+            print(f"replay: {name}: {summary.line()}", file=sys.stderr)
+    except RebuildAborted as error:
+        print(f"dynafold: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except ReplayFailed as error:
+        print(f"dynafold: replay failed: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK
+
+
+def _replay_exports(args, model, store, quarantine, client, names) -> int:
+    import boto3
+
+    from projector.batch import Projector
+    from projector.lookup import DynamoLookup
+    from replay.export import ExportError, ExportSource, locate, replay_export
+
+    s3 = boto3.client("s3")
+    projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model), aggregates=names)
+    try:
+        for text in args.from_export:
+            source = ExportSource.parse(text)
+            export = locate(s3, source, args.export_time)
+            model.table(export.table)
+            counts = replay_export(projector, s3, source, export, page_size=args.page_size or 100)
+            print(f"replay: export of {export.table}: {counts['items']} items from {counts['files']} file(s), "
+                  f"{counts['written']} document writes, {counts['quarantined']} quarantined", file=sys.stderr)
+    except ExportError as error:
+        print(f"dynafold: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from projector.demo import run_demo
 
@@ -231,6 +329,7 @@ COMMANDS = {
     "dump": cmd_dump,
     "search": cmd_search,
     "quarantine": cmd_quarantine,
+    "replay": cmd_replay,
 }
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class SimulatedTables:
         self.writes = 0
         self.join_ties = 0
         self._song_writes: dict[str, set[int]] = {}
+        self._lesson_pointers: dict[str, set[int]] = {}
 
     def tick(self, ms: int) -> None:
         self.clock_ms += ms
@@ -61,8 +62,10 @@ class SimulatedTables:
     def put(self, table: str, item: dict) -> None:
         item = {k: v for k, v in item.items() if v is not None}
         key = self.key_of(table, item)
-        if table == "lessons" and self.clock_ms in self._song_writes.get(item.get("song_id"), ()):
-            self.join_ties += 1
+        if table == "lessons" and item.get("song_id") is not None:
+            self._lesson_pointers.setdefault(item["song_id"], set()).add(self.clock_ms)
+            if self.clock_ms in self._song_writes.get(item["song_id"], ()):
+                self.join_ties += 1
         if table in VERSIONED:
             version = self._versions.get((table, key), 0) + 1
             self._versions[(table, key)] = version
@@ -79,6 +82,8 @@ class SimulatedTables:
     def _record(self, table: str, key: tuple, new: Optional[dict], old: Optional[dict]) -> None:
         if table == "songs":
             self._song_writes.setdefault(key[0], set()).add(self.clock_ms)
+            if self.clock_ms in self._lesson_pointers.get(key[0], ()):
+                self.join_ties += 1
         self._sequence += 1
         self.writes += 1
         keys = typed(dict(zip(KEYS[table], key)))

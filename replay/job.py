@@ -1,0 +1,148 @@
+"""A replay job: every (table, segment) of an aggregate, in parallel, with progress.
+
+``workers`` threads, or processes when the store can be opened by URL from
+another process (``ReplayConfig``): processes share the checkpoint store and
+nothing else, the same contract the Step Functions Map uses in AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from typing import Any, Callable, Optional, Sequence, TextIO
+
+import attrs
+
+from domain.model import Model
+from projector.checkpoints import Checkpoints
+from projector.quarantine import Quarantine
+from projector.stores.base import DocumentStore
+from replay.progress import Progress
+from replay.runner import ReplayFailed, Run, SegmentProgress, Summary, begin, read_progress, replay_segment, table_totals
+
+
+@attrs.frozen
+class ReplayConfig:
+    """What a worker process needs to open everything itself."""
+
+    model: str
+    store_url: str
+    quarantine_url: str
+    checkpoints_url: str
+    page_size: Optional[int] = None
+
+
+def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> SegmentProgress:
+    import boto3
+
+    from projector.checkpoints import open_checkpoints
+    from projector.config import load_model
+    from projector.lookup import DynamoLookup
+    from projector.quarantine import open_quarantine
+    from projector.stores import open_store
+
+    model = load_model(config.model)
+    client = boto3.client("dynamodb")
+    store = open_store(config.store_url)
+    try:
+        return replay_segment(
+            model, store, open_quarantine(config.quarantine_url), client, open_checkpoints(config.checkpoints_url),
+            run, table, segment, lookup_factory=lambda: DynamoLookup(client, model), page_size=config.page_size,
+        )
+    finally:
+        store.close()
+
+
+class ReplayJob:
+    def __init__(
+        self,
+        model: Model,
+        store: DocumentStore,
+        quarantine: Quarantine,
+        client: Any,
+        checkpoints: Checkpoints,
+        *,
+        lookup_factory: Callable[[], Any],
+        segments: int = 4,
+        workers: int = 1,
+        page_size: Optional[int] = None,
+        progress: Optional[TextIO] = None,
+        processes: Optional[ReplayConfig] = None,
+        after_page: Callable[[int], None] = lambda page: None,
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.quarantine = quarantine
+        self.client = client
+        self.checkpoints = checkpoints
+        self.lookup_factory = lookup_factory
+        self.segments = segments
+        self.workers = max(1, workers)
+        self.page_size = page_size
+        self.progress_stream = progress
+        self.processes = processes
+        self.after_page = after_page
+
+    def run(self, aggregate: str, *, resume: bool = False, targets: Optional[Sequence[str]] = None,
+            t_start_us: Optional[int] = None) -> Summary:
+        definition = self.model.aggregate(aggregate)
+        self.store.prepare([definition])
+        targets = tuple(targets or self.store.targets(aggregate).write)
+        now = (lambda: t_start_us) if t_start_us is not None else (lambda: int(time.time() * 1_000_000))
+        run = begin(self.checkpoints, aggregate, targets, self.segments, resume=resume, now_us=now)
+        tables = definition.replay_tables
+        tasks = [(table, segment) for table in tables for segment in range(run.segments)]
+        started = time.monotonic()
+        board = Progress(table_totals(self.client, tables), self.progress_stream) if self.progress_stream else None
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(board, run, tables, stop), daemon=True) if board else None
+        if watcher:
+            watcher.start()
+        try:
+            self._execute(run, tasks)
+        finally:
+            stop.set()
+            if watcher:
+                watcher.join()
+        summary = Summary()
+        for segments in read_progress(self.checkpoints, run, tables).values():
+            for progress in segments:
+                summary.add(progress)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _execute(self, run: Run, tasks: list[tuple[str, int]]) -> None:
+        if self.processes is not None and self.workers > 1:
+            pool: Any = ProcessPoolExecutor(max_workers=self.workers)
+            submit = lambda table, segment: pool.submit(_process_task, self.processes, run, table, segment)  # noqa: E731
+        else:
+            pool = ThreadPoolExecutor(max_workers=self.workers)
+            submit = lambda table, segment: pool.submit(self._thread_task, run, table, segment)  # noqa: E731
+        with pool:
+            futures = {submit(table, segment): (table, segment) for table, segment in tasks}
+            failures = []
+            for future in as_completed(futures):
+                error = future.exception()
+                if error is not None and not isinstance(error, Exception):
+                    raise error  # an interrupt or a kill: stop, the checkpoints hold the position
+                if error is not None:
+                    table, segment = futures[future]
+                    failures.append(f"{table} segment {segment}: {type(error).__name__}: {error}")
+        if failures:
+            raise ReplayFailed("; ".join(sorted(failures)) + " (run again with --resume to continue)")
+
+    def _thread_task(self, run: Run, table: str, segment: int) -> SegmentProgress:
+        return replay_segment(
+            self.model, self.store, self.quarantine, self.client, self.checkpoints, run, table, segment,
+            lookup_factory=self.lookup_factory, page_size=self.page_size, after_page=self.after_page,
+        )
+
+    def _watch(self, board: Progress, run: Run, tables, stop: threading.Event) -> None:
+        while True:
+            finished = stop.wait(0.5)
+            done = {t: sum(p.items for p in segs) for t, segs in read_progress(self.checkpoints, run, tables).items()}
+            board.update(done, final=finished)
+            if finished:
+                return

@@ -1,0 +1,343 @@
+"""Replay from table scans: the oracle on every store, crash and resume, live streams, Lambda steps, exports, rebuilds."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+
+import boto3
+import pytest
+
+import replay.runner
+from domain.sample import MODEL
+from projector.batch import Projector
+from projector.checkpoints import MemoryCheckpoints, SQLiteCheckpoints
+from projector.lambda_handler import make_handler
+from projector.lookup import DynamoLookup
+from projector.quarantine import MemoryQuarantine
+from projector.sample_writer import SampleWriter
+from projector.stores import open_store
+from projector.stores.base import Targets
+from replay.job import ReplayJob
+from replay.lambda_step import make_handler as make_step_handler
+from replay.rebuild import RebuildAborted, rebuild
+from tests.support import oracle, workload
+from tests.support.asl import run_state_machine
+from tests.support.lambda_events import event, stream_records
+
+TABLES = ("customers", "orders", "subscriptions", "songs", "lessons")
+
+
+def fill(dynamodb, seed: int = 3, operations: int = 250) -> SampleWriter:
+    writer = SampleWriter(dynamodb)
+    workload.run(writer, random.Random(seed), operations, customers=12, lessons=15)
+    return writer
+
+
+def documents(store, aggregate: str) -> dict:
+    read = store.targets(aggregate).read
+    return {d.key.id: d.body for d in store.stored(read) if d.body is not None}
+
+
+def assert_matches_oracle(store, writer: SampleWriter, aggregates=("customer", "lesson")) -> None:
+    expected = oracle.expected({t: writer.scan(t) for t in TABLES})
+    for aggregate in aggregates:
+        assert oracle.normalized(documents(store, aggregate)) == oracle.normalized(expected[aggregate]), aggregate
+
+
+def job_for(store, dynamodb, checkpoints=None, **kwargs) -> ReplayJob:
+    return ReplayJob(MODEL, store, MemoryQuarantine(), dynamodb, checkpoints or MemoryCheckpoints(),
+                     lookup_factory=lambda: DynamoLookup(dynamodb, MODEL), **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "opensearch"])
+def test_replay_produces_the_oracle_documents_on_every_store(dynamodb, tmp_path, kind, request):
+    writer = fill(dynamodb)
+    if kind == "memory":
+        url = "memory://"
+    elif kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/v.db"
+    else:
+        url = request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
+    store = open_store(url)
+    job = job_for(store, dynamodb, segments=3, workers=3, page_size=7)
+    for aggregate in ("customer", "lesson"):
+        summary = job.run(aggregate)
+        assert summary.items > 0 and summary.quarantined == 0
+    assert_matches_oracle(store, writer)
+
+
+class Crash(BaseException):
+    """A kill: not an Exception, so nothing on the way catches it."""
+
+
+def test_killed_at_random_points_then_resumed_gives_identical_documents_and_skips_no_page(dynamodb, monkeypatch):
+    writer = fill(dynamodb, operations=300)
+    pages_seen: dict = defaultdict(list)
+    real_scan_pages = replay.runner.scan_pages
+
+    def recording_scan_pages(client, table, segment, total, start_key, limit, first_number=0):
+        for page in real_scan_pages(client, table, segment, total, start_key, limit, first_number):
+            pages_seen[(table, segment)].append(page.number)
+            yield page
+
+    monkeypatch.setattr(replay.runner, "scan_pages", recording_scan_pages)
+    rng = random.Random(11)
+    total_crashes = 0
+    for attempt in range(6):
+        store = open_store("memory://")
+        checkpoints = MemoryCheckpoints()
+        pages_seen.clear()
+        crashes = 0
+
+        class CrashingCheckpoints(MemoryCheckpoints):
+            """Crash before a checkpoint is written (the page is stored but not recorded)."""
+
+            def put(self, key, value):
+                if "/run" not in key and rng.random() < 0.15:
+                    raise Crash()
+                checkpoints.put(key, value)
+
+            def get(self, key):
+                return checkpoints.get(key)
+
+            def delete_prefix(self, prefix):
+                checkpoints.delete_prefix(prefix)
+
+        def crash_after_page(number):
+            if rng.random() < 0.1:
+                raise Crash()
+
+        resume = False
+        while True:
+            job = job_for(store, dynamodb, CrashingCheckpoints(), segments=2, page_size=4, after_page=crash_after_page)
+            try:
+                job.run("customer", resume=resume)
+                break
+            except Crash:
+                crashes += 1
+                resume = True
+        total_crashes += crashes
+        for (table, segment), numbers in pages_seen.items():
+            distinct = sorted(set(numbers))
+            assert distinct == list(range(len(distinct))), f"{table}/{segment} skipped a page: {numbers}"
+            repeats = len(numbers) - len(distinct)
+            resumes_in_segment = sum(1 for a, b in zip(numbers, numbers[1:]) if b <= a)
+            assert repeats <= resumes_in_segment, f"{table}/{segment} re-processed more than one page per resume: {numbers}"
+        expected = oracle.expected({t: writer.scan(t) for t in TABLES})["customer"]
+        assert oracle.normalized(documents(store, "customer")) == oracle.normalized(expected)
+    assert total_crashes >= 6
+
+
+def test_progress_draws_bars_on_a_terminal_and_plain_lines_elsewhere():
+    import io
+
+    from replay.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    clock = iter([0.0, 2.0, 2.0, 2.0, 4.0, 4.0, 4.0]).__next__
+    tty = Terminal()
+    board = Progress({"orders": 100, "customers": None}, tty, clock=clock)
+    board.update({"orders": 50, "customers": 7})
+    board.update({"orders": 100, "customers": 9})
+    out = tty.getvalue()
+    assert "[##########..........] 50/100 items" in out and "ETA 2s" in out and "\x1b[2F" in out
+    plain = io.StringIO()
+    board = Progress({"orders": 10}, plain, interval_s=0)
+    board.update({"orders": 5}, final=True)
+    assert plain.getvalue().startswith("replay: orders") and "\x1b" not in plain.getvalue()
+
+
+def test_a_replay_racing_live_stream_projection_converges(dynamodb, streams):
+    writer = fill(dynamodb, operations=100)
+    store = open_store("memory://")
+    projector = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    handle = make_handler(lambda: projector, emit=lambda *a: None)
+    delivered = {t: 0 for t in TABLES}
+
+    def pump() -> None:
+        for table in TABLES:
+            records = stream_records(dynamodb, streams, table)
+            for start in range(delivered[table], len(records), 9):
+                handle(event(records[start : start + 9]), None)
+            delivered[table] = len(records)
+
+    pump()
+    stop = threading.Event()
+    errors = []
+
+    def live():
+        rng = random.Random(5)
+        try:
+            while not stop.is_set():
+                workload.run(writer, rng, 5, customers=12, lessons=15)
+                pump()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=live)
+    thread.start()
+    try:
+        for aggregate in ("customer", "lesson"):
+            job_for(store, dynamodb, segments=2, page_size=5).run(aggregate)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    pump()
+    assert_matches_oracle(store, writer)
+
+
+class FakeContext:
+    """A Lambda context whose clock runs out after a few pages."""
+
+    def __init__(self, budget_ms: int, per_call_ms: int) -> None:
+        self.left = budget_ms
+        self.per_call = per_call_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.left -= self.per_call
+        return self.left
+
+
+def test_the_lambda_step_completes_a_multi_page_segment_across_several_invocations(dynamodb):
+    writer = fill(dynamodb, operations=200)
+    store = open_store("memory://")
+    runtime = {"model": MODEL, "store": store, "quarantine": MemoryQuarantine(), "client": dynamodb,
+               "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)}
+    step = make_step_handler(lambda: runtime, margin_ms=1_000, page_size=1)
+    begun = step({"action": "begin", "aggregate": "customer", "total_segments": 2}, None)
+    invocations = 0
+    for segment in begun["segments"]:
+        state = dict(segment)
+        while not state["done"]:
+            pages_before = state.get("pages", 0)
+            state = step(state, FakeContext(budget_ms=3_000, per_call_ms=1_000))
+            assert state["pages"] - pages_before <= 3, "an invocation stops once its time is under the margin"
+            invocations += 1
+            assert invocations < 500
+    assert invocations > len(begun["segments"]) * 2
+    expected = oracle.expected({t: writer.scan(t) for t in TABLES})["customer"]
+    assert oracle.normalized(documents(store, "customer")) == oracle.normalized(expected)
+
+
+def test_the_state_machine_definition_drives_the_step_through_map_loop_and_choice(dynamodb):
+    writer = fill(dynamodb, operations=150)
+    store = open_store("memory://")
+    runtime = {"model": MODEL, "store": store, "quarantine": MemoryQuarantine(), "client": dynamodb,
+               "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)}
+    step = make_step_handler(lambda: runtime, margin_ms=1_000, page_size=1)
+    calls = []
+
+    def invoke(resource, payload):
+        assert resource == "${ReplayStepFunctionArn}"
+        calls.append(payload.get("action", "step"))
+        return step(payload, FakeContext(budget_ms=3_000, per_call_ms=1_000))
+
+    with open("replay/state_machine.json") as f:
+        definition = json.load(f)
+    output = run_state_machine(definition, {"aggregate": "lesson", "total_segments": 3}, invoke)
+    assert calls[0] == "begin" and calls.count("step") > 3
+    assert len(output["results"]) == 3 and all(r["done"] for r in output["results"])
+    expected = oracle.expected({t: writer.scan(t) for t in TABLES})["lesson"]
+    assert oracle.normalized(documents(store, "lesson")) == oracle.normalized(expected)
+
+
+def test_replay_from_a_point_in_time_export(dynamodb, tmp_path, capsys):
+    from projector.cli import main
+
+    writer = fill(dynamodb, operations=120)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="dynafold-exports")
+    sources = []
+    for table in ("customers", "orders", "subscriptions", "lessons"):
+        dynamodb.update_continuous_backups(TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
+        dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket="dynafold-exports", S3Prefix=f"exports/{table}",
+                                               ExportFormat="DYNAMODB_JSON")
+        sources += ["--from-export", f"{table}=s3://dynafold-exports/exports/{table}"]
+    url = f"sqlite:///{tmp_path}/v.db"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    assert main(["replay", "--store", url, *sources, "--export-time", now]) == 0
+    assert "items from 1 file(s)" in capsys.readouterr().err
+    assert_matches_oracle(open_store(url), writer)
+
+
+def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch):
+    writer = fill(dynamodb, operations=120)
+    store = open_store("memory://")
+    job = job_for(store, dynamodb, segments=2, page_size=10)
+    job.run("customer")
+    before = store.targets("customer")
+    report = rebuild(job, "customer", settle_s=0)
+    after = store.targets("customer")
+    assert after == Targets(report.new, (report.new,)) and report.new != before.read
+    assert report.documents == report.roots and report.sampled > 0
+    assert_matches_oracle(store, writer, ["customer"])
+
+    import replay.rebuild as module
+
+    monkeypatch.setattr(module, "rederive", lambda *a, **k: {"wrong": True})
+    with pytest.raises(RebuildAborted, match="differ from a fresh derivation"):
+        rebuild(job, "customer", settle_s=0)
+    assert store.targets("customer") == after
+    assert_matches_oracle(store, writer, ["customer"])
+
+
+@pytest.fixture
+def moto_server(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server._server.server_port}"
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", url)):
+        monkeypatch.setenv(name, value)
+    yield url
+    server.stop()
+
+
+def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(moto_server, tmp_path):
+    from projector.provision import create_tables
+
+    client = boto3.client("dynamodb")
+    create_tables(client, MODEL)
+    writer = fill(client, operations=400)
+    url = f"sqlite:///{tmp_path}/v.db"
+    command = [sys.executable, "-m", "projector.cli", "replay", "--store", url, "--aggregate", "customer",
+               "--segments", "3", "--page-size", "2", "--workers", "2", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    killed = False
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(f"{tmp_path}/v.db", timeout=1) as db:
+                pages = sum(json.loads(v).get("pages", 0) for (v,) in db.execute(
+                    "SELECT value FROM dynafold_checkpoints WHERE key NOT LIKE '%/run'"))
+        except sqlite3.OperationalError:
+            pages = 0
+        if pages >= 5:
+            process.send_signal(signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.01)
+    process.wait(timeout=30)
+    assert killed, "the replay finished before it could be killed"
+    result = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "replay: customer:" in result.stderr
+    expected = oracle.expected({t: writer.scan(t) for t in TABLES})["customer"]
+    assert oracle.normalized(documents(open_store(url), "customer")) == oracle.normalized(expected)
