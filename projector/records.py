@@ -71,9 +71,12 @@ def created_at_us(value: Any) -> int:
         return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
         raise ValueError("ApproximateCreationDateTime must be epoch seconds or a datetime")
-    seconds = Decimal(str(value))
+    try:
+        seconds = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError("ApproximateCreationDateTime must be epoch seconds or a datetime") from None
     if not seconds.is_finite() or seconds < 0:
-        raise ValueError("ApproximateCreationDateTime must be a non-negative number")
+        raise ValueError("ApproximateCreationDateTime must be a non-negative number of epoch seconds")
     return int(seconds * 1_000_000)
 
 

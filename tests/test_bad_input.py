@@ -1,0 +1,72 @@
+"""The bad-input corpus: every record quarantined whole, named, never crashing the batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.sample import MODEL
+from projector.batch import Projector
+from projector.lambda_handler import make_handler
+from projector.quarantine import MemoryQuarantine, raw_json
+from projector.stores.memory import MemoryStore
+from tests.corpus.bad_records import CORPUS
+from tests.support.records import customer, order
+
+
+def test_the_corpus_has_at_least_thirty_hostile_records():
+    assert len(CORPUS) >= 30
+    assert len({name for name, _, _ in CORPUS}) == len(CORPUS)
+
+
+@pytest.mark.parametrize("name, raw, reason", CORPUS, ids=[name for name, _, _ in CORPUS])
+def test_each_bad_record_is_quarantined_with_a_clear_reason(name, raw, reason):
+    quarantine = MemoryQuarantine()
+    store = MemoryStore()
+    handle = make_handler(lambda: Projector(MODEL, store, quarantine), emit=lambda *a: None)
+    good_before, good_after = customer("c-good", seq=1), order("c-good", "o-good", seq=99_999)
+    result = handle({"Records": [good_before, raw, good_after]}, None)
+    assert result == {"batchItemFailures": []}, "a poison record must not fail the batch"
+    entries = quarantine.list()
+    assert len(entries) == 1, [e.reason for e in entries]
+    entry = entries[0]
+    assert reason in entry.reason
+    if isinstance(raw, dict) and isinstance(raw.get("dynamodb"), dict) and raw["dynamodb"].get("SequenceNumber", "").isdigit():
+        assert f"seq {raw['dynamodb']['SequenceNumber']}" in entry.reason, "the error names the record"
+    assert entry.raw == raw_json(raw), "the quarantine keeps the whole raw record"
+    doc = store.get("customer", "c-good")
+    assert doc is not None and [o["order_id"] for o in doc["orders"]] == ["o-good"], "the rest of the batch is projected"
+
+
+def test_the_whole_corpus_in_one_batch_is_quarantined_and_nothing_else_is_lost():
+    quarantine = MemoryQuarantine()
+    store = MemoryStore()
+    handle = make_handler(lambda: Projector(MODEL, store, quarantine), emit=lambda *a: None)
+    batch = [customer("c-good", seq=1)] + [raw for _, raw, _ in CORPUS] + [order("c-good", "o-good", seq=99_999)]
+    assert handle({"Records": batch}, None) == {"batchItemFailures": []}
+    assert len(quarantine.list()) == len(CORPUS)
+    assert store.get("customer", "c-good")["orders"][0]["order_id"] == "o-good"
+    handle({"Records": batch}, None)
+    assert len(quarantine.list()) == len(CORPUS), "redelivered poison records are stored once"
+
+
+def test_a_translator_that_crashes_quarantines_its_record_and_keeps_item_contents_out_of_logs(caplog):
+    import attrs
+
+    from domain.model import Model
+    from domain.sample.tables import TABLES
+    from domain.sample.translators import TRANSLATORS
+
+    def explode(record, lookup):
+        raise KeyError(record.image["password_hash"])
+
+    translators = [attrs.evolve(t, translate=explode) if t.table == "customers" else t for t in TRANSLATORS]
+    model = Model.of(TABLES, translators, MODEL.aggregates.values())
+    quarantine = MemoryQuarantine()
+    with caplog.at_level("WARNING", logger="dynafold"):
+        report = Projector(model, MemoryStore(), quarantine).project([customer("c1", seq=5)])
+    assert report.failed_from is None and len(report.quarantined) == 1
+    entry = quarantine.list()[0]
+    assert "translator raised KeyError" in entry.reason
+    assert any("translator raised KeyError" in str(r.__dict__.get("reason")) for r in caplog.records)
+    for record in caplog.records:
+        assert "do-not-leak" not in record.getMessage() and "do-not-leak" not in str(record.__dict__.get("reason"))
