@@ -47,6 +47,7 @@ class SimulatedTables:
         self.missed_fanouts = 0
         self.writes = 0
         self.join_ties = 0
+        self.index_changes = 0
         self._song_writes: dict[str, set[int]] = {}
         self._lesson_pointers: dict[str, set[int]] = {}
 
@@ -112,7 +113,15 @@ class SimulatedTables:
             self.catch_up_index()
 
     def catch_up_index(self) -> None:
-        self._index = {key[0]: item.get("song_id") for key, item in self.items["lessons"].items()}
+        index = {key[0]: item.get("song_id") for key, item in self.items["lessons"].items()}
+        if index != self._index:
+            self._index = index
+            self.index_changes += 1
+
+    @property
+    def observable(self) -> tuple[int, int]:
+        """Changes a lookup can see: table writes and index catch-ups."""
+        return self.writes, self.index_changes
 
     def rows(self, table: str) -> list[dict]:
         return [dict(item) for item in self.items[table].values()]
