@@ -71,3 +71,22 @@ def _state_fields(cls: type) -> tuple[str, ...]:
         for field in attrs.fields(cls)
         if field.name not in base and not field.metadata.get(_ROUTING)
     )
+
+
+@attrs.frozen(kw_only=True)
+class SliceObserved(DomainEvent):
+    """A slice already projected elsewhere, applied as it is (``data`` None: the item is gone).
+
+    ``verify --repair`` folds the slices of a freshly derived document into
+    the stored one with these: the watermarks decide, as for any event, so a
+    repair never overwrites newer information.
+    """
+
+    data: Optional[Mapping[str, Any]] = None
+
+    @property
+    def removed(self) -> bool:
+        return self.data is None
+
+    def state(self) -> Optional[Mapping[str, Any]]:
+        return None if self.data is None else dict(self.data)

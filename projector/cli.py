@@ -91,6 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--export-time", help="export time (ISO 8601) when the export has no manifest")
     replay.add_argument("--no-progress", action="store_true", help="no progress output")
 
+    verify = commands.add_parser("verify", help="compare the views with the tables; --repair fixes the drift")
+    _store_arg(verify)
+    _model_arg(verify)
+    verify.add_argument("--aggregate", help="only this aggregate (default: every aggregate)")
+    verify.add_argument("--sample", type=float, default=1.0, help="fraction of documents compared, 0 < F <= 1 (default: %(default)s)")
+    verify.add_argument("--repair", action="store_true", help="write the expected documents through the conditional-write path")
+    verify.add_argument("--format", choices=["text", "json"], default="text", help="report format (default: %(default)s)")
+    verify.add_argument("--segments", type=int, default=4, help="parallel scan segments per table (default: %(default)s)")
+    verify.add_argument("--workers", type=int, default=2, help="scan threads (default: %(default)s)")
+
+    sweep = commands.add_parser("sweep", help="purge tombstones older than a horizon (longer than stream retention)")
+    _store_arg(sweep)
+    _model_arg(sweep)
+    sweep.add_argument("--older-than", default="48h", help="horizon, e.g. 48h or 3d (default: %(default)s)")
+    sweep.add_argument("--force", action="store_true", help="allow a horizon shorter than the 24 h stream retention")
+
     quarantine = commands.add_parser("quarantine", help="inspect, re-drive or drop quarantined records")
     _store_arg(quarantine)
     _model_arg(quarantine)
@@ -317,6 +333,70 @@ def _replay_exports(args, model, store, quarantine, client, names) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args) -> int:
+    import boto3
+
+    from projector.lookup import DynamoLookup
+    from projector.stores.codec import dumps
+    from replay.verify import Verifier
+
+    if not 0 < args.sample <= 1:
+        print("dynafold: --sample must be in (0, 1]", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _verify(args)
+    except Exception as error:  # verify promises 2 for every error, whatever its cause
+        print(f"dynafold: verify failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _verify(args) -> int:
+    import boto3
+
+    from projector.lookup import DynamoLookup
+    from projector.stores.codec import dumps
+    from replay.verify import Verifier
+
+    model, store = _open(args)
+    names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
+    client = boto3.client("dynamodb")
+    verifier = Verifier(model, store, client, lookup_factory=lambda: DynamoLookup(client, model),
+                        segments=args.segments, workers=args.workers, sample=args.sample)
+    drifted = 0
+    results = []
+    for name in names:
+        report = verifier.verify(name)
+        repaired = [verifier.repair(d) for d in report.drift] if args.repair else []
+        drifted += len(report.drift)
+        results.append({"aggregate": name, "compared": report.compared, "transient": report.transient,
+                        "drift": [d.to_json() for d in report.drift], "repaired": sum(repaired)})
+        if args.format == "text":
+            print(f"{name}: {report.compared} documents compared, {len(report.drift)} drifted"
+                  + (f", {sum(repaired)} repaired" if args.repair else ""))
+            for drift in report.drift:
+                print(f"  {drift.kind:<10} {drift.id}")
+                for field in drift.fields:
+                    print(f"      {field.path}: expected {dumps(field.expected)}, found {dumps(field.actual)}")
+    if args.format == "json":
+        print(dumps({"aggregates": results, "drift": drifted}))
+    return EXIT_PROBLEM if drifted else EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    from replay.sweep import HorizonTooShort, parse_duration, sweep
+
+    model, store = _open(args)
+    try:
+        report = sweep(model, store, older_than_s=parse_duration(args.older_than), force=args.force)
+    except HorizonTooShort as error:
+        print(f"dynafold: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"sweep: {report.examined} documents examined, {report.rewritten} rewritten without old tombstones, "
+          f"{report.deleted} tombstone documents deleted, {report.skipped} changed meanwhile (left for next time)",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from projector.demo import run_demo
 
@@ -330,6 +410,8 @@ COMMANDS = {
     "search": cmd_search,
     "quarantine": cmd_quarantine,
     "replay": cmd_replay,
+    "verify": cmd_verify,
+    "sweep": cmd_sweep,
 }
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from projector.stores.sqlite import SQLiteStore
 from tests.support import oracle, workload
 from tests.support.records import customer, order
 
-SUBCOMMANDS = [["demo"], ["project"], ["dump"], ["search"], ["replay"], ["quarantine"], ["quarantine", "list"], ["quarantine", "show"],
+SUBCOMMANDS = [["demo"], ["project"], ["dump"], ["search"], ["replay"], ["verify"], ["sweep"], ["quarantine"], ["quarantine", "list"], ["quarantine", "show"],
                ["quarantine", "retry"], ["quarantine", "drop"]]
 
 

@@ -141,6 +141,9 @@ class DocumentStore(Protocol):
     def stored(self, target: str) -> Iterator[StoredDocument]:
         """Every document of a target, tombstone documents included, sorted by id."""
 
+    def delete(self, key: DocKey, expected: Any) -> bool:
+        """Delete a document if it still has the expected token (the sweep); False if it changed."""
+
     def close(self) -> None:
         ...
 

@@ -132,6 +132,16 @@ class MemoryStore:
             rows = sorted(self._rows.get(target, {}).items())
         return iter([_document(DocKey(target, doc_id), row) for doc_id, row in rows])
 
+    def delete(self, key: DocKey, expected: Any) -> bool:
+        """Delete a document if it still has the expected token (the sweep)."""
+        with self._lock:
+            rows = self._rows.get(key.target, {})
+            row = rows.get(key.id)
+            if row is None or row[0] != expected:
+                return False
+            del rows[key.id]
+            return True
+
     def close(self) -> None:
         pass
 
