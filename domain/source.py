@@ -19,6 +19,9 @@ KeyValue = Union[str, Decimal, bytes]
 ONE_SECOND_US = 1_000_000
 
 
+_quote = json.encoder.py_encode_basestring if json.encoder.c_encode_basestring is None else json.encoder.c_encode_basestring
+
+
 def _key_value(value: Any) -> KeyValue:
     if isinstance(value, bool) or not isinstance(value, (str, Decimal, int, bytes)):
         raise TypeError(f"key values are S, N or B, not {type(value).__name__}")
@@ -57,6 +60,10 @@ class SourceItem:
     id: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        if all(type(value) is str for _, value in self.key):
+            pairs = ",".join(f"[{_quote(name)},{_quote(value)}]" for name, value in self.key)
+            object.__setattr__(self, "id", f"[{_quote(self.table)},[{pairs}]]")
+            return
         canonical = [[name, _canonical(value)] for name, value in self.key]
         object.__setattr__(
             self, "id", json.dumps([self.table, canonical], separators=(",", ":"), ensure_ascii=False)

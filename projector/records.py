@@ -11,8 +11,10 @@ be quarantined; item contents never appear in the message.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from decimal import Decimal
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from domain.model import Model, TableSpec
 from domain.records import Origin, RecordRef, SourceRecord
@@ -38,6 +40,11 @@ def table_from_arn(arn: Any) -> Optional[str]:
     """``arn:aws:dynamodb:region:account:table/NAME/stream/LABEL`` → ``NAME``."""
     if not isinstance(arn, str):
         return None
+    return _table_from_arn(arn)
+
+
+@functools.lru_cache(maxsize=256)
+def _table_from_arn(arn: str) -> Optional[str]:
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[2] != "dynamodb":
         return None
@@ -53,12 +60,12 @@ def _short(value: Any) -> str:
 
 def record_ref(raw: Any, table: Optional[str] = None) -> RecordRef:
     """What names a raw record, as far as it can be read (never raises)."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return RecordRef(table or "?")
     if table is None:
         table = table_from_arn(raw.get("eventSourceARN")) or "?"
     stream = raw.get("dynamodb")
-    sequence = stream.get("SequenceNumber") if isinstance(stream, Mapping) else None
+    sequence = stream.get("SequenceNumber") if type(stream) is dict or isinstance(stream, Mapping) else None
     return RecordRef(table, _short(raw.get("eventID")), _short(sequence))
 
 
@@ -80,8 +87,12 @@ def created_at_us(value: Any) -> int:
     return int(seconds * 1_000_000)
 
 
+_REPLICATION_ATTRIBUTES = ("aws:rep:updatetime", "aws:rep:updateregion", "aws:rep:deleting")
+
+
 def _strip_replication(image: dict[str, Any]) -> dict[str, Any]:
-    if any(name.startswith(_REPLICATION_PREFIX) for name in image):
+    """Drop the bookkeeping attributes of legacy (2017) global tables."""
+    if any(name in image for name in _REPLICATION_ATTRIBUTES):
         return {k: v for k, v in image.items() if not k.startswith(_REPLICATION_PREFIX)}
     return image
 
@@ -111,7 +122,7 @@ def _version(spec: TableSpec, image: Optional[Mapping[str, Any]], ref: RecordRef
 
 def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) -> SourceRecord:
     ref = record_ref(raw, table)
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise MalformedRecord(ref, "record is not an object")
     if table is None:
         table = table_from_arn(raw.get("eventSourceARN"))
@@ -124,7 +135,7 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
     if event_name not in EVENT_NAMES:
         raise MalformedRecord(ref, f"unknown eventName {_short(event_name)[:20]!r}")
     stream = raw.get("dynamodb")
-    if not isinstance(stream, Mapping):
+    if type(stream) is not dict and not isinstance(stream, Mapping):
         raise MalformedRecord(ref, "record has no 'dynamodb' object")
     sequence_text = stream.get("SequenceNumber")
     if not isinstance(sequence_text, str) or not sequence_text.isdigit() or not sequence_text.isascii():
@@ -137,8 +148,8 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
         keys = decode_map(stream.get("Keys"), "Keys")
         new_image = stream.get("NewImage")
         old_image = stream.get("OldImage")
-        new = None if new_image is None else _strip_replication(decode_map(new_image, "NewImage"))
-        old = None if old_image is None else _strip_replication(decode_map(old_image, "OldImage"))
+        new = None if new_image is None or event_name == "REMOVE" else _strip_replication(decode_map(new_image, "NewImage"))
+        old = None if old_image is None or event_name != "REMOVE" else _strip_replication(decode_map(old_image, "OldImage"))
     except DecodeError as error:
         raise MalformedRecord(ref, str(error)) from None
     item = _key(spec, keys, ref, "Keys")
@@ -154,8 +165,9 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
     else:
         if new is None:
             raise MalformedRecord(ref, f"{event_name} without NewImage: the stream must be NEW_IMAGE or NEW_AND_OLD_IMAGES")
-        if _key(spec, new, ref, "NewImage") != item:
-            raise MalformedRecord(ref, "NewImage key differs from Keys")
+        for name, value in item.key:
+            if new.get(name) != value:
+                raise MalformedRecord(ref, "NewImage key differs from Keys")
         image = new
         declared = _version(spec, new, ref)
     identity = raw.get("userIdentity")
