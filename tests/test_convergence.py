@@ -255,12 +255,19 @@ class Convergence(RuleBasedStateMachine):
                 report = self._deliver(table, start, batch)
                 assert report.failed_from is None
 
+    def _check(self, aggregates) -> None:
+        expected = oracle.expected(self.tables.final())
+        for aggregate in aggregates:
+            got = {d.key.id: d.body for d in self.store.stored(self.store.targets(aggregate).read) if d.body is not None}
+            assert oracle.normalized(got) == oracle.normalized(expected[aggregate]), aggregate
+
     def teardown(self):
         if not hasattr(self, "tables"):
             return
         self.tables.index_lag = False
         self.tables.catch_up_index()
         self.drain()
+        self._check(["customer"])
         missed, ties = self.tables.missed_fanouts, self.tables.join_ties
         if missed or ties:
             event("residual join race (lagging index or same-instant re-point); repaired by replay")
@@ -268,10 +275,7 @@ class Convergence(RuleBasedStateMachine):
                  "write to their song: repairing with a replay, as `verify --repair` does")
             self.tables.tick(2000)
             self.replay_scan(_NoWrites())
-        expected = oracle.expected(self.tables.final())
-        for aggregate in ("customer", "lesson"):
-            got = {d.key.id: d.body for d in self.store.stored(self.store.targets(aggregate).read) if d.body is not None}
-            assert oracle.normalized(got) == oracle.normalized(expected[aggregate]), aggregate
+        self._check(["customer", "lesson"])
         assert not self.quarantine.list()
 
 
