@@ -156,10 +156,9 @@ def test_a_repair_racing_live_projection_never_regresses_a_document(dynamodb, st
     assert oracle.normalized(documents(guarded, "customer")) == oracle.normalized(expected["customer"])
 
 
-def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_horizons():
-    from projector.stores.memory import MemoryStore
-
-    store = MemoryStore()
+@pytest.mark.parametrize("store_url", STORES, indirect=True)
+def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_horizons(store_url, capsys):
+    store = open_store(store_url)
     store.prepare(list(MODEL.aggregates.values()))
     target = store.targets("customer").read
     old, new = SourceVersion(1, 1_000_000, 1), SourceVersion(1, 10**15, 1)
@@ -179,3 +178,6 @@ def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_hor
     remaining = {d.key.id: d for d in store.stored(target)}
     assert set(remaining) == {"c1", "c3"}
     assert list(remaining["c1"].state.entries) == [order.id], "the orders of a deleted customer survive"
+
+    assert main(["sweep", "--store", store_url, "--older-than", "2h"]) == 2
+    assert "shorter than the 24 h stream retention" in capsys.readouterr().err
