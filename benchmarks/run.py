@@ -173,6 +173,7 @@ def replay_worker(items: int, page: int = 1000) -> None:
         projector = Projector(MODEL, store, MemoryQuarantine(), aggregates=["customer"])
         decode = scan_decoder(MODEL.table("customers"), 1_790_000_000_000_000)
         gc.collect()
+        before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
         for start in range(0, items, page):
             rows = [{"customer_id": {"S": f"c{i:08d}"}, "name": {"S": f"Name {i}"}, "email": {"S": f"u{i}@example.com"},
@@ -181,7 +182,8 @@ def replay_worker(items: int, page: int = 1000) -> None:
             projector.project(rows, decode=decode, source="scan")
         elapsed = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"items": items, "items/s": round(items / elapsed), "peak RSS MB": round(peak_kb / 1024, 1)}))
+    print(json.dumps({"items": items, "items/s": round(items / elapsed), "RSS before MB": round(before_kb / 1024, 1),
+                      "peak RSS MB": round(peak_kb / 1024, 1), "growth MB": round((peak_kb - before_kb) / 1024, 1)}))
 
 
 def replay_memory(sizes) -> list[dict]:

@@ -274,9 +274,16 @@ def test_replay_from_a_point_in_time_export(dynamodb, tmp_path, capsys):
     assert_matches_oracle(open_store(url), writer)
 
 
-def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch):
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "opensearch"])
+def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch, tmp_path, kind, request):
     writer = fill(dynamodb, operations=120)
-    store = open_store("memory://")
+    if kind == "memory":
+        url = "memory://"
+    elif kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/v.db"
+    else:
+        url = request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
+    store = open_store(url)
     job = job_for(store, dynamodb, segments=2, page_size=10)
     job.run("customer")
     before = store.targets("customer")
@@ -284,7 +291,9 @@ def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(
     after = store.targets("customer")
     assert after == Targets(report.new, (report.new,)) and report.new != before.read
     assert report.documents == report.roots and report.sampled > 0
+    assert before.read not in {t for t in (after.read, *after.write)}
     assert_matches_oracle(store, writer, ["customer"])
+    assert store.get("customer", next(iter(documents(store, "customer")))) is not None, "readers follow the switch"
 
     import replay.rebuild as module
 
