@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from typing import Optional, Protocol
 
-from projector.stores.sqlite import path_of
+from projector.stores.sqlite import ThreadConnections, path_of
 
 
 class Checkpoints(Protocol):
@@ -42,16 +42,11 @@ class MemoryCheckpoints:
 class SQLiteCheckpoints:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._path = path_of(url)
-        self._local = threading.local()
+        self._connections = ThreadConnections(path_of(url))
         self._db().execute("CREATE TABLE IF NOT EXISTS dynafold_checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     def get(self, key: str) -> Optional[str]:
         row = self._db().execute("SELECT value FROM dynafold_checkpoints WHERE key = ?", (key,)).fetchone()

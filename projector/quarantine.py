@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional, Protocol
 
 import attrs
 
-from projector.stores.sqlite import path_of
+from projector.stores.sqlite import ThreadConnections, path_of
 
 
 def raw_json(raw: Any) -> str:
@@ -107,16 +107,11 @@ class SQLiteQuarantine:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._path = path_of(url)
-        self._local = threading.local()
+        self._connections = ThreadConnections(path_of(url))
         self._db().execute(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     def put(self, entries: Iterable[QuarantineEntry]) -> None:
         rows = [

@@ -68,6 +68,34 @@ def path_of(url: str) -> str:
     return path
 
 
+class ThreadConnections:
+    """One connection per thread to one SQLite file, in autocommit mode (transactions are explicit).
+
+    The store, the quarantine and the checkpoints share a file by default;
+    each opens it this way so threads never share a connection.
+    """
+
+    def __init__(self, path: str, timeout_s: float = 30.0) -> None:
+        self.path = path
+        self.timeout = timeout_s
+        self._local = threading.local()
+
+    def get(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -78,22 +106,12 @@ class SQLiteStore:
         self.path = path_of(url)
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        self._timeout = busy_timeout_s
-        self._local = threading.local()
+        self._connections = ThreadConnections(self.path, busy_timeout_s)
         self._aggregates: dict[str, Aggregate] = {}
-        self._connection().executescript(_SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
+        self._connections.get().executescript(_SCHEMA)
 
     def _transaction(self, immediate: bool = False):
-        return _Transaction(self._connection(), immediate)
+        return _Transaction(self._connections.get(), immediate)
 
     def prepare(self, aggregates: Collection[Aggregate]) -> None:
         for aggregate in aggregates:
@@ -188,20 +206,8 @@ class SQLiteStore:
             read = self._read_target(db, aggregate)
         if read is None:
             return
-        after = ""
-        first = True
-        while True:
-            with self._transaction() as db:
-                rows = db.execute(
-                    f"SELECT id, body FROM {_quote('doc_' + read)} WHERE body IS NOT NULL AND (id > ? OR ?) "
-                    "ORDER BY id LIMIT ?",
-                    (after, first, _CHUNK),
-                ).fetchall()
-            if not rows:
-                return
-            for doc_id, body in rows:
-                yield codec.loads(body)
-            after, first = rows[-1][0], False
+        for _, body in self._by_id(f"SELECT id, body FROM {_quote('doc_' + read)} WHERE body IS NOT NULL AND"):
+            yield codec.loads(body)
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
         terms = words(query)
@@ -220,19 +226,18 @@ class SQLiteStore:
         return [codec.loads(body) for (body,) in rows]
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
-        after = ""
-        first = True
+        for doc_id, revision, state, body in self._by_id(f"SELECT id, revision, state, body FROM {_quote('doc_' + target)} WHERE"):
+            yield _document(DocKey(target, doc_id), revision, state, body)
+
+    def _by_id(self, select: str) -> Iterator[tuple]:
+        """Rows of ``select … WHERE`` in id order, a chunk per short transaction (bounded memory)."""
+        after, first = "", True
         while True:
             with self._transaction() as db:
-                rows = db.execute(
-                    f"SELECT id, revision, state, body FROM {_quote('doc_' + target)} WHERE (id > ? OR ?) "
-                    "ORDER BY id LIMIT ?",
-                    (after, first, _CHUNK),
-                ).fetchall()
+                rows = db.execute(f"{select} (id > ? OR ?) ORDER BY id LIMIT ?", (after, first, _CHUNK)).fetchall()
             if not rows:
                 return
-            for doc_id, revision, state, body in rows:
-                yield _document(DocKey(target, doc_id), revision, state, body)
+            yield from rows
             after, first = rows[-1][0], False
 
     def delete(self, key: DocKey, expected: Any) -> bool:
@@ -244,10 +249,7 @@ class SQLiteStore:
             return cursor.rowcount == 1
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._connections.close()
 
 
 class _Transaction:
