@@ -20,7 +20,6 @@ import argparse
 import cProfile
 import gc
 import json
-import os
 import pstats
 import random
 import resource
@@ -29,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -44,6 +42,7 @@ from projector.quarantine import MemoryQuarantine  # noqa: E402
 from projector.records import decode_stream_record  # noqa: E402
 from projector.stores import open_store  # noqa: E402
 from projector.stores.base import DocKey, DocumentWrite  # noqa: E402
+from projector.stores.counting import CountingStore  # noqa: E402
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-11-01T00:00:00.000"
 
@@ -55,26 +54,6 @@ def order_record(i: int, customers: int) -> dict:
     return {"eventID": f"e{i}", "eventName": "INSERT", "eventSourceARN": ARN.format(table="orders"),
             "dynamodb": {"ApproximateCreationDateTime": 1_790_000_000 + i / 1000, "Keys": keys, "NewImage": image,
                          "SequenceNumber": str(10**20 + i), "StreamViewType": "NEW_AND_OLD_IMAGES"}}
-
-
-class Counting:
-    def __init__(self, inner):
-        self.inner, self.calls = inner, Counter()
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def load(self, wanted):
-        self.calls["load"] += 1
-        return self.inner.load(wanted)
-
-    def reload(self, keys):
-        self.calls["reload"] += 1
-        return self.inner.reload(keys)
-
-    def write(self, writes):
-        self.calls["write"] += 1
-        return self.inner.write(writes)
 
 
 def naive(store, records) -> None:
@@ -106,7 +85,7 @@ def batch_cost(kinds, osmem, total: int = 2000) -> list[dict]:
         for kind in kinds:
             for size in (10, 100, 1000):
                 records = [order_record(i, total // 5) for i in range(total)]
-                store = Counting(open_store(store_url(kind, tmp, osmem)))
+                store = CountingStore(open_store(store_url(kind, tmp, osmem)))
                 projector = Projector(MODEL, store, MemoryQuarantine(), backoff=Backoff(base=0, cap=0))
                 store.calls.clear()
                 started = time.perf_counter()
@@ -114,7 +93,7 @@ def batch_cost(kinds, osmem, total: int = 2000) -> list[dict]:
                     projector.project(records[start : start + size])
                 ours = total / (time.perf_counter() - started)
                 trips = sum(store.calls.values()) / (total / size)
-                baseline_store = Counting(open_store(store_url(kind, tmp, osmem)))
+                baseline_store = CountingStore(open_store(store_url(kind, tmp, osmem)))
                 baseline_store.prepare(list(MODEL.aggregates.values()))
                 baseline_store.calls.clear()
                 n = total

@@ -35,10 +35,9 @@ from projector.records import MalformedRecord, decode_stream_record, record_ref
 from projector.stores.base import (
     Conflict,
     DocKey,
-    Rejected,
     DocumentStore,
     DocumentWrite,
-    Retryable,
+    Rejected,
     StoreUnavailable,
     StoredDocument,
     Written,

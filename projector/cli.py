@@ -334,12 +334,6 @@ def _replay_exports(args, model, store, quarantine, client, names) -> int:
 
 
 def cmd_verify(args) -> int:
-    import boto3
-
-    from projector.lookup import DynamoLookup
-    from projector.stores.codec import dumps
-    from replay.verify import Verifier
-
     if not 0 < args.sample <= 1:
         print("dynafold: --sample must be in (0, 1]", file=sys.stderr)
         return EXIT_USAGE

@@ -7,7 +7,6 @@ nothing else, the same contract the Step Functions Map uses in AWS.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed

@@ -11,10 +11,10 @@ from domain.sample import MODEL
 from projector.batch import Backoff, Projector
 from projector.lambda_handler import failures, make_handler
 from projector.quarantine import MemoryQuarantine
-from projector.stores.base import Conflict, DocKey, StoreUnavailable
+from projector.stores.base import Conflict, StoreUnavailable
 from projector.stores.memory import MemoryStore
 from projector.stores.sqlite import SQLiteStore
-from tests.support.counting import CountingStore
+from projector.stores.counting import CountingStore
 from tests.support.records import customer, order
 
 

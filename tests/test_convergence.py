@@ -24,10 +24,9 @@ import random
 from decimal import Decimal
 
 from hypothesis import event, note, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from domain.sample import MODEL
-from domain.state import AggregateState
 from projector.batch import Backoff, Projector
 from projector.quarantine import MemoryQuarantine
 from projector.stores.base import Retryable

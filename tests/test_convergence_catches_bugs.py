@@ -8,7 +8,6 @@ the state machine, and expects a counterexample.
 from __future__ import annotations
 
 import attrs
-import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 

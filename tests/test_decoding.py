@@ -14,7 +14,7 @@ from domain.sample import MODEL
 from domain.source import SourceVersion
 from projector.dynamodb_json import DecodeError, decode_map, decode_value
 from projector.records import MalformedRecord, created_at_us, decode_stream_record, table_from_arn
-from tests.support.records import customer, order, record
+from tests.support.records import customer, order
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import pytest
 import replay.runner
 from domain.sample import MODEL
 from projector.batch import Projector
-from projector.checkpoints import MemoryCheckpoints, SQLiteCheckpoints
+from projector.checkpoints import MemoryCheckpoints
 from projector.lambda_handler import make_handler
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from tests.support.records import ARN, customer, order, record
+from tests.support.records import ARN, customer, order
 
 _SEQ = iter(range(900, 2000))
 

@@ -1,4 +1,8 @@
-"""A store wrapper that counts round trips (the deterministic cost of a batch)."""
+"""A store decorator that counts round trips: the deterministic cost of a batch.
+
+Tests assert these counts (one load and one write per conflict-free batch)
+and the benchmarks report them; wall-clock time is never asserted.
+"""
 
 from __future__ import annotations
 
