@@ -143,6 +143,18 @@ def decode_overhead(n: int = 20_000) -> list[dict]:
     return rows
 
 
+def peak_rss_kb() -> int:
+    """The process's peak resident set (VmHWM: reset by exec, unlike ru_maxrss, which keeps the forking parent's)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def replay_worker(items: int, page: int = 1000) -> None:
     """Run in a fresh process: scan-shaped pages of customers into SQLite; print items/s and peak RSS."""
     from replay.scan import scan_decoder
@@ -152,7 +164,7 @@ def replay_worker(items: int, page: int = 1000) -> None:
         projector = Projector(MODEL, store, MemoryQuarantine(), aggregates=["customer"])
         decode = scan_decoder(MODEL.table("customers"), 1_790_000_000_000_000)
         gc.collect()
-        before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before_kb = peak_rss_kb()
         started = time.perf_counter()
         for start in range(0, items, page):
             rows = [{"customer_id": {"S": f"c{i:08d}"}, "name": {"S": f"Name {i}"}, "email": {"S": f"u{i}@example.com"},
@@ -160,7 +172,7 @@ def replay_worker(items: int, page: int = 1000) -> None:
                      "password_hash": {"S": "x" * 60}} for i in range(start, min(items, start + page))]
             projector.project(rows, decode=decode, source="scan")
         elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kb = peak_rss_kb()
     print(json.dumps({"items": items, "items/s": round(items / elapsed), "RSS before MB": round(before_kb / 1024, 1),
                       "peak RSS MB": round(peak_kb / 1024, 1), "growth MB": round((peak_kb - before_kb) / 1024, 1)}))
 
