@@ -30,6 +30,17 @@ def aws(monkeypatch):
 
 
 @pytest.fixture
+def store_url(request, tmp_path):
+    """A fresh store of the kind the test is parametrized with (``indirect=True``)."""
+    kind = request.param
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/views.db"
+    return request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
+
+
+@pytest.fixture
 def dynamodb(aws):
     client = boto3.client("dynamodb", region_name="us-east-1")
     create_tables(client, MODEL)

@@ -31,7 +31,7 @@ from replay.lambda_step import make_handler as make_step_handler
 from replay.rebuild import RebuildAborted, rebuild
 from tests.support import oracle, workload
 from tests.support.asl import run_state_machine
-from tests.support.lambda_events import event, stream_records
+from tests.support.lambda_events import StreamPump
 
 TABLES = ("customers", "orders", "subscriptions", "songs", "lessons")
 
@@ -58,16 +58,10 @@ def job_for(store, dynamodb, checkpoints=None, **kwargs) -> ReplayJob:
                      lookup_factory=lambda: DynamoLookup(dynamodb, MODEL), **kwargs)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite", "opensearch"])
-def test_replay_produces_the_oracle_documents_on_every_store(dynamodb, tmp_path, kind, request):
+@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch"], indirect=True)
+def test_replay_produces_the_oracle_documents_on_every_store(dynamodb, store_url):
     writer = fill(dynamodb)
-    if kind == "memory":
-        url = "memory://"
-    elif kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/v.db"
-    else:
-        url = request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
-    store = open_store(url)
+    store = open_store(store_url)
     job = job_for(store, dynamodb, segments=3, workers=3, page_size=7)
     for aggregate in ("customer", "lesson"):
         summary = job.run(aggregate)
@@ -164,15 +158,7 @@ def test_a_replay_racing_live_stream_projection_converges(dynamodb, streams):
     store = open_store("memory://")
     projector = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
     handle = make_handler(lambda: projector, emit=lambda *a: None)
-    delivered = {t: 0 for t in TABLES}
-
-    def pump() -> None:
-        for table in TABLES:
-            records = stream_records(dynamodb, streams, table)
-            for start in range(delivered[table], len(records), 9):
-                handle(event(records[start : start + 9]), None)
-            delivered[table] = len(records)
-
+    pump = StreamPump(dynamodb, streams, TABLES, handle)
     pump()
     stop = threading.Event()
     errors = []
@@ -274,16 +260,10 @@ def test_replay_from_a_point_in_time_export(dynamodb, tmp_path, capsys):
     assert_matches_oracle(open_store(url), writer)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite", "opensearch"])
-def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch, tmp_path, kind, request):
+@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch"], indirect=True)
+def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch, store_url):
     writer = fill(dynamodb, operations=120)
-    if kind == "memory":
-        url = "memory://"
-    elif kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/v.db"
-    else:
-        url = request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
-    store = open_store(url)
+    store = open_store(store_url)
     job = job_for(store, dynamodb, segments=2, page_size=10)
     job.run("customer")
     before = store.targets("customer")

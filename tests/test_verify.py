@@ -26,16 +26,6 @@ from tests.test_replay import TABLES, documents, job_for
 STORES = ["memory", "sqlite", "opensearch"]
 
 
-@pytest.fixture
-def store_url(request, tmp_path):
-    kind = request.param
-    if kind == "memory":
-        return "memory://"
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path}/v.db"
-    return request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
-
-
 def stored(store, aggregate, doc_id):
     key = DocKey(store.targets(aggregate).read, doc_id)
     return store.reload([key])[key]
@@ -107,22 +97,14 @@ def test_verify_cli_exit_codes_and_json(dynamodb, tmp_path, capsys):
 def test_a_repair_racing_live_projection_never_regresses_a_document(dynamodb, streams):
     from projector.batch import Projector
     from projector.lambda_handler import make_handler
-    from tests.support.lambda_events import event, stream_records
+    from tests.support.lambda_events import StreamPump
     from tests.test_convergence import GuardedStore
 
     writer, _ = setup_views(dynamodb, "memory://")
     guarded = GuardedStore()
     projector = Projector(MODEL, guarded, MemoryQuarantine(), lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
     handle = make_handler(lambda: projector, emit=lambda *a: None)
-    delivered = {t: 0 for t in TABLES}
-
-    def pump():
-        for table in TABLES:
-            records = stream_records(dynamodb, streams, table)
-            for start in range(delivered[table], len(records), 7):
-                handle(event(records[start : start + 7]), None)
-            delivered[table] = len(records)
-
+    pump = StreamPump(dynamodb, streams, TABLES, handle, batch=7)
     pump()
     verifier = Verifier(MODEL, guarded, dynamodb, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL), segments=2)
     keep = stored(guarded, "customer", "c-keep")

@@ -48,3 +48,18 @@ def stream_records(dynamodb: Any, streams: Any, table: str) -> list[dict]:
 
 def event(records: list[dict]) -> dict:
     return {"Records": records}
+
+
+class StreamPump:
+    """Delivers every stream record not yet delivered, table by table, in batches, as Lambda would."""
+
+    def __init__(self, dynamodb: Any, streams: Any, tables, handle, batch: int = 9) -> None:
+        self.dynamodb, self.streams, self.tables, self.handle, self.batch = dynamodb, streams, tables, handle, batch
+        self.delivered = {t: 0 for t in tables}
+
+    def __call__(self) -> None:
+        for table in self.tables:
+            records = stream_records(self.dynamodb, self.streams, table)
+            for start in range(self.delivered[table], len(records), self.batch):
+                self.handle(event(records[start : start + self.batch]), None)
+            self.delivered[table] = len(records)
