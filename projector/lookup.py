@@ -87,8 +87,7 @@ class DynamoLookup:
     def _batch_get(self, sources: list[SourceItem]) -> None:
         for start in range(0, len(sources), 100):
             chunk = sources[start : start + 100]
-            for source in chunk:
-                self._items[source.id] = None
+            answered: dict[str, Optional[dict]] = {source.id: None for source in chunk}
             request = {}
             for source in chunk:
                 keys = request.setdefault(source.table, {"Keys": [], "ConsistentRead": True})["Keys"]
@@ -101,13 +100,14 @@ class DynamoLookup:
                     for row in rows:
                         image = decode_map(row)
                         found = SourceItem.of(table, {k: image[k] for k in spec.key_attributes})
-                        self._items[found.id] = image
+                        answered[found.id] = image
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
                 self._sleep(min(0.05 * 2**attempt, 1.0))
             else:
                 raise LookupUnavailable("DynamoDB left keys unprocessed after repeated BatchGetItem rounds")
+            self._items.update(answered)  # only a complete answer says an item is absent
 
     def _query(self, query: IndexQuery) -> list[dict]:
         found = []

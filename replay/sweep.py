@@ -4,7 +4,8 @@ A tombstone (the watermark of a removed item) must outlive every record
 that could still arrive about that item, so the horizon must be longer than
 the stream retention (24 h); ``sweep`` refuses a shorter one unless forced.
 A document loses its old tombstone entries; a tombstone document (no live
-root) is deleted only when nothing live is left in it at all. Every change
+root) is deleted only when nothing is left in it at all: no live slice and
+no tombstone still inside the horizon. Every change
 is conditional on the document's token: a document that changed meanwhile
 is left for the next sweep.
 """
@@ -53,7 +54,7 @@ def sweep(model: Model, store: DocumentStore, *, older_than_s: float, force: boo
                 swept = stored.state.without_tombstones_before(cutoff)
                 if swept is stored.state:
                     continue
-                if stored.body is None and not any(not e.removed for e in swept):
+                if stored.body is None and len(swept) == 0:
                     if store.delete(stored.key, stored.token):
                         report.deleted += 1
                     else:

@@ -100,3 +100,24 @@ def test_documents_converge_through_store_faults_throttled_lookups_and_killed_in
     for aggregate in ("customer", "lesson"):
         got = {d.key.id: d.body for d in inner.stored(inner.targets(aggregate).read) if d.body is not None}
         assert oracle.normalized(got) == oracle.normalized(expected[aggregate])
+
+
+def test_a_throttled_join_lookup_fails_the_record_for_redelivery_instead_of_reading_as_absent(dynamodb):
+    """Review finding: a throttled BatchGetItem left 'absent' in the lookup cache, so the lesson was
+    projected as if its song did not exist, and no redelivery could repair it."""
+    from projector.stores.memory import MemoryStore
+    from tests.support.records import record
+
+    writer = SampleWriter(dynamodb)
+    writer.put("songs", {"song_id": "s1", "title": "Jolene", "artist": "Dolly Parton"})
+    keys = {"lesson_id": {"S": "l1"}}
+    lesson = record("lessons", keys, {**keys, "song_id": {"S": "s1"}, "title": {"S": "L"}}, seq=5)
+    client = ThrottlingClient(dynamodb, random.Random(0), rate=1.0)
+    store = MemoryStore()
+    projector = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: DynamoLookup(client, MODEL, sleep=lambda s: None))
+    report = projector.project([lesson])
+    assert report.failed_from == 0 and not report.quarantined
+    assert store.get("lesson", "l1") is None
+    client.rate = 0.0
+    assert projector.project([lesson]).failed_from is None
+    assert store.get("lesson", "l1")["song_title"] == "Jolene"

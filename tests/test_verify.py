@@ -163,3 +163,23 @@ def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_hor
 
     assert main(["sweep", "--store", store_url, "--older-than", "2h"]) == 2
     assert "shorter than the 24 h stream retention" in capsys.readouterr().err
+
+
+def test_sweep_keeps_a_tombstone_document_whose_recent_tombstones_are_still_inside_the_horizon():
+    """Review finding: the sweep deleted the whole document, recent tombstone included."""
+    from projector.stores.memory import MemoryStore
+
+    store = MemoryStore()
+    store.prepare(list(MODEL.aggregates.values()))
+    target = store.targets("customer").read
+    hour = 3600 * 1_000_000
+    now = 1_790_000_000 * 1_000_000
+    root = SourceItem.of("customers", {"customer_id": "c1"})
+    order = SourceItem.of("orders", {"customer_id": "c1", "order_id": "o1"})
+    state = AggregateState({order.id: Entry(order, SourceVersion(0, now - 72 * hour, 1), None),
+                            root.id: Entry(root, SourceVersion(3, now - hour, 2), None)})
+    store.write([DocumentWrite(DocKey(target, "c1"), None, state, None)])
+    report = sweep(MODEL, store, older_than_s=48 * 3600, now_us=now)
+    assert (report.deleted, report.rewritten) == (0, 1)
+    (kept,) = store.stored(target)
+    assert list(kept.state.entries) == [root.id], "the 1-hour-old tombstone still guards the deleted customer"
