@@ -40,6 +40,7 @@ from projector.stores.base import (
     Rejected,
     StoreUnavailable,
     StoredDocument,
+    UnknownTarget,
     Written,
 )
 
@@ -91,10 +92,17 @@ class _Pending:
 
     aggregate: Aggregate
     key: DocKey
-    events: list[DomainEvent]
-    records: set[int]
+    routed: list[tuple[int, DomainEvent]]
     stored: Optional[StoredDocument] = None
     write: Optional[DocumentWrite] = None
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        return [event for _, event in self.routed]
+
+    @property
+    def records(self) -> set[int]:
+        return {index for index, _ in self.routed}
 
 
 class Projector:
@@ -160,12 +168,7 @@ class Projector:
             except Exception as error:  # the quarantine must hold them before the shard moves on
                 report.fail(min(poison), f"quarantine unavailable: {type(error).__name__}")
             else:
-                report.quarantined = list(poison.values())
-                for entry in report.quarantined:
-                    log.warning(
-                        "record quarantined",
-                        extra={"table": entry.table, "sequence": entry.position, "event_id": entry.event_id, "reason": entry.summary},
-                    )
+                _logged(report.quarantined, poison.values())
         if routed:
             self._fold_and_write(routed, report, time_left, margin_s)
         if report.rejected:
@@ -173,18 +176,57 @@ class Projector:
         return report
 
     def _quarantine_rejected(self, raws, records, report: BatchReport, source: str) -> None:
-        """Records whose document the store refused for good (e.g. a value its mapping rejects)."""
+        """Find, record by record, which records make the store refuse a document; quarantine those only.
+
+        The store refused a whole document (a value its mapping rejects). The
+        other records that touched it are innocent: they are applied one at a
+        time, so only the records whose own change is refused are quarantined.
+        This costs a round trip per record, on this rare path only.
+        """
         entries = {}
-        for item, reason in report.rejected:
-            for index in item.records:
-                ref = records[index].ref if records[index] is not None else record_ref(raws[index])
-                entries[index] = _entry(raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id} rejected by the store: {reason}", source)
+        for item, _ in report.rejected:
+            for index in sorted(item.records):
+                reason = self._apply_alone(item, index, report)
+                if reason is not None:
+                    ref = records[index].ref if records[index] is not None else record_ref(raws[index])
+                    entries[index] = _entry(
+                        raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id} rejected by the store: {reason}", source
+                    )
+        if not entries:
+            return
         try:
             self.quarantine.put(entries.values())
         except Exception as error:
             report.fail(min(entries), f"quarantine unavailable: {type(error).__name__}")
             return
-        report.quarantined.extend(entries.values())
+        _logged(report.quarantined, entries.values())
+
+    def _apply_alone(self, item: _Pending, index: int, report: BatchReport) -> Optional[str]:
+        """Write one record's events to the document; the store's reason if it refuses them."""
+        events = [event for i, event in item.routed if i == index]
+        for attempt in range(self.backoff.attempts):
+            if attempt:
+                report.retries += 1
+                self.sleep(self.backoff.delay(attempt, self.rng))
+            try:
+                stored = self.store.reload([item.key]).get(item.key)
+                before = stored.state if stored is not None else AggregateState()
+                after = fold(item.aggregate, before, events)
+                if after is before:
+                    return None
+                body = item.aggregate.document(item.key.id, after)
+                write = DocumentWrite(item.key, stored.token if stored is not None else None, after, body)
+                outcome = self.store.write([write]).get(item.key)
+            except (StoreUnavailable, UnknownTarget):
+                continue
+            if isinstance(outcome, Written):
+                report.documents_written += 1
+                report.documents.add(item.key)
+                return None
+            if isinstance(outcome, Rejected):
+                return outcome.reason
+        report.fail(index, f"document {item.key.target}/{item.key.id} not written after {self.backoff.attempts} attempts")
+        return None
 
     def _translate(self, raws, records, poison, report, source, time_left, margin_s) -> list[tuple[int, DomainEvent, str, list[str]]]:
         """Events of each record, routed: (record index, event, aggregate name, document ids)."""
@@ -252,6 +294,9 @@ class Projector:
                 break
             except StoreUnavailable as error:
                 log.warning("store load failed", extra={"attempt": attempt, "error": str(error)})
+            except UnknownTarget as error:
+                report.fail(first_record, f"targets changed under the batch: {error}")
+                return
         if loaded is None:
             report.fail(first_record, "store unavailable (load)")
             return
@@ -266,7 +311,7 @@ class Projector:
             try:
                 report.loads += 1
                 documents.update(self.store.reload(extra))
-            except StoreUnavailable:
+            except (StoreUnavailable, UnknownTarget):
                 report.fail(first_record, "store unavailable (load)")
                 return
         pending: dict[DocKey, _Pending] = {}
@@ -275,9 +320,7 @@ class Projector:
             for target in self.targets.get(name, loaded.targets[name]):
                 for doc_id, items in docs.items():
                     key = DocKey(target, doc_id)
-                    pending[key] = _Pending(
-                        aggregate, key, [e for _, e in items], {i for i, _ in items}, documents.get(key)
-                    )
+                    pending[key] = _Pending(aggregate, key, items, documents.get(key))
         for item in list(pending.values()):
             if not self._prepare(item, report):
                 del pending[item.key]
@@ -295,6 +338,12 @@ class Projector:
             except StoreUnavailable as error:
                 log.warning("store write failed", extra={"attempt": attempt, "error": str(error)})
                 continue
+            except UnknownTarget as error:
+                # A rebuild switched and dropped a target after this batch loaded: redeliver,
+                # and the next load sees the new targets.
+                for item in pending.values():
+                    report.fail(min(item.records), f"targets changed under the batch: {error}")
+                return
             conflicted = []
             for key, outcome in outcomes.items():
                 if isinstance(outcome, Written):
@@ -310,7 +359,7 @@ class Projector:
                 try:
                     report.loads += 1
                     current = self.store.reload(conflicted)
-                except StoreUnavailable:
+                except (StoreUnavailable, UnknownTarget):
                     continue  # the stale writes conflict again next round and reload then
                 for key in conflicted:
                     item = pending[key]
@@ -333,6 +382,16 @@ class Projector:
             raise ProjectionError(f"{error} (records {sorted(item.records)} of this batch)") from None
         item.write = DocumentWrite(item.key, item.stored.token if item.stored else None, after, body)
         return True
+
+
+def _logged(into: list, entries) -> None:
+    """Add quarantined entries to the report, one warning line each (identities, never contents)."""
+    for entry in entries:
+        into.append(entry)
+        log.warning(
+            "record quarantined",
+            extra={"table": entry.table, "sequence": entry.position, "event_id": entry.event_id, "reason": entry.summary},
+        )
 
 
 def _entry(raw: Any, ref: RecordRef, reason: str, source: str, summary: Optional[str] = None) -> QuarantineEntry:

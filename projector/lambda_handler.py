@@ -38,17 +38,32 @@ def build_projector() -> Projector:
     return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model))
 
 
+class UnnamedFailure(RuntimeError):
+    """The lowest failed record has no sequence number to report: the whole invocation must fail."""
+
+
+def _sequence(record: Any) -> Optional[str]:
+    stream = record.get("dynamodb") if isinstance(record, dict) else None
+    sequence = stream.get("SequenceNumber") if isinstance(stream, dict) else None
+    return sequence if isinstance(sequence, str) and sequence else None
+
+
 def failures(records: list, report: BatchReport) -> list[dict[str, str]]:
-    """Lambda's batch item failures: the lowest failed record and all after it."""
+    """Lambda's batch item failures: the lowest failed record and all after it.
+
+    When that record has no sequence number Lambda could redeliver from (a
+    malformed record the quarantine could not take), reporting the ones after
+    it would let Lambda move past it: the invocation fails instead, so Lambda
+    retries (and bisects) the batch and nothing is skipped.
+    """
     if report.failed_from is None:
         return []
-    result = []
-    for record in records[report.failed_from:]:
-        stream = record.get("dynamodb") if isinstance(record, dict) else None
-        sequence = stream.get("SequenceNumber") if isinstance(stream, dict) else None
-        if isinstance(sequence, str):
-            result.append({"itemIdentifier": sequence})
-    return result
+    if _sequence(records[report.failed_from]) is None:
+        raise UnnamedFailure(
+            f"record {report.failed_from} of the batch failed ({report.failure_reason}) and has no sequence number "
+            "to report; failing the invocation so Lambda retries the batch"
+        )
+    return [{"itemIdentifier": s} for s in map(_sequence, records[report.failed_from:]) if s is not None]
 
 
 def make_handler(

@@ -11,7 +11,7 @@ from domain.sample import MODEL
 from projector.batch import Backoff, Projector
 from projector.lambda_handler import failures, make_handler
 from projector.quarantine import MemoryQuarantine
-from projector.stores.base import Conflict, StoreUnavailable
+from projector.stores.base import Conflict, Rejected, StoreUnavailable, Targets
 from projector.stores.memory import MemoryStore
 from projector.stores.sqlite import SQLiteStore
 from projector.stores.counting import CountingStore
@@ -154,3 +154,68 @@ def test_exact_decimal_totals_and_sums_survive_the_store(store):
     doc = store.get("customer", "c1")
     assert doc["lifetime_value"] == Decimal("12345678901234567890123456789012345.97")
     assert [o["total"] for o in doc["orders"]] == [Decimal("12345678901234567890123456789012345.67"), Decimal("0.20"), Decimal("0.10")]
+
+
+class RejectingStore(MemoryStore):
+    """Refuses, like an OpenSearch mapping would, any customer document holding an order in currency XXX."""
+
+    def write(self, writes):
+        refused = {w.key for w in writes if w.body and any(o["currency"] == "XXX" for o in w.body.get("orders", []))}
+        outcomes = dict(super().write([w for w in writes if w.key not in refused]))
+        outcomes.update({key: Rejected("mapper_parsing_exception on field [orders.currency]") for key in refused})
+        return outcomes
+
+
+def test_a_refused_document_quarantines_only_the_record_that_makes_it_refused(caplog):
+    """Review finding: every record behind a rejected document was quarantined, silently."""
+    quarantine = MemoryQuarantine()
+    store = RejectingStore()
+    bad = order("c1", "o2", seq=3)
+    bad["dynamodb"]["NewImage"]["currency"] = {"S": "XXX"}
+    with caplog.at_level("WARNING", logger="dynafold"):
+        report = Projector(MODEL, store, quarantine).project([customer("c1", name="Grace", seq=1), order("c1", "o1", seq=2), bad])
+    assert report.failed_from is None
+    assert [e.event_id for e in quarantine.list()] == ["ev-orders-3"]
+    assert "rejected by the store: mapper_parsing_exception" in quarantine.list()[0].reason
+    doc = store.get("customer", "c1")
+    assert doc["name"] == "Grace" and [o["order_id"] for o in doc["orders"]] == ["o1"]
+    assert [r.__dict__.get("event_id") for r in caplog.records if r.getMessage() == "record quarantined"] == ["ev-orders-3"]
+
+
+def test_a_target_dropped_under_a_batch_fails_the_batch_for_redelivery_instead_of_crashing():
+    """Review finding: UnknownTarget escaped the projector (and killed `dynafold project`)."""
+    store = MemoryStore()
+    projector = projector_on(store)
+    projector.project([customer("c1", seq=1)])
+    target = store.targets("customer").read
+
+    real_write = store.write
+
+    def write_after_switch(writes):
+        store.create_target(MODEL.aggregate("customer"), "customer_v2")
+        store.set_targets("customer", Targets("customer_v2", ("customer_v2",)))
+        store.drop_target(target)
+        store.write = real_write
+        return real_write(writes)
+
+    store.write = write_after_switch
+    report = projector.project([order("c1", "o1", seq=2)])
+    assert report.failed_from == 0 and "targets changed" in report.failure_reason
+    assert projector.project([customer("c1", seq=1), order("c1", "o1", seq=2)]).failed_from is None
+    assert [o["order_id"] for o in store.get("customer", "c1")["orders"]] == ["o1"]
+
+
+def test_a_failed_record_without_a_sequence_number_fails_the_whole_invocation():
+    """Review finding: such a record was skipped, and Lambda moved past it."""
+    from projector.lambda_handler import UnnamedFailure
+    from projector.quarantine import MemoryQuarantine as Base
+
+    class DownQuarantine(Base):
+        def put(self, entries):
+            raise OSError("control table unreachable")
+
+    handle = make_handler(lambda: Projector(MODEL, MemoryStore(), DownQuarantine()), emit=lambda *a: None)
+    bad = order("c1", "o1", seq=2)
+    del bad["dynamodb"]
+    with pytest.raises(UnnamedFailure):
+        handle({"Records": [customer("c1", seq=1), bad]}, None)

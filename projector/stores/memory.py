@@ -70,9 +70,10 @@ class MemoryStore:
         outcomes: dict[DocKey, Outcome] = {}
         with self._lock:
             for w in writes:
-                rows = self._rows.get(w.key.target)
-                if rows is None:
+                if w.key.target not in self._rows:
                     raise UnknownTarget(f"no target {w.key.target!r}")
+            for w in writes:
+                rows = self._rows[w.key.target]
                 current = rows.get(w.key.id)
                 if (current is None) != (w.expected is None) or (current is not None and current[0] != w.expected):
                     outcomes[w.key] = Conflict()
