@@ -1,14 +1,27 @@
-"""Re-driving a quarantined record once the model or the data is fixed."""
+"""Re-driving a quarantined record once the model or the data is fixed.
+
+A quarantine entry can be days old, older than the tombstones that would
+make its image stale, so its image is never applied as it is. The record
+only names the item: re-driving reads the item as it is now (a consistent
+read) and projects that, stamped like a scan row. If the item no longer
+exists there is nothing to project and the entry is done. The attempt runs
+against a scratch quarantine, so a record that still fails leaves exactly
+one entry behind: the original one.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as _dt
 import json
-from typing import Any
+import time
+from typing import Any, Optional
 
+from domain.lookup import LookupUnavailable
+from domain.records import Origin
 from projector.batch import Projector
-from projector.quarantine import Quarantine, QuarantineEntry
+from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry
+from projector.records import MalformedRecord, decode_stream_record, scanned_record
 
 
 def restore_raw(text: str) -> Any:
@@ -30,14 +43,36 @@ def restore_raw(text: str) -> Any:
     return raw
 
 
-def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry) -> tuple[bool, str]:
-    """Project the entry's record again; drop it from the quarantine if that now works."""
+def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,
+            now_us: Optional[int] = None) -> tuple[bool, str]:
+    """Project the entry's item as it is now; drop the entry from the quarantine if that works."""
+    from replay.scan import scan_decoder
+
+    now_us = now_us if now_us is not None else int(time.time() * 1_000_000)
+    model = projector.model
     raw = restore_raw(entry.raw)
-    table = entry.table if entry.table != "?" else None
-    report = projector.project([raw], table=table, source="redrive")
+    table = entry.table if entry.table in model.tables else None
+    try:
+        if entry.source in ("scan", "export") and table is not None:
+            record = scan_decoder(model.table(table), now_us)(raw)
+        else:
+            record = decode_stream_record(raw, model, table)
+    except MalformedRecord as error:
+        return False, f"{entry.id} still fails: {error}"
+    try:
+        image = projector.lookup_factory().item(record.item)
+    except LookupUnavailable as error:
+        return False, f"{entry.id} not projected now (transient: {error}); try again later"
+    if image is None:
+        quarantine.drop(entry.id)
+        return True, f"{entry.id}: the item no longer exists, so there is nothing to project; removed from the quarantine"
+    current = scanned_record(model.table(record.table), image, now_us, Origin.SCAN, record.ref.sequence)
+    trial = Projector(model, projector.store, MemoryQuarantine(), lookup_factory=projector.lookup_factory,
+                      backoff=projector.backoff, sleep=projector.sleep, rng=projector.rng)
+    report = trial.project([current], decode=lambda row: row, source="redrive")
     if report.quarantined:
         return False, f"{entry.id} still fails: {report.quarantined[0].summary}"
     if report.failed_from is not None:
         return False, f"{entry.id} not projected now (transient: {report.failure_reason}); try again later"
     quarantine.drop(entry.id)
-    return True, f"{entry.id} projected ({report.documents_written} document(s) written) and removed from the quarantine"
+    return True, f"{entry.id} projected from the item as it is now ({report.documents_written} document(s) written) and removed from the quarantine"

@@ -9,7 +9,6 @@ import random
 import subprocess
 import sys
 
-import attrs
 import pytest
 
 from domain.sample import MODEL
@@ -74,8 +73,11 @@ def test_project_until_idle_then_dump_and_search(dynamodb, streams, tmp_path, ca
     assert [json.loads(line)["lesson_id"] for line in capsys.readouterr().out.splitlines()] == ["l-ww"]
 
 
-def test_quarantine_list_show_retry_drop(aws, tmp_path, capsys):
+def test_quarantine_list_show_retry_drop(dynamodb, tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/views.db"
+    writer = SampleWriter(dynamodb)
+    dynamodb.put_item(TableName="orders", Item={"customer_id": {"S": "c1"}, "order_id": {"S": "o1"},
+                                                "total": {"S": "ten euros"}, "currency": {"S": "EUR"}})
     bad = order("c1", "o1", seq=1)
     bad["dynamodb"]["NewImage"]["total"] = {"S": "ten euros"}
     worse = customer("c2", seq=2)
@@ -90,20 +92,57 @@ def test_quarantine_list_show_retry_drop(aws, tmp_path, capsys):
     assert shown["raw"]["dynamodb"]["NewImage"]["total"] == {"S": "ten euros"}
     assert main(["quarantine", "--store", url, "retry", "orders/100000000000000000001"]) == 1
     assert "still fails" in capsys.readouterr().err
-    quarantine = SQLiteQuarantine(url)  # the operator corrects the record in place
-    entry = quarantine.get("orders/100000000000000000001")
-    raw = json.loads(entry.raw)
-    raw["dynamodb"]["NewImage"]["total"] = {"N": "10.00"}
-    quarantine.drop(entry.id)
-    quarantine.put([attrs.evolve(entry, raw=json.dumps(raw))])
+    assert [e.id for e in SQLiteQuarantine(url).list()] == ["customers/100000000000000000002", "orders/100000000000000000001"]
+    writer.put("orders", {"customer_id": "c1", "order_id": "o1", "status": "paid", "total": Decimal("10.00"), "currency": "EUR"})
     assert main(["quarantine", "--store", url, "retry", "orders/100000000000000000001"]) == 0
     assert "removed from the quarantine" in capsys.readouterr().err
     assert SQLiteStore(url).get("customer", "c1")["orders"][0]["total"] == 10
+    assert main(["quarantine", "--store", url, "retry", "customers/100000000000000000002"]) == 1
+    assert "must be an integer" in capsys.readouterr().err, "a record malformed in itself stays quarantined"
     assert main(["quarantine", "--store", url, "drop", "customers/100000000000000000002"]) == 0
     assert main(["quarantine", "--store", url, "show", "customers/100000000000000000002"]) == 1
     capsys.readouterr()
     assert main(["quarantine", "--store", url, "list"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(dynamodb, tmp_path):
+    """Review finding: re-drive re-applied the record's historical image after the sweep had
+    dropped the tombstone that made it stale, resurrecting a deleted order."""
+    from projector.lookup import DynamoLookup
+    from projector.quarantine import QuarantineEntry, raw_json
+    from projector.redrive import redrive
+    from replay.sweep import sweep
+
+    url = f"sqlite:///{tmp_path}/views.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    projector = Projector(MODEL, store, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    day = 86_400
+    old = order("c1", "o9", seq=1, created=1_790_000_000)
+    quarantine.put([QuarantineEntry("orders", "100000000000000000001", "ev-orders-1", "once bad", raw_json(old))])
+    projector.project([customer("c1", seq=2, created=1_790_000_000 + 10),
+                       order("c1", "o9", seq=3, created=1_790_000_000 + 20, remove=True)])
+    sweep(MODEL, store, older_than_s=2 * day, now_us=(1_790_000_000 + 3 * day) * 1_000_000)
+    ok, message = redrive(projector, quarantine, quarantine.get("orders/100000000000000000001"))
+    assert ok and "no longer exists" in message
+    assert store.get("customer", "c1")["orders"] == []
+
+
+def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
+    """Review finding: scan and export entries were decoded as stream records and could never be re-driven."""
+    from projector.lookup import DynamoLookup
+    from projector.quarantine import QuarantineEntry, raw_json
+    from projector.redrive import redrive
+
+    url = f"sqlite:///{tmp_path}/views.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    projector = Projector(MODEL, store, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    SampleWriter(dynamodb).put("customers", {"customer_id": "c7", "name": "Ada", "email": "a@x.io"})
+    row = {"customer_id": {"S": "c7"}, "name": {"N": "1"}}
+    quarantine.put([QuarantineEntry("customers", "key:c7", "", "attribute 'name' must be S", raw_json(row), source="scan")])
+    ok, message = redrive(projector, quarantine, quarantine.get("customers/key:c7"))
+    assert ok, message
+    assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []
 
 
 def test_demo_runs_and_checks_itself(tmp_path):
