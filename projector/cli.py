@@ -221,7 +221,7 @@ def cmd_project(args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     print(f"dynafold project: {totals.line()}", file=sys.stderr)
-    return EXIT_PROBLEM if totals.failed_batches and args.until_idle else EXIT_OK
+    return EXIT_PROBLEM if totals.unfinished else EXIT_OK
 
 
 def cmd_quarantine(args) -> int:

@@ -29,6 +29,7 @@ class Totals:
     retries: int = 0
     quarantined: int = 0
     failed_batches: int = 0
+    unfinished: bool = attrs.field(default=False, repr=False)
 
     def add(self, report: BatchReport) -> None:
         self.batches += 1
@@ -42,7 +43,7 @@ class Totals:
         self.failed_batches += report.failed_from is not None
 
     def line(self) -> str:
-        return " ".join(f"{name}={value}" for name, value in attrs.asdict(self).items())
+        return " ".join(f"{name}={value}" for name, value in attrs.asdict(self).items() if name != "unfinished")
 
 
 def run(
@@ -56,19 +57,28 @@ def run(
     out: Optional[TextIO] = None,
     clock: Callable[[], float] = time.monotonic,
     max_failures: int = 5,
+    refresh_every_s: float = 60.0,
 ) -> Totals:
-    """Poll and project until ``stop`` is set (or, with ``until_idle``, until the streams are drained)."""
+    """Poll and project until ``stop`` is set (or, with ``until_idle``, until the streams are drained).
+
+    Shards are rediscovered whenever one closes (its children take over its
+    keys) and every ``refresh_every_s`` seconds, busy or not.
+    """
     totals = Totals()
     reader.refresh()
-    last_stats = clock()
+    last_stats = last_refresh = clock()
     failing = 0
     while not stop.is_set():
+        if reader.needs_refresh or clock() - last_refresh >= refresh_every_s:
+            reader.refresh()
+            last_refresh = clock()
         batches = reader.poll()
         for batch in batches:
             report = projector.project(batch.records, table=batch.table)
             reader.commit(batch, report.failed_from)
             totals.add(report)
             failing = failing + 1 if report.failed_from is not None else 0
+        totals.unfinished = failing > 0
         if failing:
             if until_idle and failing >= max_failures:
                 break
@@ -77,8 +87,8 @@ def run(
             print(f"dynafold project: {totals.line()}", file=out, flush=True)
             last_stats = clock()
         if not batches:
-            if until_idle:
+            if until_idle and not reader.needs_refresh:
                 break
-            stop.wait(interval_s)
-            reader.refresh()
+            if not until_idle:
+                stop.wait(interval_s)
     return totals

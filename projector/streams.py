@@ -45,9 +45,11 @@ class StreamReader:
         self._checkpoints = checkpoints
         self._limit = limit
         self._shards: dict[str, _Shard] = {}
+        self.needs_refresh = True
 
     def refresh(self) -> None:
         """Discover shards (new ones appear as DynamoDB splits them)."""
+        self.needs_refresh = False
         for table in self._tables:
             arn = self._dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn")
             if not arn:
@@ -94,6 +96,7 @@ class StreamReader:
             shard.iterator = response.get("NextShardIterator")
             if shard.iterator is None and not records:
                 shard.closed = True
+                self.needs_refresh = True  # its children hold the key range from now on
             if records:
                 batches.append(ShardBatch(shard.table, shard.shard_id, records))
         return batches
