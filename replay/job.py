@@ -83,6 +83,7 @@ class ReplayJob:
         self.progress_stream = progress
         self.processes = processes
         self.after_page = after_page
+        self._stop = threading.Event()
 
     def run(self, aggregate: str, *, resume: bool = False, targets: Optional[Sequence[str]] = None,
             t_start_us: Optional[int] = None) -> Summary:
@@ -119,9 +120,10 @@ class ReplayJob:
         else:
             pool = ThreadPoolExecutor(max_workers=self.workers)
             submit = lambda table, segment: pool.submit(self._thread_task, run, table, segment)  # noqa: E731
-        with pool:
-            futures = {submit(table, segment): (table, segment) for table, segment in tasks}
-            failures = []
+        self._stop.clear()
+        futures = {submit(table, segment): (table, segment) for table, segment in tasks}
+        failures = []
+        try:
             for future in as_completed(futures):
                 error = future.exception()
                 if error is not None and not isinstance(error, Exception):
@@ -129,6 +131,11 @@ class ReplayJob:
                 if error is not None:
                     table, segment = futures[future]
                     failures.append(f"{table} segment {segment}: {type(error).__name__}: {error}")
+        except BaseException:
+            self._stop.set()  # running segments stop after the page in hand; queued ones never start
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         if failures:
             raise ReplayFailed("; ".join(sorted(failures)) + " (run again with --resume to continue)")
 
@@ -136,6 +143,7 @@ class ReplayJob:
         return replay_segment(
             self.model, self.store, self.quarantine, self.client, self.checkpoints, run, table, segment,
             lookup_factory=self.lookup_factory, page_size=self.page_size, after_page=self.after_page,
+            should_stop=self._stop.is_set,
         )
 
     def _watch(self, board: Progress, run: Run, tables, stop: threading.Event) -> None:

@@ -127,6 +127,7 @@ def replay_segment(
     time_left: Callable[[], float] = lambda: float("inf"),
     margin_s: float = 0.0,
     after_page: Callable[[int], None] = lambda page: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> SegmentProgress:
     """Process one scan segment from its checkpoint until done or out of time."""
     key = run.key(table, segment)
@@ -156,7 +157,7 @@ def replay_segment(
         progress.done = page.done
         checkpoints.put(key, progress.to_json())
         after_page(page.number)
-        if time_left() < margin_s:
+        if time_left() < margin_s or should_stop():
             break
     return progress
 

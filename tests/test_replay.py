@@ -330,3 +330,25 @@ def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(moto
     assert "replay: customer:" in result.stderr
     expected = oracle.expected({t: writer.scan(t) for t in TABLES})["customer"]
     assert oracle.normalized(documents(open_store(url), "customer")) == oracle.normalized(expected)
+
+
+def test_ctrl_c_stops_a_replay_without_running_the_queued_segments(dynamodb):
+    """Review finding: an interrupt waited for every queued segment to finish first."""
+    fill(dynamodb, operations=200)
+    started = []
+    real = replay.runner.scan_pages
+
+    def scanning(client, table, segment, *args, **kwargs):
+        started.append((table, segment))
+        yield from real(client, table, segment, *args, **kwargs)
+
+    def interrupt(page):
+        raise KeyboardInterrupt()
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(replay.runner, "scan_pages", scanning):
+        job = job_for(open_store("memory://"), dynamodb, segments=4, workers=1, page_size=2, after_page=interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            job.run("customer")
+    assert len(started) < 12, f"{len(started)} of 12 segments ran after Ctrl-C"
