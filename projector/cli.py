@@ -270,16 +270,17 @@ def cmd_replay(args) -> int:
 
     model, store = _open(args)
     names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
+    checkpoints_url = args.checkpoints or (store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db")
     if args.abort:
         for name in names:
             dropped = abort(store, name)
+            open_checkpoints(checkpoints_url).delete_prefix(f"rebuild/{name}")
             print(f"replay: {name}: {'aborted, dropped ' + dropped if dropped else 'no rebuild in progress'}", file=sys.stderr)
         return EXIT_OK
     quarantine_location = quarantine_url(store.url, args.quarantine)
     client = boto3.client("dynamodb")
     if args.from_export:
         return _replay_exports(args, model, store, open_quarantine(quarantine_location), client, names)
-    checkpoints_url = args.checkpoints or (store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db")
     processes = None
     if args.workers > 1 and not store.url.startswith("memory://"):
         processes = ReplayConfig(args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL", store.url,

@@ -9,12 +9,15 @@
 5. Switch the read target and the write targets to the new one in one
    atomic step; drop the old target (unless ``keep_old``).
 
-Any failure before the switch puts the targets back as they were and drops
-the new target: readers never leave the old version.
+A failed check puts the targets back as they were and drops the new target:
+readers never leave the old version. The phase (scanning, switched) is kept
+in the checkpoint store, so ``--rebuild --resume`` finishes whatever a crash
+interrupted, the scan or the retirement of the old target.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from typing import Callable, Optional
@@ -53,6 +56,27 @@ def count_items(client, table: str) -> int:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def _state_key(aggregate_name: str) -> str:
+    return f"rebuild/{aggregate_name}"
+
+
+def _record(job: ReplayJob, aggregate_name: str, old: Targets, new: str, phase: str) -> None:
+    job.checkpoints.put(_state_key(aggregate_name), json.dumps(
+        {"old_read": old.read, "old_write": list(old.write), "new": new, "phase": phase}))
+
+
+def _recorded(job: ReplayJob, aggregate_name: str) -> Optional[dict]:
+    text = job.checkpoints.get(_state_key(aggregate_name))
+    return None if text is None else json.loads(text)
+
+
+def _retire(job: ReplayJob, aggregate_name: str, old: Targets, new: str, keep_old: bool) -> None:
+    if not keep_old:
+        for target in sorted({old.read, *old.write} - {new, None}):
+            job.store.drop_target(target)
+    job.checkpoints.delete_prefix(_state_key(aggregate_name))
+
+
 def rebuild(
     job: ReplayJob,
     aggregate_name: str,
@@ -65,34 +89,38 @@ def rebuild(
     sleep: Callable[[float], None] = time.sleep,
     rng: Optional[random.Random] = None,
 ) -> RebuildReport:
+    """Rebuild one aggregate; the phase is recorded in the checkpoint store so ``resume`` can finish any step."""
     store, model = job.store, job.model
     aggregate = model.aggregate(aggregate_name)
     store.prepare([aggregate])
-    before = store.targets(aggregate_name)
-    in_progress = [t for t in before.write if t != before.read]
-    if resume and in_progress:
-        new = in_progress[-1]
-        old = Targets(before.read, tuple(t for t in before.write if t != new))
+    recorded = _recorded(job, aggregate_name) if resume else None
+    if recorded is not None:
+        old = Targets(recorded["old_read"], tuple(recorded["old_write"]))
+        new = recorded["new"]
+        if recorded["phase"] == "switched":
+            _retire(job, aggregate_name, old, new, keep_old)
+            return RebuildReport(old, new, Summary())
     else:
-        old = before
-        existing = {before.read, *before.write}
+        old = store.targets(aggregate_name)
+        existing = {old.read, *old.write}
         new = default_target(aggregate)
         if new in existing:
             new = f"{new}_r{int(time.time())}"
         store.create_target(aggregate, new)
+        _record(job, aggregate_name, old, new, "scanning")
         store.set_targets(aggregate_name, Targets(old.read, (*old.write, new)))
         sleep(settle_s)
-    summary = job.run(aggregate_name, resume=resume, targets=(new,))
+    summary = job.run(aggregate_name, resume=recorded is not None, targets=(new,))
     report = RebuildReport(old, new, summary)
     try:
         _check(job, aggregate, new, report, sample, count_tolerance, rng or random.Random())
     except RebuildAborted:
         abort(store, aggregate_name)
+        job.checkpoints.delete_prefix(_state_key(aggregate_name))
         raise
     store.set_targets(aggregate_name, Targets(new, (new,)))
-    if not keep_old:
-        for target in sorted({old.read, *old.write} - {new, None}):
-            store.drop_target(target)
+    _record(job, aggregate_name, old, new, "switched")
+    _retire(job, aggregate_name, old, new, keep_old)
     return report
 
 

@@ -352,3 +352,28 @@ def test_ctrl_c_stops_a_replay_without_running_the_queued_segments(dynamodb):
         with pytest.raises(KeyboardInterrupt):
             job.run("customer")
     assert len(started) < 12, f"{len(started)} of 12 segments ran after Ctrl-C"
+
+
+def test_a_rebuild_that_crashed_after_the_switch_is_finished_by_resume(dynamodb):
+    """Review finding: resuming after a crash between the switch and the drop started a new
+    rebuild and dropped the good target, leaving the old one orphaned."""
+    writer = fill(dynamodb, operations=80)
+    store = open_store("memory://")
+    job = job_for(store, dynamodb, segments=2)
+    job.run("customer")
+    old = store.targets("customer")
+    real_drop = store.drop_target
+
+    def crash(target):
+        raise Crash()
+
+    store.drop_target = crash
+    with pytest.raises(Crash):
+        rebuild(job, "customer", settle_s=0)
+    store.drop_target = real_drop
+    switched = store.targets("customer")
+    assert switched.read != old.read
+    report = rebuild(job, "customer", settle_s=0, resume=True)
+    assert report.new == switched.read and store.targets("customer") == switched
+    assert old.read not in {d for d in store._rows}, "the old target is retired"
+    assert_matches_oracle(store, writer, ["customer"])
