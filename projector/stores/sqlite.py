@@ -85,7 +85,7 @@ class ThreadConnections:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
         return conn
 
@@ -230,15 +230,22 @@ class SQLiteStore:
             yield _document(DocKey(target, doc_id), revision, state, body)
 
     def _by_id(self, select: str) -> Iterator[tuple]:
-        """Rows of ``select … WHERE`` in id order, a chunk per short transaction (bounded memory)."""
-        after, first = "", True
+        """Rows of ``select … WHERE`` in id order, a chunk per short transaction (bounded memory).
+
+        Each chunk seeks on the primary key (``id > ?``), so paging a whole
+        target costs one pass, not one pass per chunk.
+        """
+        after: Optional[str] = None
         while True:
             with self._transaction() as db:
-                rows = db.execute(f"{select} (id > ? OR ?) ORDER BY id LIMIT ?", (after, first, _CHUNK)).fetchall()
+                if after is None:
+                    rows = db.execute(f"{select} 1 ORDER BY id LIMIT ?", (_CHUNK,)).fetchall()
+                else:
+                    rows = db.execute(f"{select} id > ? ORDER BY id LIMIT ?", (after, _CHUNK)).fetchall()
             if not rows:
                 return
             yield from rows
-            after, first = rows[-1][0], False
+            after = rows[-1][0]
 
     def delete(self, key: DocKey, expected: Any) -> bool:
         """Delete a document if it still has the expected revision (the sweep)."""
