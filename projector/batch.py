@@ -159,6 +159,10 @@ class Projector:
             except MalformedRecord as error:
                 records.append(None)
                 poison[index] = _entry(raw, error.ref, str(error), source)
+            except Exception as error:  # a shape no check foresaw: still one record, never the batch
+                records.append(None)
+                ref = record_ref(raw, table)
+                poison[index] = _entry(raw, ref, f"{ref}: undecodable record ({type(error).__name__})", source)
         created = [r.version.created_at_us for r in records if r is not None and r.origin.value == "stream"]
         report.oldest_created_us = min(created) if created else None
         routed = self._translate(raws, records, poison, report, source, time_left, margin_s)

@@ -60,6 +60,13 @@ def _short(value: Any) -> str:
 
 def record_ref(raw: Any, table: Optional[str] = None) -> RecordRef:
     """What names a raw record, as far as it can be read (never raises)."""
+    try:
+        return _record_ref(raw, table)
+    except Exception:
+        return RecordRef(table or "?")
+
+
+def _record_ref(raw: Any, table: Optional[str]) -> RecordRef:
     if type(raw) is not dict and not isinstance(raw, Mapping):
         return RecordRef(table or "?")
     if table is None:

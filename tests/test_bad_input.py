@@ -70,3 +70,15 @@ def test_a_translator_that_crashes_quarantines_its_record_and_keeps_item_content
     assert any("translator raised KeyError" in str(r.__dict__.get("reason")) for r in caplog.records)
     for record in caplog.records:
         assert "do-not-leak" not in record.getMessage() and "do-not-leak" not in str(record.__dict__.get("reason"))
+
+
+def test_a_record_that_breaks_the_decoder_in_an_unforeseen_way_is_quarantined_not_fatal():
+    class Exploding(dict):
+        def get(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    quarantine = MemoryQuarantine()
+    store = MemoryStore()
+    report = Projector(MODEL, store, quarantine).project([customer("c1", seq=1), Exploding(eventName="INSERT")])
+    assert report.failed_from is None and store.get("customer", "c1") is not None
+    assert "undecodable record (RuntimeError)" in quarantine.list()[0].reason
