@@ -9,6 +9,7 @@ cannot be understood (the record is then quarantined, never dropped).
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 import attrs
@@ -47,6 +48,11 @@ def _type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+@lru_cache(maxsize=None)
+def _allowed(types: tuple[str, ...]) -> tuple[type, ...]:
+    return tuple(t for kind in types for t in _TYPES[kind])
+
+
 def attribute(image: Mapping[str, Any], name: str, *types: str, required: bool = False) -> Any:
     """The attribute's value if it has one of the DynamoDB ``types``; None when absent.
 
@@ -59,7 +65,9 @@ def attribute(image: Mapping[str, Any], name: str, *types: str, required: bool =
         if required:
             raise TranslationError(f"attribute {name!r} is missing")
         return None
-    allowed = tuple(t for kind in types for t in _TYPES[kind])
+    allowed = _allowed(types)
+    if type(value) in allowed:
+        return value
     if isinstance(value, bool) and bool not in allowed:
         raise TranslationError(f"attribute {name!r} must be {'|'.join(types)}, not BOOL")
     if not isinstance(value, allowed):

@@ -43,6 +43,8 @@ def _child(parent: str, name: Any) -> str:
 def decode_number(text: Any, path: str = "") -> Decimal:
     if type(text) is not str:
         raise DecodeError(path, f"N value must be a string, not {type(text).__name__}")
+    if len(text) <= 38 and _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)  # at most 38 digits and no exponent: always within DynamoDB's limits
     if _PLAIN_NUMBER.fullmatch(text) and len(text) <= 40:
         value = Decimal(text)
         significant = text.lstrip("-").replace(".", "").strip("0")
@@ -194,6 +196,11 @@ def decode_map(image: Any, path: str = "", depth: int = 0, budget: list | None =
             if type(text) is str and text.isascii():
                 budget[0] -= len(text)
                 result[name] = text
+                continue
+            text = typed.get("N")
+            if type(text) is str and len(text) <= 38 and _PLAIN_NUMBER.fullmatch(text):
+                budget[0] -= len(text)
+                result[name] = Decimal(text)
                 continue
         try:
             result[name] = decode_value(typed, "", depth, budget)

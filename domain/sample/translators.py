@@ -30,7 +30,10 @@ from domain.sample.tables import LESSONS, SONGS
 
 
 def key(record: SourceRecord, name: str) -> str:
-    value = record.item.key_dict().get(name)
+    try:
+        value = record.item[name]
+    except KeyError:
+        value = None
     if not isinstance(value, str):
         raise TranslationError(f"key attribute {name!r} must be S")
     return value
