@@ -194,7 +194,7 @@ class Projector:
                 if reason is not None:
                     ref = records[index].ref if records[index] is not None else record_ref(raws[index])
                     entries[index] = _entry(
-                        raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id} rejected by the store: {reason}", source
+                        raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id}: {reason}", source
                     )
         if not entries:
             return
@@ -223,12 +223,14 @@ class Projector:
                 outcome = self.store.write([write]).get(item.key)
             except (StoreUnavailable, UnknownTarget):
                 continue
+            except ProjectionError as error:
+                return f"the aggregate cannot derive the document: {error}"
             if isinstance(outcome, Written):
                 report.documents_written += 1
                 report.documents.add(item.key)
                 return None
             if isinstance(outcome, Rejected):
-                return outcome.reason
+                return f"rejected by the store: {outcome.reason}"
         report.fail(index, f"document {item.key.target}/{item.key.id} not written after {self.backoff.attempts} attempts")
         return None
 
@@ -358,7 +360,7 @@ class Projector:
                     report.conflicts += 1
                     conflicted.append(key)
                 elif isinstance(outcome, Rejected):
-                    report.rejected.append((pending.pop(key), outcome.reason))
+                    report.rejected.append((pending.pop(key), f"rejected by the store: {outcome.reason}"))
             if conflicted:
                 try:
                     report.loads += 1
@@ -374,7 +376,14 @@ class Projector:
             report.fail(min(item.records), f"document {item.key.target}/{item.key.id} not written after {attempt} attempts")
 
     def _prepare(self, item: _Pending, report: BatchReport) -> bool:
-        """Fold the item's events onto its stored state; False when there is nothing to write."""
+        """Fold the item's events onto its stored state; False when there is nothing to write.
+
+        A document the aggregate cannot derive (a ``ProjectionError``: a model
+        bug, such as a route sending two root items to one document) is
+        handled like a document the store refuses: its records are tried one
+        at a time and those that trigger the error are quarantined, so a model
+        bug never blocks the shard.
+        """
         before = item.stored.state if item.stored is not None else AggregateState()
         after = fold(item.aggregate, before, item.events)
         if after is before:
@@ -383,7 +392,8 @@ class Projector:
         try:
             body = item.aggregate.document(item.key.id, after)
         except ProjectionError as error:
-            raise ProjectionError(f"{error} (records {sorted(item.records)} of this batch)") from None
+            report.rejected.append((item, f"the aggregate cannot derive the document: {error}"))
+            return False
         item.write = DocumentWrite(item.key, item.stored.token if item.stored else None, after, body)
         return True
 

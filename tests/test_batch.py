@@ -223,3 +223,23 @@ def test_a_failed_record_without_a_sequence_number_fails_the_whole_invocation():
     del bad["dynamodb"]
     with pytest.raises(UnnamedFailure):
         handle({"Records": [customer("c1", seq=1), bad]}, None)
+
+
+def test_a_document_the_aggregate_cannot_derive_quarantines_the_records_behind_it_instead_of_blocking():
+    """A model bug (here: two root items routed to one document) must not fail the shard forever."""
+    import attrs
+
+    from domain.model import Model
+    from domain.sample import LESSON
+    from domain.sample.tables import TABLES
+    from domain.sample.translators import TRANSLATORS
+
+    everyone_is_c1 = attrs.evolve(MODEL.aggregate("customer"), route=lambda event: ("c1",))
+    model = Model.of(TABLES, TRANSLATORS, (everyone_is_c1, LESSON))
+    quarantine = MemoryQuarantine()
+    store = MemoryStore()
+    report = Projector(model, store, quarantine).project([customer("c1", seq=1), order("c1", "o1", seq=2), customer("c2", seq=3)])
+    assert report.failed_from is None
+    assert [e.event_id for e in quarantine.list()] == ["ev-customers-3"]
+    assert "the aggregate cannot derive the document" in quarantine.list()[0].reason
+    assert [o["order_id"] for o in store.get("customer", "c1")["orders"]] == ["o1"]
