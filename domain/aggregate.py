@@ -39,10 +39,6 @@ class Field:
     kind: FieldKind
     fields: tuple["Field", ...] = ()
 
-    @property
-    def searchable(self) -> bool:
-        return self.kind is FieldKind.TEXT
-
 
 class ProjectionError(Exception):
     """An aggregate broke its own declaration (a bug in the model, not in the data)."""

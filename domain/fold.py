@@ -27,9 +27,3 @@ def fold(aggregate: Aggregate, state: AggregateState, events: Iterable[DomainEve
             entries = dict(state.entries)
         entries[event.source.id] = Entry(event.source, event.version, aggregate.slice(event))
     return state if entries is None else AggregateState(entries)
-
-
-def is_stale(state: AggregateState, event: DomainEvent) -> bool:
-    """True when the document already holds this version of the item or a newer one."""
-    current = state.entries.get(event.source.id)
-    return current is not None and event.version <= current.version

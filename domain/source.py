@@ -84,9 +84,6 @@ class SourceItem:
                 return value
         raise KeyError(name)
 
-    def key_dict(self) -> dict[str, KeyValue]:
-        return dict(self.key)
-
     def __repr__(self) -> str:
         return f"SourceItem({self.id})"
 

@@ -49,11 +49,6 @@ class DynamoLookup:
         self._queries: dict[IndexQuery, list[dict]] = {}
         self._rounds = max_unprocessed_rounds
         self._sleep = sleep
-        self.calls = 0
-
-    def clear(self) -> None:
-        self._items.clear()
-        self._queries.clear()
 
     def prefetch(self, needs: Iterable[Need]) -> None:
         items = {}
@@ -93,7 +88,6 @@ class DynamoLookup:
                 keys = request.setdefault(source.table, {"Keys": [], "ConsistentRead": True})["Keys"]
                 keys.append({name: _typed(value) for name, value in source.key})
             for attempt in range(self._rounds):
-                self.calls += 1
                 response = self._client.batch_get_item(RequestItems=request)
                 for table, rows in response.get("Responses", {}).items():
                     spec = self._model.table(table)
@@ -119,7 +113,6 @@ class DynamoLookup:
             ExpressionAttributeValues={":v": _typed(query.value)},
         )
         while True:
-            self.calls += 1
             response = self._client.query(**kwargs)
             found.extend(decode_map(row) for row in response.get("Items", []))
             last = response.get("LastEvaluatedKey")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
@@ -90,7 +90,3 @@ class SampleWriter:
             if not page.get("LastEvaluatedKey"):
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def exists(client: Any, table: str, key: dict[str, Any]) -> Optional[dict]:
-    return client.get_item(TableName=table, Key=typed(key), ConsistentRead=True).get("Item")
