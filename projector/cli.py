@@ -164,6 +164,13 @@ def _open(args):
     return model, store
 
 
+def _checkpoints_url(args, store) -> str:
+    """Checkpoints go where the flag says, else into the SQLite store's own file, else a local file."""
+    if args.checkpoints:
+        return args.checkpoints
+    return store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db"
+
+
 def cmd_dump(args) -> int:
     from projector.stores.codec import dumps
 
@@ -208,7 +215,7 @@ def cmd_project(args) -> int:
     tables = args.tables.split(",") if args.tables else sorted(model.tables)
     for table in tables:
         model.table(table)
-    checkpoints_url = args.checkpoints or (store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db")
+    checkpoints_url = _checkpoints_url(args, store)
     reader = StreamReader(client, boto3.client("dynamodbstreams"), tables, open_checkpoints(checkpoints_url), limit=args.batch_size)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -270,7 +277,7 @@ def cmd_replay(args) -> int:
 
     model, store = _open(args)
     names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
-    checkpoints_url = args.checkpoints or (store.url if store.url.startswith("sqlite:///") else "sqlite:///dynafold-checkpoints.db")
+    checkpoints_url = _checkpoints_url(args, store)
     if args.abort:
         for name in names:
             dropped = abort(store, name)
