@@ -1,42 +1,46 @@
-"""The pure core of dynafold: source items and versions, domain events,
-aggregate definitions and the fold. Nothing here performs I/O."""
+"""The pure core of dynafold: declarations (tables, aggregates), source items
+and versions, domain events, the translation and the fold. Nothing here
+performs I/O."""
 
-from domain.aggregate import Aggregate, AggregateView, Field, FieldKind, ProjectionError
-from domain.events import DomainEvent, ItemChanged, ItemRemoved, routing
+from domain.aggregate import Aggregate, ProjectionError
+from domain.declarations import Children, Join
+from domain.events import DomainEvent, Slot
 from domain.fold import fold
+from domain.kinds import Field, FieldKind, TranslationError
 from domain.lookup import IndexQuery, Lookup, LookupUnavailable
-from domain.model import Model, SecondaryIndex, TableSpec
+from domain.model import Model
 from domain.records import Origin, RecordRef, SourceRecord
 from domain.source import SourceItem, SourceVersion
 from domain.state import AggregateState, Entry
-from domain.translation import TranslationError, Translator, attribute, declared_version
+from domain.tables import Entity, Index, ModelError, Table, prefix
+from domain.translation import Translator
 
 __all__ = [
     "Aggregate",
     "AggregateState",
-    "AggregateView",
+    "Children",
     "DomainEvent",
+    "Entity",
     "Entry",
     "Field",
     "FieldKind",
+    "Index",
     "IndexQuery",
-    "ItemChanged",
-    "ItemRemoved",
+    "Join",
     "Lookup",
     "LookupUnavailable",
     "Model",
+    "ModelError",
     "Origin",
     "ProjectionError",
     "RecordRef",
-    "SecondaryIndex",
+    "Slot",
     "SourceItem",
     "SourceRecord",
     "SourceVersion",
-    "TableSpec",
+    "Table",
     "TranslationError",
     "Translator",
-    "attribute",
-    "declared_version",
     "fold",
-    "routing",
+    "prefix",
 ]

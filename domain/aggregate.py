@@ -1,138 +1,148 @@
-"""The aggregate definition: which events make a document, and what it shows.
+"""Aggregate declarations: which items make a document, and what it shows.
 
-An aggregate declares everything about its documents that is not the fold
-itself: how an event is routed to document ids, which attributes of each
-source table it may hold (the allowlist: nothing else leaves DynamoDB), how
-the visible document is derived from the slices, and the shape of that
-document (which the stores turn into mappings and search columns).
+An aggregate names a root (one item per document), child collections,
+joins, the fields it shows and an optional ``derive`` hook. The engine
+derives everything else from that, identically for every model: routing by
+old and new image, join reads and their stamps, fan-outs, replay tables,
+mappings, verify and repair. A declaration that cannot work is refused here,
+when the model is loaded, with a ``ModelError`` naming the aggregate and
+the field.
 """
 
 from __future__ import annotations
 
-import enum
 import re
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import attrs
 
-from domain.events import DomainEvent
-from domain.source import SourceItem
-from domain.state import AggregateState, Entry
+from domain.compile import compile_roles, dry_run
+from domain.declarations import (
+    RESERVED_FIELD,
+    ROOT,
+    Children,
+    Declared,
+    Join,
+    ProjectionError,
+    attribute_names,
+    declared_fields,
+    named,
+)
+from domain.kinds import Field, FieldKind, KindLike
+from domain.roles import JoinRole, MemberRole
+from domain.state import AggregateState
+from domain.tables import Entity, ModelError, Source, Table
+from domain.view import render
 
-RESERVED_FIELD = "dynafold"
-
-
-class FieldKind(enum.Enum):
-    KEYWORD = "keyword"  # exact value: ids, codes, enums
-    TEXT = "text"  # full-text searchable (with an exact keyword subfield)
-    BOOLEAN = "boolean"
-    INTEGER = "integer"
-    DECIMAL = "decimal"  # exact decimal number (money)
-    DATETIME = "datetime"  # ISO-8601 string
-    KEYWORDS = "keywords"  # list of exact values
-    OBJECTS = "objects"  # list of objects with declared subfields
-
-
-@attrs.frozen
-class Field:
-    name: str
-    kind: FieldKind
-    fields: tuple["Field", ...] = ()
-
-
-class ProjectionError(Exception):
-    """An aggregate broke its own declaration (a bug in the model, not in the data)."""
-
-
-@attrs.frozen
-class AggregateView:
-    """What ``derive`` sees: the document id and its live slices."""
-
-    id: str
-    state: AggregateState
-    root: Entry
-
-    def live(self, table: str) -> list[Entry]:
-        return self.state.live(table)
-
-    def get(self, table: str, **key: Any) -> Optional[Entry]:
-        return self.state.get(SourceItem.of(table, key))
-
+__all__ = ["Aggregate", "Children", "Join", "ProjectionError", "RESERVED_FIELD", "ROOT"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_LEGACY = ("sources", "route", "scan_tables")
 
 
-def _check_name(instance: Any, attribute: Any, value: str) -> None:
-    if not _NAME.match(value):
-        raise ValueError(f"aggregate name {value!r} must match {_NAME.pattern}")
-
-
-def _check_fields(instance: Any, attribute: Any, value: tuple[Field, ...]) -> None:
-    names = [f.name for f in value]
-    if RESERVED_FIELD in names:
-        raise ValueError(f"field name {RESERVED_FIELD!r} is reserved for dynafold's own metadata")
-    if len(set(names)) != len(names):
-        raise ValueError(f"duplicate field names in {names}")
-
-
-@attrs.frozen
+@attrs.frozen(init=False)
 class Aggregate:
     """One kind of view document.
 
-    ``version`` is the schema version: bump it when ``derive`` or ``fields``
-    change, and rebuild (a new physical index per version). ``root`` is the
-    table whose item makes a document visible; while it is absent or removed
-    the document is a hidden tombstone document.
+    ``fields`` are root attributes shown as they are. Without ``derive`` the
+    document also shows each child collection as a list of objects (sorted
+    by key) and each join as an object (or null). With ``derive``, the
+    function receives a typed view (``view.name``, ``view.orders``,
+    ``view.song``: declared attributes only) and returns exactly the
+    ``derived`` fields; it must be pure, since it runs again for every
+    change, in any order. ``version`` names the physical target, so bump it
+    when a change needs a rebuild. After construction, ``fields`` holds the
+    document's fields as the stores see them.
     """
 
-    name: str = attrs.field(validator=_check_name)
+    name: str
+    root: Source
+    root_fields: Declared
+    children: tuple[tuple[str, Children], ...]
+    joins: tuple[tuple[str, Join], ...]
+    derive: Optional[Callable[[Any], Mapping[str, Any]]] = attrs.field(eq=False)
+    derived: Declared
     version: int
-    root: str
-    sources: Mapping[str, frozenset[str]]
-    fields: tuple[Field, ...] = attrs.field(validator=_check_fields)
-    route: Callable[[DomainEvent], Iterable[str]]
-    derive: Callable[[AggregateView], Mapping[str, Any]]
-    scan_tables: tuple[str, ...] = ()
+    id: Optional[tuple[str, ...]]
+    fields: tuple[Field, ...]
+    roles: tuple[MemberRole, ...] = attrs.field(eq=False, repr=False)
+
+    def __init__(self, name: str, root: Optional[Source] = None, *, fields: Optional[Mapping[str, KindLike]] = None,
+                 children: Optional[Mapping[str, Children]] = None, joins: Optional[Mapping[str, Join]] = None,
+                 derive: Optional[Callable[[Any], Mapping[str, Any]]] = None,
+                 derived: Optional[Mapping[str, KindLike]] = None, version: int = 1,
+                 id: Union[str, Iterable[str], None] = None, **legacy: Any) -> None:
+        if legacy or not isinstance(root, (Table, Entity)):
+            raise ModelError(_legacy_message(name, legacy, root))
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ModelError(f"aggregate name {name!r} must match {_NAME.pattern}")
+        owner = f"aggregate {name!r}"
+        root_fields = declared_fields(owner, fields)
+        kids = named(f"{owner}, children", children, Children)
+        root_joins = named(f"{owner}, join", joins, Join)
+        derived_fields = declared_fields(f"{owner}, derived", derived)
+        if derive is None and derived_fields:
+            raise ModelError(f"{owner}: derived fields {[n for n, _ in derived_fields]} need a derive function")
+        if derive is not None and not callable(derive):
+            raise ModelError(f"{owner}: derive must be a function of the document view")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ModelError(f"{owner}: version must be a positive integer")
+        document = [kind.field(field) for field, kind in root_fields]
+        if derive is not None:
+            document += [kind.field(field) for field, kind in derived_fields]
+        else:
+            document += [Field(child, FieldKind.OBJECTS, _child_subfields(c)) for child, c in kids]
+            document += [Field(join, FieldKind.OBJECT, tuple(k.field(f) for f, k in j.fields)) for join, j in root_joins]
+        self.__attrs_init__(name, root, root_fields, kids, root_joins, derive, derived_fields, version,
+                            attribute_names(id), tuple(document), ())
+        object.__setattr__(self, "roles", compile_roles(self))
+        dry_run(self)
 
     @property
     def tables(self) -> frozenset[str]:
-        return frozenset(self.sources)
+        """Every table the aggregate reads: its members' and its joins' tables."""
+        names = {role.table for role in self.roles}
+        names.update(join.target_table for role in self.roles for join in role.joins)
+        return frozenset(names)
 
     @property
     def replay_tables(self) -> tuple[str, ...]:
-        """Tables a replay scans: by default every source table."""
-        return self.scan_tables or tuple(sorted(self.sources))
+        """Tables a replay scans: the root's and the children's (joins are read through their pointers)."""
+        return tuple(sorted({role.table for role in self.roles}))
 
-    def routes(self, event: DomainEvent) -> Iterable[str]:
-        if event.source.table not in self.sources:
-            return ()
-        return self.route(event)
+    @property
+    def join_roles(self) -> tuple[JoinRole, ...]:
+        return tuple(join for role in self.roles for join in role.joins)
 
-    def slice(self, event: DomainEvent) -> Optional[Mapping[str, Any]]:
-        """The part of the event's state this aggregate may keep (its allowlist)."""
-        state = event.state()
-        if state is None:
-            return None
-        allowed = self.sources[event.source.table]
-        return {name: value for name, value in state.items() if name in allowed}
+    def role(self, name: str) -> MemberRole:
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise KeyError(f"aggregate {self.name!r} has no role {name!r}")
 
     def document(self, doc_id: str, state: AggregateState) -> Optional[dict[str, Any]]:
         """The visible document, or ``None`` while the root item does not exist."""
-        roots = state.live(self.root)
-        if not roots:
-            return None
-        if len(roots) > 1:
-            raise ProjectionError(
-                f"aggregate {self.name!r} document {doc_id!r} has {len(roots)} live {self.root!r} items; "
-                "its route sends more than one root item to one document"
-            )
-        body = dict(self.derive(AggregateView(doc_id, state, roots[0])))
-        declared = [f.name for f in self.fields]
-        if body.keys() != set(declared):
-            extra = sorted(set(body) - set(declared))
-            missing = sorted(set(declared) - set(body))
-            raise ProjectionError(
-                f"aggregate {self.name!r} derived fields that do not match its declaration "
-                f"(undeclared: {extra}, missing: {missing})"
-            )
-        return {name: body[name] for name in declared}
+        return render(self, self.roles, doc_id, state)
+
+
+def _child_subfields(children: Children) -> tuple[Field, ...]:
+    own = [kind.field(name) for name, kind in children.fields]
+    joined = [Field(join, FieldKind.OBJECT, tuple(k.field(f) for f, k in j.fields)) for join, j in children.joins]
+    return tuple(own + joined)
+
+
+def _legacy_message(name: Any, legacy: Mapping[str, Any], root: Any) -> str:
+    old = sorted(set(legacy) & set(_LEGACY))
+    if old or isinstance(root, str):
+        return (
+            f"aggregate {name!r} is written for dynafold 0.1 (root={root!r}"
+            + (f", {', '.join(old)}=" if old else "")
+            + "): aggregates are now declared, and the engine routes, joins and fans out. "
+            "Declare Table(...) objects, then Aggregate(name, root=<Table>, fields={...}, "
+            "children={...: Children(<Table>, parent='...', fields={...})}, joins={...: Join(<Table>, on='...', "
+            "index='...', fields={...})}, derive=..., derived={...}); see README 'Writing your own model'"
+        )
+    unknown = sorted(legacy)
+    if unknown:
+        return f"aggregate {name!r}: unknown options {unknown}"
+    return f"aggregate {name!r}: root must be a Table or an Entity, not {type(root).__name__}"

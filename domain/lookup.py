@@ -1,14 +1,14 @@
-"""The lookup port: reads on the source tables that some translators need.
+"""The lookup port: reads on the source tables that joins and fan-outs need.
 
 A join (a lesson shows its song) needs a consistent read of the joined item;
-a fan-out (a song renamed updates all its lessons) needs a query on an index.
-The domain says *what* to read; the projector decides *how* (batched, with
-retries), so translators stay free of I/O libraries.
+a fan-out (a song renamed updates all its lessons) needs a query on an index
+of the pointing table. The domain says *what* to read; the projector decides
+*how* (batched, with retries), so the translation stays free of I/O.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Protocol, Union
+from typing import Any, Iterable, Mapping, Optional, Protocol, Union
 
 import attrs
 
@@ -17,12 +17,11 @@ from domain.source import KeyValue, SourceItem
 
 @attrs.frozen
 class IndexQuery:
-    """Every item of ``table`` whose ``attribute`` equals ``value``, through ``index``."""
+    """Every item of ``table`` whose index ``index`` has the key ``key`` ((attribute, value) pairs)."""
 
     table: str
     index: str
-    attribute: str
-    value: KeyValue
+    key: tuple[tuple[str, KeyValue], ...]
 
 
 Need = Union[SourceItem, IndexQuery]
@@ -36,5 +35,8 @@ class Lookup(Protocol):
     def item(self, source: SourceItem) -> Optional[Mapping[str, Any]]:
         """The item as it is now (a strongly consistent read), or None if absent."""
 
+    def items(self, sources: Iterable[SourceItem]) -> Mapping[str, Optional[Mapping[str, Any]]]:
+        """Several items as they are now, by source id (absent ones map to None)."""
+
     def query(self, query: IndexQuery) -> list[Mapping[str, Any]]:
-        """The items the index holds for the value (eventually consistent)."""
+        """The items the index holds for the key (eventually consistent)."""

@@ -1,104 +1,150 @@
-"""A model: the source tables, their translators and the aggregates built from them.
+"""A model: the source tables and the aggregates built from them.
 
-The projector, the replay runner and the verifier all take a model; the
-sample domain (``domain.sample``) is one, and users write their own the
-same way and point ``DYNAFOLD_MODEL`` at it.
+The projector, the replay runner, the verifier and the deployment all take
+a model; the sample domain (``domain.sample``) is one, and users write
+their own the same way and point ``DYNAFOLD_MODEL`` at it. Loading a model
+checks it whole: every aggregate's declaration, and that every aggregate
+means the same thing by a table's name.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import attrs
 
 from domain.aggregate import Aggregate
-from domain.translation import Translator
+from domain.compile import check_table
+from domain.tables import ModelError, Table
+from domain.translation import TablePlan, Translator
 
 
-@attrs.frozen
-class SecondaryIndex:
-    name: str
-    hash_key: str
-    range_key: Optional[str] = None
-
-
-@attrs.frozen
-class TableSpec:
-    """The parts of a DynamoDB table's definition the engine relies on.
-
-    ``version_attribute`` names an integer its writers increment under a
-    condition expression; when set, it is the source version, comparable
-    across stream records, scans and exports. Writers must never lower it for
-    a key, also not when re-creating a deleted item.
-    """
-
-    name: str
-    hash_key: str
-    range_key: Optional[str] = None
-    key_types: Mapping[str, str] = attrs.field(factory=dict)
-    version_attribute: Optional[str] = None
-    indexes: tuple[SecondaryIndex, ...] = ()
-
-    @property
-    def key_attributes(self) -> tuple[str, ...]:
-        return (self.hash_key,) if self.range_key is None else (self.hash_key, self.range_key)
-
-    def index(self, name: str) -> SecondaryIndex:
-        for index in self.indexes:
-            if index.name == name:
-                return index
-        raise KeyError(f"table {self.name!r} has no index {name!r}")
-
-
-def _index_by_name(items: Iterable, attr: str) -> dict:
-    return {getattr(item, attr): item for item in items}
-
-
-@attrs.frozen
+@attrs.frozen(init=False)
 class Model:
-    tables: Mapping[str, TableSpec]
-    translators: Mapping[str, Translator]
+    tables: Mapping[str, Table]
     aggregates: Mapping[str, Aggregate]
+    translators: Mapping[str, Translator]
+    plans: Mapping[str, TablePlan] = attrs.field(eq=False, repr=False)
+
+    def __init__(self, aggregates: Iterable[Aggregate], *, tables: Iterable[Table] = (),
+                 translators: Iterable[Translator] = ()) -> None:
+        by_table: dict[str, Table] = {}
+        for table in tables:
+            if not isinstance(table, Table):
+                raise ModelError(_legacy_table(table))
+            if table.name in by_table and by_table[table.name] != table:
+                raise ModelError(f"table {table.name!r} is declared twice, differently")
+            by_table[table.name] = table
+        by_name: dict[str, Aggregate] = {}
+        for aggregate in aggregates:
+            if not isinstance(aggregate, Aggregate):
+                raise ModelError(f"a model holds Aggregate declarations, not {type(aggregate).__name__}")
+            if aggregate.name in by_name:
+                raise ModelError(f"aggregate {aggregate.name!r} is declared twice")
+            by_name[aggregate.name] = aggregate
+            for role in aggregate.roles:
+                sources = [(role.source, f"{'root' if role.name == '$root' else 'children ' + repr(role.name)}")]
+                sources += [(join.target, f"join {join.name!r}") for join in role.joins]
+                for source, where in sources:
+                    table = source.table
+                    if table.name not in by_table:
+                        by_table[table.name] = table
+                    problem = check_table(aggregate, source, where, by_table)
+                    if problem:
+                        raise ModelError(problem)
+        hatches: dict[str, Translator] = {}
+        for translator in translators:
+            if not isinstance(translator, Translator):
+                raise ModelError(f"translators are domain.translation.Translator values, not {type(translator).__name__}")
+            if translator.table not in by_table:
+                raise ModelError(f"translator for table {translator.table!r}: the model has no such table {sorted(by_table)}")
+            hatches[translator.table] = translator
+        self.__attrs_init__(by_table, by_name, hatches, _plans(by_table, by_name.values()))
 
     @classmethod
-    def of(
-        cls,
-        tables: Iterable[TableSpec],
-        translators: Iterable[Translator],
-        aggregates: Iterable[Aggregate],
-    ) -> "Model":
-        model = cls(
-            _index_by_name(tables, "name"),
-            _index_by_name(translators, "table"),
-            _index_by_name(aggregates, "name"),
+    def of(cls, *args: Any, **kwargs: Any) -> "Model":
+        raise ModelError(
+            "Model.of(tables, translators, aggregates) is the dynafold 0.1 form: models are now declared, and "
+            "the engine translates, routes, joins and fans out. Write Model([aggregate, ...], tables=[...]) with "
+            "declarative Aggregate(...) values; a hand-written translation for one table is "
+            "Model(..., translators=[Translator(table, translate, needs)]). See README 'Writing your own model'"
         )
-        model.check()
-        return model
-
-    def check(self) -> None:
-        for table in self.tables:
-            if table not in self.translators:
-                raise ValueError(f"table {table!r} has no translator")
-        for aggregate in self.aggregates.values():
-            unknown = sorted(set(aggregate.sources) - set(self.tables))
-            if unknown:
-                raise ValueError(f"aggregate {aggregate.name!r} draws on unknown tables {unknown}")
-            if aggregate.root not in aggregate.sources:
-                raise ValueError(f"aggregate {aggregate.name!r}: root table {aggregate.root!r} is not a source")
 
     def aggregate(self, name: str) -> Aggregate:
         try:
             return self.aggregates[name]
         except KeyError:
-            raise KeyError(
-                f"unknown aggregate {name!r}; this model has {sorted(self.aggregates)}"
-            ) from None
+            raise KeyError(f"unknown aggregate {name!r}; this model has {sorted(self.aggregates)}") from None
 
-    def table(self, name: str) -> TableSpec:
+    def table(self, name: str) -> Table:
         try:
             return self.tables[name]
         except KeyError:
             raise KeyError(f"unknown table {name!r}; this model has {sorted(self.tables)}") from None
 
+    def plan(self, table: str) -> TablePlan:
+        return self.plans[table]
+
     def aggregates_of(self, table: str) -> list[Aggregate]:
-        return [a for a in self.aggregates.values() if table in a.sources]
+        return [a for a in self.aggregates.values() if table in a.tables]
+
+    def old_image_reasons(self, table: str) -> list[str]:
+        """Why records of ``table`` need their old image (empty when keys suffice)."""
+        reasons = []
+        for role in self.plans[table].members:
+            for attribute in sorted(role.routing_attributes):
+                what = "a route function" if attribute == "*" else repr(attribute)
+                reasons.append(f"aggregate {role.aggregate!r} routes it by {what}")
+        for join in self.plans[table].joined:
+            keys = set(join.target.table.key_attributes)
+            for condition in join.target.conditions:
+                if condition.attribute not in keys:
+                    reasons.append(f"aggregate {join.aggregate!r} joins only items whose {condition.attribute!r} matches")
+        return reasons
+
+    def declared_attributes(self, table: str) -> frozenset[str]:
+        """Every attribute of ``table`` that some aggregate reads: nothing else may leave DynamoDB."""
+        spec = self.tables[table]
+        names = set(spec.key_attributes)
+        if spec.version:
+            names.add(spec.version)
+        plan = self.plans[table]
+        for role in plan.members:
+            names.update(role.kept_attributes)
+            names.update(a for a in role.routing_attributes if a != "*")
+            names.update(c.attribute for c in role.source.conditions)
+        for join in plan.joined:
+            names.update(name for name, _ in join.fields)
+            names.update(c.attribute for c in join.target.conditions)
+        return frozenset(names)
+
+
+def _plans(tables: Mapping[str, Table], aggregates: Iterable[Aggregate]) -> dict[str, TablePlan]:
+    members: dict[str, list] = {name: [] for name in tables}
+    joined: dict[str, list] = {name: [] for name in tables}
+    owners = {}
+    for aggregate in aggregates:
+        for role in aggregate.roles:
+            members[role.table].append(role)
+            owners[(aggregate.name, role.name)] = role
+            for join in role.joins:
+                joined[join.target_table].append(join)
+    return {
+        name: TablePlan(tables[name], tuple(members[name]), tuple(joined[name]), owners)
+        for name in tables
+    }
+
+
+def _legacy_table(value: Any) -> str:
+    return (
+        f"a model's tables are domain.tables.Table values, not {type(value).__name__}; dynafold 0.1's "
+        "TableSpec(name, hash_key, range_key, key_types=..., version_attribute=..., indexes=...) is now "
+        "Table(name, hash_key, range_key, types=..., version=..., indexes={'by_x': 'x'})"
+    )
+
+
+def TableSpec(*args: Any, **kwargs: Any) -> Optional[Table]:  # noqa: N802 - the 0.1 name, kept to explain the change
+    raise ModelError(_legacy_table("TableSpec"))
+
+
+from domain.legacy import SecondaryIndex  # noqa: E402,F401 - the 0.1 name, kept to explain the change

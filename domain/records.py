@@ -41,8 +41,12 @@ class RecordRef:
 class SourceRecord:
     """The state of one source item after a change (``image``), or its removal.
 
-    ``image`` is ``None`` when the item was removed; ``expired`` tells a TTL
-    removal by the DynamoDB service from a delete by a user.
+    ``image`` is ``None`` when the item was removed; ``old_image`` is the
+    image before the change, when the stream carries it; ``expired`` tells a
+    TTL removal by the DynamoDB service from a delete by a user. ``left``
+    holds other earlier images (a quarantine retry passes the quarantined
+    record's): every document they belonged to that ``image`` does not gets
+    the item's removal.
     """
 
     ref: RecordRef
@@ -52,6 +56,7 @@ class SourceRecord:
     origin: Origin = Origin.STREAM
     old_image: Optional[Mapping[str, Any]] = None
     expired: bool = False
+    left: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def removed(self) -> bool:

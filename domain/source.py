@@ -90,30 +90,62 @@ class SourceItem:
 
 @attrs.frozen(order=True)
 class SourceVersion:
-    """How new a piece of information about one source item is (a total order).
+    """How new one observation of a source item is: a total order on DynamoDB's clock.
 
-    ``declared`` is the table's version attribute (0 when the table declares
-    none) and dominates, because it is the only order that scan rows, exports
-    and stream records share exactly. The stream position
-    ``(created_at_us, sequence)`` breaks ties: between stream records it is the
-    order DynamoDB wrote them in; a scan row taken after ``T_start`` sits at
-    ``(T_start - 1 s, 0)``, after everything older and before every stream
-    record of the window in which live projection already ran.
+    ``created_at_us`` is DynamoDB's own time: a stream record's
+    ``ApproximateCreationDateTime``, or ``T - 1 s`` for a row read by a scan,
+    export or consistent read whose server time ``T`` came from DynamoDB
+    (see ``scanned``). Within one time:
+
+    - ``sequence`` (the stream record's sequence number, 0 for reads) orders
+      the item's own stream records exactly, and puts every read at that time
+      before every stream record at that time: a read stamped ``T - 1 s`` saw
+      a state at least that new, so losing a same-second tie to a stream
+      record can only delay the state the stream is about to deliver anyway;
+    - ``via_sequence`` orders what the record of *another* item (a join's
+      pointing item) says about this one: the join read it made, or the
+      join slot it left. These are ordered by the pointing item's stream and
+      always lose a same-second tie to the joined item's own records.
+    - ``declared`` (the table's version attribute, 0 without one) breaks the
+      remaining ties only: between two reads with the same stamp. It never
+      overrules time or stream order, because writers lower it (PynamoDB and
+      DynamoDBMapper restart at 1 on re-create; global tables resolve by
+      timestamp), and any write between two equal-stamped reads has its own
+      stream records, which outrank both.
     """
 
-    declared: int = 0
     created_at_us: int = 0
     sequence: int = 0
+    via_sequence: int = 0
+    declared: int = 0
 
     @classmethod
-    def scanned(cls, declared: int, t_start_us: int) -> "SourceVersion":
-        """The version of a row read by a scan, export or repair begun at ``t_start_us``."""
-        return cls(declared, t_start_us - ONE_SECOND_US, 0)
+    def streamed(cls, created_at_us: int, sequence: int, declared: int = 0) -> "SourceVersion":
+        """The version of a stream record."""
+        return cls(created_at_us, sequence, 0, declared)
+
+    @classmethod
+    def scanned(cls, t_start_us: int, declared: int = 0) -> "SourceVersion":
+        """The version of a row read by a scan, export or consistent read begun at server time ``t_start_us``."""
+        return cls(t_start_us - ONE_SECOND_US, 0, 0, declared)
+
+    def via(self, declared: int = 0) -> "SourceVersion":
+        """The stamp of what this observation of a pointing item says about a joined item.
+
+        Same time, ordered by the pointing item's stream position, before any
+        stream record of the joined item at that time.
+        """
+        return SourceVersion(self.created_at_us, 0, self.sequence or self.via_sequence, declared)
 
     def to_json(self) -> list[int]:
-        return [self.declared, self.created_at_us, self.sequence]
+        return [self.created_at_us, self.sequence, self.via_sequence, self.declared]
 
     @classmethod
     def from_json(cls, value: Any) -> "SourceVersion":
-        declared, created_at_us, sequence = value
-        return cls(int(declared), int(created_at_us), int(sequence))
+        if len(value) != 4:
+            raise ValueError(
+                "a stored document carries a version from an older dynafold (before the stream-ordered versions); "
+                "rebuild the aggregate with `dynafold replay --rebuild`"
+            )
+        created_at_us, sequence, via_sequence, declared = value
+        return cls(int(created_at_us), int(sequence), int(via_sequence), int(declared))

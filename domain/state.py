@@ -1,8 +1,8 @@
-"""What an aggregate document knows about its sources: one entry per source item.
+"""What a document knows about its sources: one entry per slot.
 
-An entry is the item's watermark (the highest source version applied) and,
-unless the item was removed, its slice. A removed item keeps its entry as a
-tombstone so a late record cannot resurrect it.
+An entry is the slot's watermark (the highest source version applied) and,
+unless the item was removed from the slot, its slice. A removed item keeps
+its entry as a tombstone so a late record cannot resurrect it.
 """
 
 from __future__ import annotations
@@ -12,18 +12,23 @@ from typing import Any, Iterator, Mapping, Optional
 
 import attrs
 
-from domain.source import SourceItem, SourceVersion
+from domain.events import Slot
+from domain.source import SourceVersion
 
 
 @attrs.frozen
 class Entry:
-    source: SourceItem
+    slot: Slot
     version: SourceVersion
     data: Optional[Mapping[str, Any]]
 
     @property
     def removed(self) -> bool:
         return self.data is None
+
+    @property
+    def source(self):
+        return self.slot.source
 
 
 def _frozen_entries(entries: Mapping[str, Entry]) -> Mapping[str, Entry]:
@@ -32,7 +37,7 @@ def _frozen_entries(entries: Mapping[str, Entry]) -> Mapping[str, Entry]:
 
 @attrs.frozen
 class AggregateState:
-    """The entries of one document, by source item id."""
+    """The entries of one document, by slot key."""
 
     entries: Mapping[str, Entry] = attrs.field(factory=dict, converter=_frozen_entries)
 
@@ -42,36 +47,33 @@ class AggregateState:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def get(self, source: SourceItem) -> Optional[Entry]:
-        return self.entries.get(source.id)
+    def get(self, slot: Slot) -> Optional[Entry]:
+        return self.entries.get(slot.key)
 
-    def live(self, table: str) -> list[Entry]:
-        """Live entries of one table, in a fixed order (by source id)."""
+    def live(self, role: str) -> list[Entry]:
+        """Live entries of one role, in a fixed order (by source id)."""
         return sorted(
-            (e for e in self.entries.values() if e.source.table == table and not e.removed),
-            key=lambda e: e.source.id,
+            (e for e in self.entries.values() if e.slot.role == role and e.data is not None),
+            key=lambda e: e.slot.source.id,
         )
 
     def without_tombstones_before(self, cutoff_us: int) -> "AggregateState":
         """Drop tombstones whose removal is older than ``cutoff_us`` (the sweep)."""
         kept = {
-            sid: e
-            for sid, e in self.entries.items()
-            if not (e.removed and e.version.created_at_us < cutoff_us)
+            key: e
+            for key, e in self.entries.items()
+            if not (e.data is None and e.version.created_at_us < cutoff_us)
         }
         return self if len(kept) == len(self.entries) else AggregateState(kept)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            sid: [e.version.to_json(), None if e.data is None else dict(e.data)]
-            for sid, e in self.entries.items()
-        }
+        return {key: [e.version.to_json(), None if e.data is None else dict(e.data)] for key, e in self.entries.items()}
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> "AggregateState":
         return cls(
             {
-                sid: Entry(SourceItem.from_id(sid), SourceVersion.from_json(version), data)
-                for sid, (version, data) in value.items()
+                key: Entry(Slot.from_key(key), SourceVersion.from_json(version), data)
+                for key, (version, data) in value.items()
             }
         )

@@ -25,13 +25,14 @@ import attrs
 from domain.aggregate import Aggregate, ProjectionError
 from domain.events import DomainEvent
 from domain.fold import fold
+from domain.kinds import TranslationError
 from domain.lookup import Lookup, LookupUnavailable
 from domain.model import Model
 from domain.records import RecordRef, SourceRecord
 from domain.state import AggregateState
-from domain.translation import TranslationError
 from projector.quarantine import Quarantine, QuarantineEntry, raw_json
 from projector.records import MalformedRecord, decode_stream_record, record_ref
+from projector.table_names import IDENTITY, TableNames
 from projector.stores.base import (
     Conflict,
     DocKey,
@@ -118,10 +119,12 @@ class Projector:
         rng: Optional[random.Random] = None,
         aggregates: Optional[Iterable[str]] = None,
         targets: Optional[Mapping[str, Sequence[str]]] = None,
+        names: TableNames = IDENTITY,
     ) -> None:
         """``aggregates`` limits projection to those aggregates (a replay of one aggregate);
         ``targets`` writes an aggregate to those targets only instead of its write targets
-        (a rebuild scans into the new target alone while live projectors dual-write)."""
+        (a rebuild scans into the new target alone while live projectors dual-write);
+        ``names`` maps the model's logical tables to the deployed ones."""
         self.model = model
         self.store = store
         self.quarantine = quarantine
@@ -130,13 +133,12 @@ class Projector:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.targets = {name: tuple(t) for name, t in (targets or {}).items()}
-        names = set(model.aggregates) if aggregates is None else set(aggregates)
-        for name in names:
+        self.names = names
+        chosen = set(model.aggregates) if aggregates is None else set(aggregates)
+        for name in chosen:
             model.aggregate(name)
-        self._targets_of = {
-            table: [a for a in model.aggregates_of(table) if a.name in names] for table in model.tables
-        }
-        store.prepare([model.aggregate(name) for name in sorted(names)])
+        self._aggregates = frozenset(chosen)
+        store.prepare([model.aggregate(name) for name in sorted(chosen)])
 
     def project(
         self,
@@ -149,7 +151,7 @@ class Projector:
         source: str = "stream",
     ) -> BatchReport:
         """Project one batch of raw records (in shard order)."""
-        decode = decode or (lambda raw: decode_stream_record(raw, self.model, table))
+        decode = decode or (lambda raw: decode_stream_record(raw, self.model, table, self.names))
         report = BatchReport(records=len(raws))
         records: list[Optional[SourceRecord]] = []
         poison: dict[int, QuarantineEntry] = {}
@@ -215,7 +217,7 @@ class Projector:
             try:
                 stored = self.store.reload([item.key]).get(item.key)
                 before = stored.state if stored is not None else AggregateState()
-                after = fold(item.aggregate, before, events)
+                after = fold(before, events)
                 if after is before:
                     return None
                 body = item.aggregate.document(item.key.id, after)
@@ -234,14 +236,18 @@ class Projector:
         report.fail(index, f"document {item.key.target}/{item.key.id} not written after {self.backoff.attempts} attempts")
         return None
 
-    def _translate(self, raws, records, poison, report, source, time_left, margin_s) -> list[tuple[int, DomainEvent, str, list[str]]]:
-        """Events of each record, routed: (record index, event, aggregate name, document ids)."""
+    def _translation(self, table: str):
+        """The table's translator: a hand-written one if the model has it, else the engine's plan."""
+        return self.model.translators.get(table) or self.model.plan(table)
+
+    def _translate(self, raws, records, poison, report, source, time_left, margin_s) -> list[tuple[int, DomainEvent]]:
+        """The events of each record for the aggregates this projector serves: (record index, event)."""
         lookup = self.lookup_factory()
         needs = []
         for record in records:
             if record is not None:
                 try:
-                    needs.extend(self.model.translators[record.table].needs(record))
+                    needs.extend(self._translation(record.table).needs(record))
                 except Exception:
                     pass  # translate() below meets the same problem and quarantines the record
         if needs and hasattr(lookup, "prefetch"):
@@ -257,12 +263,8 @@ class Projector:
                 report.fail(index, "time budget exhausted before translation")
                 break
             try:
-                produced = self.model.translators[record.table].translate(record, lookup)
-                mine = [
-                    (index, event, aggregate.name, list(aggregate.routes(event)))
-                    for event in produced
-                    for aggregate in self._targets_of.get(event.source.table, ())
-                ]
+                produced = self._translation(record.table).translate(record, lookup)
+                mine = [(index, event) for event in produced if event.aggregate in self._aggregates]
             except LookupUnavailable as error:
                 report.fail(index, str(error))
                 break
@@ -275,18 +277,17 @@ class Projector:
                         source, summary=f"{record.ref}: translator raised {type(error).__name__}",
                     )
                 continue
-            report.events += len(produced)
+            report.events += len(mine)
             routed.extend(mine)
         return routed
 
     def _fold_and_write(self, routed, report: BatchReport, time_left, margin_s) -> None:
         wanted: dict[str, dict[str, list[tuple[int, DomainEvent]]]] = defaultdict(lambda: defaultdict(list))
-        for index, event, name, doc_ids in routed:
-            for doc_id in doc_ids:
-                wanted[name][doc_id].append((index, event))
+        for index, event in routed:
+            wanted[event.aggregate][event.document].append((index, event))
         if not wanted:
             return
-        first_record = min(index for index, *_ in routed)
+        first_record = min(index for index, _ in routed)
         loaded = None
         for attempt in range(self.backoff.attempts):
             if time_left() < margin_s:
@@ -385,7 +386,7 @@ class Projector:
         bug never blocks the shard.
         """
         before = item.stored.state if item.stored is not None else AggregateState()
-        after = fold(item.aggregate, before, item.events)
+        after = fold(before, item.events)
         if after is before:
             report.stale += len(item.events)
             return False

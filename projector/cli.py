@@ -30,6 +30,7 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
 
 def _model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="module:attribute of the model (default: $DYNAFOLD_MODEL, else the sample)")
+    parser.add_argument("--table-names", help="logical=physical table names, comma-separated (default: $DYNAFOLD_TABLES)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,9 +158,11 @@ def _is_aws_unreachable(error: Exception) -> bool:
 
 
 def _open(args):
+    from projector.config import table_names
     from projector.stores import open_store
 
     model = load_model(args.model)
+    args.names = table_names(model, args.table_names)
     store = open_store(store_url(args.store))
     return model, store
 
@@ -191,7 +194,7 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
-def _projector(model, store, quarantine_flag: Optional[str]):
+def _projector(model, store, quarantine_flag: Optional[str], names):
     import boto3
 
     from projector.batch import Projector
@@ -200,7 +203,9 @@ def _projector(model, store, quarantine_flag: Optional[str]):
 
     quarantine = open_quarantine(quarantine_url(store.url, quarantine_flag))
     client = boto3.client("dynamodb")
-    return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model)), client
+    projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
+                          names=names)
+    return projector, client
 
 
 def cmd_project(args) -> int:
@@ -211,12 +216,14 @@ def cmd_project(args) -> int:
     from projector.streams import StreamReader
 
     model, store = _open(args)
-    projector, client = _projector(model, store, args.quarantine)
+    projector, client = _projector(model, store, args.quarantine, args.names)
     tables = args.tables.split(",") if args.tables else sorted(model.tables)
     for table in tables:
         model.table(table)
     checkpoints_url = _checkpoints_url(args, store)
-    reader = StreamReader(client, boto3.client("dynamodbstreams"), tables, open_checkpoints(checkpoints_url), limit=args.batch_size)
+    physical = [args.names.physical(table) for table in tables]
+    reader = StreamReader(client, boto3.client("dynamodbstreams"), physical, open_checkpoints(checkpoints_url),
+                          limit=args.batch_size)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
@@ -258,9 +265,10 @@ def cmd_quarantine(args) -> int:
         print(f"dropped {entry.id}", file=sys.stderr)
         return EXIT_OK
     from projector.redrive import redrive
+    from projector.server_clock import server_time_us
 
-    projector, _ = _projector(model, store, args.quarantine)
-    ok, message = redrive(projector, quarantine, entry)
+    projector, client = _projector(model, store, args.quarantine, args.names)
+    ok, message = redrive(projector, quarantine, entry, now_us=lambda: server_time_us(client))
     print(message, file=sys.stderr)
     return EXIT_OK if ok else EXIT_PROBLEM
 
@@ -291,11 +299,12 @@ def cmd_replay(args) -> int:
     processes = None
     if args.workers > 1 and not store.url.startswith("memory://"):
         processes = ReplayConfig(args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL", store.url,
-                                 quarantine_location, checkpoints_url, args.page_size)
+                                 quarantine_location, checkpoints_url, args.page_size, args.names.to_text())
     job = ReplayJob(
         model, store, open_quarantine(quarantine_location), client, open_checkpoints(checkpoints_url),
-        lookup_factory=lambda: DynamoLookup(client, model), segments=args.segments, workers=args.workers,
-        page_size=args.page_size, progress=None if args.no_progress else sys.stderr, processes=processes,
+        lookup_factory=lambda: DynamoLookup(client, model, names=args.names), segments=args.segments,
+        workers=args.workers, page_size=args.page_size, progress=None if args.no_progress else sys.stderr,
+        processes=processes, names=args.names,
     )
     try:
         for name in names:
@@ -303,7 +312,7 @@ def cmd_replay(args) -> int:
                 report = rebuild(job, name, resume=args.resume, settle_s=args.settle, keep_old=args.keep_old,
                                  sample=args.sample, count_tolerance=args.count_tolerance)
                 print(f"replay: {name}: rebuilt into {report.new} ({report.documents} documents, "
-                      f"{report.roots} {model.aggregate(name).root} items, {report.sampled} sampled, "
+                      f"{report.roots} root items, {report.sampled} sampled, "
                       f"0 mismatches); readers switched from {report.old.read}", file=sys.stderr)
                 summary = report.summary
             else:
@@ -326,12 +335,12 @@ def _replay_exports(args, model, store, quarantine, client, names) -> int:
     from replay.export import ExportError, ExportSource, locate, replay_export
 
     s3 = boto3.client("s3")
-    projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model), aggregates=names)
+    projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=args.names),
+                          aggregates=names, names=args.names)
     try:
         for text in args.from_export:
             source = ExportSource.parse(text)
             export = locate(s3, source, args.export_time)
-            model.table(export.table)
             counts = replay_export(projector, s3, source, export, page_size=args.page_size or 100)
             print(f"replay: export of {export.table}: {counts['items']} items from {counts['files']} file(s), "
                   f"{counts['written']} document writes, {counts['quarantined']} quarantined", file=sys.stderr)
@@ -362,8 +371,8 @@ def _verify(args) -> int:
     model, store = _open(args)
     names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
     client = boto3.client("dynamodb")
-    verifier = Verifier(model, store, client, lookup_factory=lambda: DynamoLookup(client, model),
-                        segments=args.segments, workers=args.workers, sample=args.sample)
+    verifier = Verifier(model, store, client, lookup_factory=lambda: DynamoLookup(client, model, names=args.names),
+                        segments=args.segments, workers=args.workers, sample=args.sample, names=args.names)
     drifted = 0
     results = []
     for name in names:

@@ -5,6 +5,7 @@
 - ``DYNAFOLD_QUARANTINE``: quarantine URL; by default the store's own SQLite
   file (or memory), and required for OpenSearch (``dynamodb://table``).
 - ``DYNAFOLD_MODEL``: ``module:attribute`` of the model (default: the sample).
+- ``DYNAFOLD_TABLES``: logical=physical table names (``customers=prod-customers,...``).
 - ``DYNAFOLD_TIME_MARGIN_MS``: stop a Lambda batch when less time is left.
 - ``AWS_ENDPOINT_URL``: honoured by boto3 itself (moto, DynamoDB Local).
 """
@@ -16,6 +17,7 @@ import os
 from typing import Mapping, Optional
 
 from domain.model import Model
+from domain.tables import ModelError
 
 DEFAULT_MODEL = "domain.sample:MODEL"
 DEFAULT_STORE = "sqlite:///dynafold.db"
@@ -30,11 +32,22 @@ def load_model(spec: Optional[str] = None) -> Model:
     module_name, _, attribute = spec.partition(":")
     try:
         model = getattr(importlib.import_module(module_name), attribute or "MODEL")
+    except ModelError as error:
+        raise ConfigurationError(f"model {spec!r} cannot work: {error}") from None
     except (ImportError, AttributeError) as error:
         raise ConfigurationError(f"cannot load model {spec!r}: {error}") from None
     if not isinstance(model, Model):
         raise ConfigurationError(f"{spec!r} is not a domain.model.Model")
     return model
+
+
+def table_names(model: Model, flag: Optional[str] = None, env: Mapping[str, str] = os.environ):
+    from projector.table_names import TableNameError, TableNames
+
+    try:
+        return TableNames.parse(flag if flag is not None else env.get("DYNAFOLD_TABLES"), model.tables)
+    except TableNameError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def store_url(flag: Optional[str] = None, env: Mapping[str, str] = os.environ) -> str:

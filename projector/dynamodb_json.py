@@ -23,8 +23,8 @@ from typing import Any
 MAX_DEPTH = 32
 MAX_ITEM_BYTES = 400 * 1024
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_PLAIN_NUMBER = re.compile(r"-?\d{1,38}(\.\d*)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,38}(\.[0-9]*)?")
 
 
 class DecodeError(ValueError):

@@ -27,15 +27,18 @@ def build_projector() -> Projector:
     """The projector this container uses, from environment variables."""
     import boto3
 
+    from projector.config import table_names
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
     from projector.stores import open_store
 
     model = load_model()
+    names = table_names(model)
     store = open_store(store_url())
     quarantine = open_quarantine(quarantine_url(store.url))
     client = boto3.client("dynamodb")
-    return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model))
+    return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
+                     names=names)
 
 
 class UnnamedFailure(RuntimeError):

@@ -15,6 +15,7 @@ from domain.lookup import IndexQuery, LookupUnavailable, Need
 from domain.model import Model
 from domain.source import SourceItem
 from projector.dynamodb_json import decode_map
+from projector.table_names import IDENTITY, TableNames
 
 _TRANSIENT_CODES = {
     "ProvisionedThroughputExceededException",
@@ -42,9 +43,11 @@ def _transient(error: Exception) -> bool:
 
 
 class DynamoLookup:
-    def __init__(self, client: Any, model: Model, *, max_unprocessed_rounds: int = 8, sleep=time.sleep) -> None:
+    def __init__(self, client: Any, model: Model, *, names: TableNames = IDENTITY, max_unprocessed_rounds: int = 8,
+                 sleep=time.sleep) -> None:
         self._client = client
         self._model = model
+        self._names = names
         self._items: dict[str, Optional[dict]] = {}
         self._queries: dict[IndexQuery, list[dict]] = {}
         self._rounds = max_unprocessed_rounds
@@ -74,6 +77,11 @@ class DynamoLookup:
             self.prefetch([source])
         return self._items[source.id]
 
+    def items(self, sources: Iterable[SourceItem]) -> Mapping[str, Optional[Mapping[str, Any]]]:
+        sources = list(sources)
+        self.prefetch(sources)
+        return {source.id: self._items[source.id] for source in sources}
+
     def query(self, query: IndexQuery) -> list[Mapping[str, Any]]:
         if query not in self._queries:
             self.prefetch([query])
@@ -85,15 +93,16 @@ class DynamoLookup:
             answered: dict[str, Optional[dict]] = {source.id: None for source in chunk}
             request = {}
             for source in chunk:
-                keys = request.setdefault(source.table, {"Keys": [], "ConsistentRead": True})["Keys"]
+                physical = self._names.physical(source.table)
+                keys = request.setdefault(physical, {"Keys": [], "ConsistentRead": True})["Keys"]
                 keys.append({name: _typed(value) for name, value in source.key})
             for attempt in range(self._rounds):
                 response = self._client.batch_get_item(RequestItems=request)
                 for table, rows in response.get("Responses", {}).items():
-                    spec = self._model.table(table)
+                    spec = self._model.table(self._names.logical(table) or table)
                     for row in rows:
                         image = decode_map(row)
-                        found = SourceItem.of(table, {k: image[k] for k in spec.key_attributes})
+                        found = SourceItem.of(spec.name, {k: image[k] for k in spec.key_attributes})
                         answered[found.id] = image
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
@@ -106,11 +115,11 @@ class DynamoLookup:
     def _query(self, query: IndexQuery) -> list[dict]:
         found = []
         kwargs = dict(
-            TableName=query.table,
+            TableName=self._names.physical(query.table),
             IndexName=query.index,
-            KeyConditionExpression="#a = :v",
-            ExpressionAttributeNames={"#a": query.attribute},
-            ExpressionAttributeValues={":v": _typed(query.value)},
+            KeyConditionExpression=" AND ".join(f"#a{i} = :v{i}" for i in range(len(query.key))),
+            ExpressionAttributeNames={f"#a{i}": name for i, (name, _) in enumerate(query.key)},
+            ExpressionAttributeValues={f":v{i}": _typed(value) for i, (_, value) in enumerate(query.key)},
         )
         while True:
             response = self._client.query(**kwargs)

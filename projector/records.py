@@ -16,11 +16,13 @@ from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from domain.model import Model, TableSpec
+from domain.model import Model
 from domain.records import Origin, RecordRef, SourceRecord
 from domain.source import SourceItem, SourceVersion
-from domain.translation import TranslationError, declared_version
+from domain.tables import Table
+from domain.translation import declared_version
 from projector.dynamodb_json import DecodeError, decode_map
+from projector.table_names import IDENTITY, TableNames
 
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 _REPLICATION_PREFIX = "aws:rep:"
@@ -76,22 +78,38 @@ def _record_ref(raw: Any, table: Optional[str]) -> RecordRef:
     return RecordRef(table, _short(raw.get("eventID")), _short(sequence))
 
 
+# DynamoDB Streams launched in 2014; a time past 2100 is a unit error (milliseconds for seconds) or garbage,
+# and would outrank every later record of its item for good.
+EARLIEST_S = 1_388_534_400  # 2014-01-01T00:00:00Z
+LATEST_S = 4_102_444_800  # 2100-01-01T00:00:00Z
+
+
 def created_at_us(value: Any) -> int:
-    """``ApproximateCreationDateTime`` (epoch seconds or a datetime) in microseconds."""
+    """``ApproximateCreationDateTime`` (epoch seconds or a datetime) in microseconds, if plausible."""
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=_dt.timezone.utc)
         delta = value - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-        raise ValueError("ApproximateCreationDateTime must be epoch seconds or a datetime")
-    try:
-        seconds = Decimal(str(value))
-    except ArithmeticError:
-        raise ValueError("ApproximateCreationDateTime must be epoch seconds or a datetime") from None
-    if not seconds.is_finite() or seconds < 0:
-        raise ValueError("ApproximateCreationDateTime must be a non-negative number of epoch seconds")
-    return int(seconds * 1_000_000)
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+            raise ValueError("ApproximateCreationDateTime must be epoch seconds or a datetime")
+        text = str(value)
+        if len(text) > 40:
+            raise ValueError("ApproximateCreationDateTime is not a plausible time in epoch seconds")
+        try:
+            seconds = Decimal(text)
+        except ArithmeticError:
+            raise ValueError("ApproximateCreationDateTime must be epoch seconds or a datetime") from None
+        if not seconds.is_finite() or not EARLIEST_S <= seconds <= LATEST_S:
+            raise ValueError(
+                "ApproximateCreationDateTime is not a plausible time in epoch seconds (2014 to 2100); "
+                "milliseconds or another unit would outrank every later record of the item"
+            )
+        micros = int(seconds * 1_000_000)
+    if not EARLIEST_S * 1_000_000 <= micros <= LATEST_S * 1_000_000:
+        raise ValueError("ApproximateCreationDateTime is not a plausible time (2014 to 2100)")
+    return micros
 
 
 _REPLICATION_ATTRIBUTES = ("aws:rep:updatetime", "aws:rep:updateregion", "aws:rep:deleting")
@@ -104,30 +122,24 @@ def _strip_replication(image: dict[str, Any]) -> dict[str, Any]:
     return image
 
 
-def _key(spec: TableSpec, values: Mapping[str, Any], ref: RecordRef, where: str) -> SourceItem:
+def _key(spec: Table, values: Mapping[str, Any], ref: RecordRef, where: str) -> SourceItem:
     key = {}
     for name in spec.key_attributes:
         value = values.get(name)
         if value is None:
             raise MalformedRecord(ref, f"{where} lacks key attribute {name!r}")
-        expected = spec.key_types.get(name)
-        actual = "S" if isinstance(value, str) else "N" if isinstance(value, Decimal) else "B" if isinstance(value, bytes) else None
-        if actual is None or (expected is not None and actual != expected):
-            raise MalformedRecord(ref, f"{where} key attribute {name!r} must be {expected or 'S|N|B'}")
+        expected = spec.key_type(name)
+        actual = "S" if type(value) is str else "N" if type(value) is Decimal else "B" if type(value) is bytes else None
+        if actual != expected:
+            raise MalformedRecord(ref, f"{where} key attribute {name!r} must be {expected}")
+        if actual != "N" and not value:
+            raise MalformedRecord(ref, f"{where} key attribute {name!r} is empty")
         key[name] = value
     return SourceItem.of(spec.name, key)
 
 
-def _version(spec: TableSpec, image: Optional[Mapping[str, Any]], ref: RecordRef) -> int:
-    if spec.version_attribute is None:
-        return 0
-    try:
-        return declared_version(image, spec.version_attribute)
-    except TranslationError as error:
-        raise MalformedRecord(ref, str(error)) from None
-
-
-def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) -> SourceRecord:
+def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None, names: TableNames = IDENTITY) -> SourceRecord:
+    """A stream record of a model table; ``table`` is the physical table when the caller knows it."""
     ref = record_ref(raw, table)
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise MalformedRecord(ref, "record is not an object")
@@ -135,9 +147,13 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
         table = table_from_arn(raw.get("eventSourceARN"))
         if table is None:
             raise MalformedRecord(ref, "eventSourceARN is missing or is not a DynamoDB stream ARN")
-    spec = model.tables.get(table)
+    logical = names.logical(table)
+    spec = model.tables.get(logical) if logical is not None else None
     if spec is None:
-        raise MalformedRecord(ref, f"table {table!r} is not part of the model")
+        raise MalformedRecord(ref, f"table {table!r} is not part of the model (logical tables: {sorted(model.tables)}"
+                                   f"{'; mapping ' + names.to_text() if names.physical_of else ''})")
+    if logical != table:
+        ref = RecordRef(logical, ref.event_id, ref.sequence)
     event_name = raw.get("eventName")
     if event_name not in EVENT_NAMES:
         raise MalformedRecord(ref, f"unknown eventName {_short(event_name)[:20]!r}")
@@ -145,7 +161,7 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
     if type(stream) is not dict and not isinstance(stream, Mapping):
         raise MalformedRecord(ref, "record has no 'dynamodb' object")
     sequence_text = stream.get("SequenceNumber")
-    if not isinstance(sequence_text, str) or not sequence_text.isdigit() or not sequence_text.isascii():
+    if not isinstance(sequence_text, str) or not sequence_text.isdigit() or not sequence_text.isascii() or len(sequence_text) > 64:
         raise MalformedRecord(ref, "SequenceNumber must be a string of digits")
     try:
         created = created_at_us(stream.get("ApproximateCreationDateTime"))
@@ -156,19 +172,25 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
         new_image = stream.get("NewImage")
         old_image = stream.get("OldImage")
         new = None if new_image is None or event_name == "REMOVE" else _strip_replication(decode_map(new_image, "NewImage"))
-        old = None if old_image is None or event_name != "REMOVE" else _strip_replication(decode_map(old_image, "OldImage"))
+        old = None if old_image is None or event_name == "INSERT" else _strip_replication(decode_map(old_image, "OldImage"))
     except DecodeError as error:
         raise MalformedRecord(ref, str(error)) from None
     item = _key(spec, keys, ref, "Keys")
-    if event_name == "REMOVE":
-        if spec.version_attribute is not None and old is None:
+    if old is None and event_name != "INSERT":
+        reasons = model.old_image_reasons(spec.name)
+        if reasons:
             raise MalformedRecord(
                 ref,
-                f"REMOVE without OldImage on table {table!r}, whose version attribute "
-                f"{spec.version_attribute!r} orders its records: the stream must be NEW_AND_OLD_IMAGES",
+                f"{event_name} without OldImage on table {spec.name!r}, whose items can leave documents "
+                f"({'; '.join(reasons)}): the stream must be NEW_AND_OLD_IMAGES",
             )
+    if old is not None:
+        for name, value in item.key:
+            if old.get(name) != value:
+                raise MalformedRecord(ref, "OldImage key differs from Keys")
+    if event_name == "REMOVE":
         image = None
-        declared = _version(spec, old, ref)
+        declared = declared_version(spec, old)
     else:
         if new is None:
             raise MalformedRecord(ref, f"{event_name} without NewImage: the stream must be NEW_IMAGE or NEW_AND_OLD_IMAGES")
@@ -176,7 +198,7 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
             if new.get(name) != value:
                 raise MalformedRecord(ref, "NewImage key differs from Keys")
         image = new
-        declared = _version(spec, new, ref)
+        declared = declared_version(spec, new)
     identity = raw.get("userIdentity")
     expired = (
         event_name == "REMOVE"
@@ -187,7 +209,7 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
     return SourceRecord(
         ref=ref,
         item=item,
-        version=SourceVersion(declared, created, int(sequence_text)),
+        version=SourceVersion.streamed(created, int(sequence_text), declared),
         image=image,
         origin=Origin.STREAM,
         old_image=old,
@@ -196,12 +218,11 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None) ->
 
 
 def scanned_record(
-    spec: TableSpec, image: Mapping[str, Any], t_start_us: int, origin: Origin = Origin.SCAN, position: str = ""
+    spec: Table, image: Mapping[str, Any], t_start_us: int, origin: Origin = Origin.SCAN, position: str = ""
 ) -> SourceRecord:
-    """A row read by a scan, an export or a consistent read begun at ``t_start_us``.
+    """A row read by a scan, an export or a consistent read begun at server time ``t_start_us``.
 
-    ``image`` is already decoded. Its version is ``(declared, T_start - 1 s, 0)``
-    (see ``SourceVersion.scanned``).
+    ``image`` is already decoded. Its version is ``T_start - 1 s`` (see ``SourceVersion.scanned``).
     """
     ref = RecordRef(spec.name, "", position)
     image = _strip_replication(dict(image))
@@ -209,7 +230,7 @@ def scanned_record(
     return SourceRecord(
         ref=ref,
         item=item,
-        version=SourceVersion.scanned(_version(spec, image, ref), t_start_us),
+        version=SourceVersion.scanned(t_start_us, declared_version(spec, image)),
         image=image,
         origin=origin,
     )

@@ -2,9 +2,11 @@
 
 A quarantine entry can be days old, older than the tombstones that would
 make its image stale, so its image is never applied as it is. The record
-only names the item: re-driving reads the item as it is now (a consistent
-read) and projects that, stamped like a scan row. If the item no longer
-exists there is nothing to project and the entry is done. The attempt runs
+names the item and where it was: re-driving reads the item as it is now (a
+consistent read, stamped like a scan row on DynamoDB's clock) and projects
+that, its presence or its absence, with the quarantined record's images as
+the places the item may have left (a quarantined move or delete would
+otherwise leave the item in its old document for good). The attempt runs
 against a scratch quarantine, so a record that still fails leaves exactly
 one entry behind: the original one.
 """
@@ -15,10 +17,13 @@ import base64
 import datetime as _dt
 import json
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+import attrs
 
 from domain.lookup import LookupUnavailable
-from domain.records import Origin
+from domain.records import Origin, SourceRecord
+from domain.source import SourceVersion
 from projector.batch import Projector
 from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry
 from projector.records import MalformedRecord, decode_stream_record, scanned_record
@@ -44,35 +49,43 @@ def restore_raw(text: str) -> Any:
 
 
 def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,
-            now_us: Optional[int] = None) -> tuple[bool, str]:
-    """Project the entry's item as it is now; drop the entry from the quarantine if that works."""
+            now_us: Optional[Callable[[], int]] = None) -> tuple[bool, str]:
+    """Project the entry's item as it is now; drop the entry from the quarantine if that works.
+
+    ``now_us`` gives the server time before the read (DynamoDB's clock; the caller's client knows it).
+    """
     from replay.scan import scan_decoder
 
-    now_us = now_us if now_us is not None else int(time.time() * 1_000_000)
+    clock = now_us or (lambda: int(time.time() * 1_000_000) - 60_000_000)
     model = projector.model
     raw = restore_raw(entry.raw)
     table = entry.table if entry.table in model.tables else None
+    t_read = clock()
     try:
         if entry.source in ("scan", "export") and table is not None:
-            record = scan_decoder(model.table(table), now_us)(raw)
+            record = scan_decoder(model.table(table), t_read)(raw)
         else:
-            record = decode_stream_record(raw, model, table)
+            record = decode_stream_record(raw, model, None, projector.names)
     except MalformedRecord as error:
         return False, f"{entry.id} still fails: {error}"
     try:
         image = projector.lookup_factory().item(record.item)
     except LookupUnavailable as error:
         return False, f"{entry.id} not projected now (transient: {error}); try again later"
+    spec = model.table(record.table)
+    left = tuple(i for i in (record.old_image, record.image) if i is not None)
     if image is None:
-        quarantine.drop(entry.id)
-        return True, f"{entry.id}: the item no longer exists, so there is nothing to project; removed from the quarantine"
-    current = scanned_record(model.table(record.table), image, now_us, Origin.SCAN, record.ref.sequence)
+        current = SourceRecord(record.ref, record.item, SourceVersion.scanned(t_read), None, Origin.SCAN, left=left)
+    else:
+        current = attrs.evolve(scanned_record(spec, image, t_read, Origin.SCAN, record.ref.sequence), left=left)
     trial = Projector(model, projector.store, MemoryQuarantine(), lookup_factory=projector.lookup_factory,
-                      backoff=projector.backoff, sleep=projector.sleep, rng=projector.rng)
+                      backoff=projector.backoff, sleep=projector.sleep, rng=projector.rng, names=projector.names)
     report = trial.project([current], decode=lambda row: row, source="redrive")
     if report.quarantined:
         return False, f"{entry.id} still fails: {report.quarantined[0].summary}"
     if report.failed_from is not None:
         return False, f"{entry.id} not projected now (transient: {report.failure_reason}); try again later"
     quarantine.drop(entry.id)
-    return True, f"{entry.id} projected from the item as it is now ({report.documents_written} document(s) written) and removed from the quarantine"
+    state = "as it is now" if image is not None else "as deleted (it no longer exists)"
+    return True, (f"{entry.id} projected from the item {state} ({report.documents_written} document(s) written) "
+                  "and removed from the quarantine")

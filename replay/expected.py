@@ -13,15 +13,16 @@ from projector.checkpoints import MemoryCheckpoints
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
 from projector.stores.memory import MemoryStore
+from projector.table_names import IDENTITY, TableNames
 from replay.job import ReplayJob
 
 
 def expected_documents(
-    model: Model, client: Any, aggregates: Optional[Iterable[str]] = None
+    model: Model, client: Any, aggregates: Optional[Iterable[str]] = None, names: TableNames = IDENTITY
 ) -> dict[str, dict[str, dict]]:
     store = MemoryStore()
     job = ReplayJob(model, store, MemoryQuarantine(), client, MemoryCheckpoints(),
-                    lookup_factory=lambda: DynamoLookup(client, model), segments=1)
+                    lookup_factory=lambda: DynamoLookup(client, model, names=names), segments=1, names=names)
     result = {}
     for name in sorted(aggregates or model.aggregates):
         job.run(name)

@@ -1,8 +1,8 @@
 """Replay from a DynamoDB point-in-time export in S3 (``DYNAMODB_JSON``, gzip).
 
 An export costs no read capacity. Its rows are consistent as of the export
-time, so they are stamped ``(declared, export_time - 1 s, 0)`` like scan
-rows; stream records newer than that win, as in a scan. The export must be
+time, so they are stamped ``export_time - 1 s`` like scan rows (the export
+time is DynamoDB's own); stream records newer than that win, as in a scan. The export must be
 younger than the stream retention (24 h), or changes between the export and
 now would be lost: ``replay_export`` refuses older ones.
 
@@ -118,7 +118,11 @@ def replay_export(projector: Projector, s3: Any, source: ExportSource, export: E
     if now_us - export.export_time_us > RETENTION_S * 1_000_000:
         raise ExportError("the export is older than the 24 h stream retention: changes since it would be lost; "
                           "export again or replay from a scan")
-    decode = scan_decoder(projector.model.table(export.table), export.export_time_us, Origin.EXPORT)
+    model = projector.model
+    table = export.table if export.table in model.tables else projector.names.logical(export.table)
+    if table not in model.tables:
+        raise ExportError(f"the export is of table {export.table!r}, which is not one of the model's tables {sorted(model.tables)}")
+    decode = scan_decoder(model.table(table), export.export_time_us, Origin.EXPORT)
     counts = {"items": 0, "written": 0, "quarantined": 0, "files": 0}
     for key in export.data_keys:
         page: list[dict] = []

@@ -17,7 +17,9 @@ import attrs
 from domain.model import Model
 from projector.checkpoints import Checkpoints
 from projector.quarantine import Quarantine
+from projector.server_clock import server_time_us
 from projector.stores.base import DocumentStore
+from projector.table_names import IDENTITY, TableNames
 from replay.progress import Progress
 from replay.runner import ReplayFailed, Run, SegmentProgress, Summary, begin, read_progress, replay_segment, table_totals
 
@@ -31,6 +33,7 @@ class ReplayConfig:
     quarantine_url: str
     checkpoints_url: str
     page_size: Optional[int] = None
+    table_names: str = ""
 
 
 def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> SegmentProgress:
@@ -41,14 +44,17 @@ def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> S
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
     from projector.stores import open_store
+    from projector.table_names import TableNames
 
     model = load_model(config.model)
+    names = TableNames.parse(config.table_names, model.tables)
     client = boto3.client("dynamodb")
     store = open_store(config.store_url)
     try:
         return replay_segment(
             model, store, open_quarantine(config.quarantine_url), client, open_checkpoints(config.checkpoints_url),
-            run, table, segment, lookup_factory=lambda: DynamoLookup(client, model), page_size=config.page_size,
+            run, table, segment, lookup_factory=lambda: DynamoLookup(client, model, names=names),
+            page_size=config.page_size, names=names,
         )
     finally:
         store.close()
@@ -70,7 +76,10 @@ class ReplayJob:
         progress: Optional[TextIO] = None,
         processes: Optional[ReplayConfig] = None,
         after_page: Callable[[int], None] = lambda page: None,
+        names: TableNames = IDENTITY,
+        clock: Optional[Callable[[], int]] = None,
     ) -> None:
+        """``clock`` gives ``T_start`` in microseconds; by default DynamoDB's own (``server_time_us``)."""
         self.model = model
         self.store = store
         self.quarantine = quarantine
@@ -83,6 +92,8 @@ class ReplayJob:
         self.progress_stream = progress
         self.processes = processes
         self.after_page = after_page
+        self.names = names
+        self.clock = clock or (lambda: server_time_us(client))
         self._stop = threading.Event()
 
     def run(self, aggregate: str, *, resume: bool = False, targets: Optional[Sequence[str]] = None,
@@ -90,12 +101,12 @@ class ReplayJob:
         definition = self.model.aggregate(aggregate)
         self.store.prepare([definition])
         targets = tuple(targets or self.store.targets(aggregate).write)
-        now = (lambda: t_start_us) if t_start_us is not None else (lambda: int(time.time() * 1_000_000))
+        now = (lambda: t_start_us) if t_start_us is not None else self.clock
         run = begin(self.checkpoints, aggregate, targets, self.segments, resume=resume, now_us=now)
         tables = definition.replay_tables
         tasks = [(table, segment) for table in tables for segment in range(run.segments)]
         started = time.monotonic()
-        board = Progress(table_totals(self.client, tables), self.progress_stream) if self.progress_stream else None
+        board = Progress(table_totals(self.client, tables, self.names), self.progress_stream) if self.progress_stream else None
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(board, run, tables, stop), daemon=True) if board else None
         if watcher:
@@ -143,7 +154,7 @@ class ReplayJob:
         return replay_segment(
             self.model, self.store, self.quarantine, self.client, self.checkpoints, run, table, segment,
             lookup_factory=self.lookup_factory, page_size=self.page_size, after_page=self.after_page,
-            should_stop=self._stop.is_set,
+            should_stop=self._stop.is_set, names=self.names,
         )
 
     def _watch(self, board: Progress, run: Run, tables, stop: threading.Event) -> None:

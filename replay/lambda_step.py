@@ -14,10 +14,11 @@ Configuration: ``DYNAFOLD_STORE``, ``DYNAFOLD_QUARANTINE``, ``DYNAFOLD_MODEL``,
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Callable, Optional
 
 from projector.checkpoints import MemoryCheckpoints
+from projector.server_clock import server_time_us
+from projector.table_names import IDENTITY
 from replay.runner import Run, SegmentProgress, replay_segment
 
 _runtime: Optional[dict] = None
@@ -27,13 +28,15 @@ def _default_runtime() -> dict:
     import boto3
 
     from projector import logs
-    from projector.config import load_model, quarantine_url, store_url
+    from projector.config import load_model, quarantine_url, store_url, table_names
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
+    from projector.server_clock import server_time_us
     from projector.stores import open_store
 
     logs.configure(os.environ.get("DYNAFOLD_LOG_LEVEL", "INFO"))
     model = load_model()
+    names = table_names(model)
     store = open_store(store_url())
     client = boto3.client("dynamodb")
     return {
@@ -41,12 +44,14 @@ def _default_runtime() -> dict:
         "store": store,
         "quarantine": open_quarantine(quarantine_url(store.url)),
         "client": client,
-        "lookup_factory": lambda: DynamoLookup(client, model),
+        "lookup_factory": lambda: DynamoLookup(client, model, names=names),
+        "names": names,
+        "clock": lambda: server_time_us(client),
     }
 
 
 def make_handler(runtime_factory: Callable[[], dict] = _default_runtime, *, margin_ms: Optional[int] = None,
-                 page_size: Optional[int] = None, clock: Callable[[], float] = time.time) -> Callable[[dict, Any], dict]:
+                 page_size: Optional[int] = None) -> Callable[[dict, Any], dict]:
     state: dict = {}
     margin = margin_ms if margin_ms is not None else int(os.environ.get("DYNAFOLD_REPLAY_MARGIN_MS", "20000"))
     size = page_size or (int(os.environ["DYNAFOLD_REPLAY_PAGE_SIZE"]) if os.environ.get("DYNAFOLD_REPLAY_PAGE_SIZE") else None)
@@ -61,7 +66,8 @@ def make_handler(runtime_factory: Callable[[], dict] = _default_runtime, *, marg
             store.prepare([aggregate])
             total = int(event.get("total_segments") or 4)
             targets = list(event.get("targets") or store.targets(aggregate.name).write)
-            t_start_us = int(clock() * 1_000_000)
+            clock = runtime.get("clock") or (lambda: server_time_us(runtime["client"]))
+            t_start_us = int(clock())
             return {
                 "aggregate": aggregate.name,
                 "t_start_us": t_start_us,
@@ -83,7 +89,7 @@ def make_handler(runtime_factory: Callable[[], dict] = _default_runtime, *, marg
         progress: SegmentProgress = replay_segment(
             model, store, runtime["quarantine"], runtime["client"], checkpoints, run, event["table"],
             int(event["segment"]), lookup_factory=runtime["lookup_factory"], page_size=size,
-            time_left=time_left, margin_s=margin / 1000,
+            time_left=time_left, margin_s=margin / 1000, names=runtime.get("names") or IDENTITY,
         )
         return {**event, "checkpoint": progress.to_json(), "done": progress.done,
                 "items": progress.items, "pages": progress.pages}

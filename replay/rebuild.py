@@ -24,7 +24,9 @@ from typing import Callable, Optional
 
 import attrs
 
+from projector.dynamodb_json import decode_map
 from projector.stores.base import Targets, default_target
+from projector.table_names import IDENTITY, TableNames
 from projector.stores.codec import canonical
 from replay.check import rederive
 from replay.job import ReplayJob
@@ -46,11 +48,22 @@ class RebuildReport:
     sample_mismatches: list = attrs.field(factory=list)
 
 
-def count_items(client, table: str) -> int:
-    total, kwargs = 0, {"TableName": table, "Select": "COUNT", "ConsistentRead": True}
+def count_roots(client, aggregate, names: TableNames = IDENTITY) -> int:
+    """The root items the table holds now (for an entity, only the items it matches)."""
+    conditions = aggregate.root.conditions
+    kwargs = {"TableName": names.physical(aggregate.root.table.name), "ConsistentRead": True}
+    if conditions:
+        kwargs["ProjectionExpression"] = ", ".join(f"#c{i}" for i in range(len(conditions)))
+        kwargs["ExpressionAttributeNames"] = {f"#c{i}": c.attribute for i, c in enumerate(conditions)}
+    else:
+        kwargs["Select"] = "COUNT"
+    total = 0
     while True:
         page = client.scan(**kwargs)
-        total += page["Count"]
+        if conditions:
+            total += sum(1 for row in page.get("Items", []) if aggregate.root.matches(decode_map(row)))
+        else:
+            total += page["Count"]
         if not page.get("LastEvaluatedKey"):
             return total
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -149,20 +162,21 @@ def _check(job: ReplayJob, aggregate, target: str, report: RebuildReport, sample
             slot = rng.randrange(report.documents)
             if slot < sample:
                 chosen[slot] = stored
-    report.roots = count_items(job.client, aggregate.root)
+    report.roots = count_roots(job.client, aggregate, job.names)
     allowed = int(report.roots * tolerance)
     problems = []
     if abs(report.documents - report.roots) > allowed:
         problems.append(
-            f"{report.documents} visible documents but {report.roots} {aggregate.root!r} items "
+            f"{report.documents} visible documents but {report.roots} root items ({aggregate.root.describe()}) "
             f"(tolerance {allowed})"
         )
     report.sampled = len(chosen)
     for stored in chosen:
-        expected = rederive(job.model, job.client, aggregate, stored)
+        expected = rederive(job.model, job.client, aggregate, stored, job.clock(), job.names)
         if canonical(expected) != canonical(stored.body):
             again = job.store.reload([stored.key]).get(stored.key)
-            if again is None or canonical(rederive(job.model, job.client, aggregate, again)) != canonical(again.body):
+            if again is None or canonical(rederive(job.model, job.client, aggregate, again, job.clock(),
+                                                   job.names)) != canonical(again.body):
                 report.sample_mismatches.append(stored.key.id)
     if report.sample_mismatches:
         problems.append(f"{len(report.sample_mismatches)} of {report.sampled} sampled documents differ from a "

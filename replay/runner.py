@@ -26,6 +26,7 @@ from projector.checkpoints import Checkpoints
 from projector.quarantine import Quarantine, raw_json
 from projector.redrive import restore_raw
 from projector.stores.base import DocumentStore
+from projector.table_names import IDENTITY, TableNames
 from replay.scan import scan_decoder, scan_pages
 
 
@@ -97,8 +98,9 @@ class Summary:
 
 
 def begin(checkpoints: Checkpoints, aggregate: str, targets: Sequence[str], segments: int, *, resume: bool,
-          now_us: Callable[[], int] = lambda: int(time.time() * 1_000_000)) -> Run:
-    """Start a run (taking ``T_start`` now) or, with ``resume``, continue the recorded one."""
+          now_us: Callable[[], int]) -> Run:
+    """Start a run (taking ``T_start`` from ``now_us``: DynamoDB's clock, see ``projector.server_clock``)
+    or, with ``resume``, continue the recorded one."""
     probe = Run(aggregate, tuple(targets), 0, segments)
     meta_key = probe.prefix + "run"
     recorded = checkpoints.get(meta_key)
@@ -128,6 +130,7 @@ def replay_segment(
     margin_s: float = 0.0,
     after_page: Callable[[int], None] = lambda page: None,
     should_stop: Callable[[], bool] = lambda: False,
+    names: TableNames = IDENTITY,
 ) -> SegmentProgress:
     """Process one scan segment from its checkpoint until done or out of time."""
     key = run.key(table, segment)
@@ -136,10 +139,11 @@ def replay_segment(
         return progress
     projector = Projector(
         model, store, quarantine, lookup_factory=lookup_factory, aggregates=[run.aggregate],
-        targets={run.aggregate: run.targets}, backoff=Backoff(base=0.05, cap=2.0, attempts=8),
+        targets={run.aggregate: run.targets}, backoff=Backoff(base=0.05, cap=2.0, attempts=8), names=names,
     )
     decode = scan_decoder(model.table(table), run.t_start_us)
-    pages = scan_pages(client, table, segment, run.segments, progress.after, page_size, first_number=progress.pages)
+    pages = scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,
+                       first_number=progress.pages)
     for page in pages:
         for attempt in range(page_attempts):
             report = projector.project(page.items, decode=decode, source="scan")
@@ -162,11 +166,11 @@ def replay_segment(
     return progress
 
 
-def table_totals(client: Any, tables: Iterable[str]) -> dict[str, Optional[int]]:
+def table_totals(client: Any, tables: Iterable[str], names: TableNames = IDENTITY) -> dict[str, Optional[int]]:
     totals = {}
     for table in tables:
         try:
-            totals[table] = int(client.describe_table(TableName=table)["Table"].get("ItemCount") or 0) or None
+            totals[table] = int(client.describe_table(TableName=names.physical(table))["Table"].get("ItemCount") or 0) or None
         except Exception:
             totals[table] = None
     return totals

@@ -26,16 +26,18 @@ from typing import Any, Callable, Iterator, Optional
 import attrs
 
 from domain.aggregate import Aggregate
-from domain.events import SliceObserved
+from domain.events import DomainEvent
 from domain.fold import fold
 from domain.model import Model
-from domain.source import SourceVersion
+from domain.source import ONE_SECOND_US
 from domain.state import AggregateState
 from projector.checkpoints import MemoryCheckpoints
 from projector.quarantine import MemoryQuarantine
+from projector.server_clock import server_time_us
 from projector.stores.base import Conflict, DocKey, DocumentStore, DocumentWrite, StoredDocument, Written
 from projector.stores.codec import canonical
 from projector.stores.sqlite import SQLiteStore
+from projector.table_names import IDENTITY, TableNames
 from replay.check import rederive_state
 from replay.job import ReplayJob
 
@@ -55,7 +57,7 @@ class Drift:
     id: str
     kind: str
     fields: tuple[FieldDiff, ...] = ()
-    sources: tuple = ()
+    states: tuple = ()
 
     def to_json(self) -> dict:
         return {
@@ -115,7 +117,11 @@ def _merge(left: Iterator[StoredDocument], right: Iterator[StoredDocument]):
 class Verifier:
     def __init__(self, model: Model, store: DocumentStore, client: Any, *, lookup_factory: Callable[[], Any],
                  segments: int = 4, workers: int = 1, sample: float = 1.0, page_size: Optional[int] = None,
-                 scratch_dir: Optional[str] = None) -> None:
+                 scratch_dir: Optional[str] = None, names: TableNames = IDENTITY,
+                 clock: Optional[Callable[[], int]] = None,
+                 wait_until: Optional[Callable[[int], None]] = None) -> None:
+        """``clock`` is DynamoDB's time in microseconds (``server_time_us`` by default);
+        ``wait_until(us)`` returns once that clock has reached ``us``."""
         self.model = model
         self.store = store
         self.client = client
@@ -125,6 +131,13 @@ class Verifier:
         self.sample = sample
         self.page_size = page_size
         self.scratch_dir = scratch_dir
+        self.names = names
+        self.clock = clock or (lambda: server_time_us(client))
+        self.wait_until = wait_until or self._sleep_until
+
+    def _sleep_until(self, target_us: int) -> None:
+        while self.clock() < target_us:
+            time.sleep(0.25)
 
     def verify(self, name: str) -> VerifyReport:
         aggregate = self.model.aggregate(name)
@@ -133,7 +146,7 @@ class Verifier:
             scratch = SQLiteStore(f"sqlite:///{os.path.join(tmp, 'expected.db')}")
             ReplayJob(self.model, scratch, MemoryQuarantine(), self.client, MemoryCheckpoints(),
                       lookup_factory=self.lookup_factory, segments=self.segments, workers=self.workers,
-                      page_size=self.page_size).run(name)
+                      page_size=self.page_size, names=self.names, clock=self.clock).run(name)
             expected = scratch.stored(scratch.targets(name).read)
             actual = self.store.stored(self.store.targets(name).read)
             for doc_id, want, have in _merge(expected, actual):
@@ -144,30 +157,41 @@ class Verifier:
                 have_body = have.body if have is not None else None
                 if canonical(want_body) == canonical(have_body):
                     continue
-                sources = [e.source for doc in (want, have) if doc is not None for e in doc.state]
-                state, _ = rederive_state(self.model, self.client, aggregate, doc_id, sources)
+                states = tuple(doc.state for doc in (want, have) if doc is not None)
+                state = rederive_state(self.model, self.client, aggregate, doc_id, states, self.clock(), self.names)
                 fresh = aggregate.document(doc_id, state)
                 if canonical(fresh) == canonical(have_body):
                     report.transient += 1
                     continue
                 kind = MISSING if have_body is None else UNEXPECTED if fresh is None else DIFFERENT
                 fields = tuple(diff_fields(fresh, have_body)) if kind == DIFFERENT else ()
-                report.drift.append(Drift(name, doc_id, kind, fields, tuple(sources)))
+                report.drift.append(Drift(name, doc_id, kind, fields, states))
             scratch.close()
         return report
 
     def repair(self, drift: Drift, *, attempts: int = 5) -> bool:
-        """Fold the re-derived slices into every write target's document; True when something was written."""
+        """Fold the re-derived slices into every write target's document; True when something was written.
+
+        Reads are stamped on DynamoDB's clock in whole seconds, so a repair
+        reading in the same second as an earlier read that it must correct
+        ties with it and loses. Such a slot is waited out (``wait_until`` the
+        next second) and read again: the item may have changed since, and
+        only a later read can say so. A slot held by a stream record newer
+        than the repair's read is newer information and is left alone.
+        """
         aggregate = self.model.aggregate(drift.aggregate)
         wrote = False
         for target in self.store.targets(drift.aggregate).write:
             key = DocKey(target, drift.id)
             for _ in range(attempts):
                 stored = self.store.reload([key]).get(key)
-                sources = list(drift.sources) + ([e.source for e in stored.state] if stored else [])
-                t_repair = int(time.time() * 1_000_000)
-                state, existing = rederive_state(self.model, self.client, aggregate, drift.id, sources, t_repair)
-                write = _repair_write(aggregate, key, stored, state, existing, t_repair)
+                states = list(drift.states) + ([stored.state] if stored else [])
+                state = rederive_state(self.model, self.client, aggregate, drift.id, states, self.clock(), self.names)
+                tied = _tied(stored, state)
+                if tied is not None:
+                    self.wait_until(tied + 2 * ONE_SECOND_US)
+                    continue
+                write = _repair_write(aggregate, key, stored, state)
                 if write is None:
                     break
                 outcome = self.store.write([write]).get(key)
@@ -179,15 +203,26 @@ class Verifier:
         return wrote
 
 
-def _repair_write(aggregate: Aggregate, key: DocKey, stored: Optional[StoredDocument], fresh: AggregateState,
-                  existing: set[str], t_repair_us: int) -> Optional[DocumentWrite]:
+def _tied(stored: Optional[StoredDocument], fresh: AggregateState) -> Optional[int]:
+    """The latest read stamp of a stored slot that outranks or ties a fresh read with other data, if any."""
+    if stored is None:
+        return None
+    latest = None
+    for entry in fresh:
+        held = stored.state.entries.get(entry.slot.key)
+        if held is None or held.version < entry.version or held.data == entry.data:
+            continue
+        if held.version.sequence == 0 and held.version.created_at_us >= entry.version.created_at_us:
+            latest = max(latest or 0, held.version.created_at_us)
+    return latest
+
+
+def _repair_write(aggregate: Aggregate, key: DocKey, stored: Optional[StoredDocument],
+                  fresh: AggregateState) -> Optional[DocumentWrite]:
+    """Fold the re-derived slices (removals included) into the stored state: the watermarks decide."""
     before = stored.state if stored is not None else AggregateState()
-    events = [SliceObserved(source=e.source, version=e.version, data=e.data) for e in fresh]
-    for entry in before:
-        if not entry.removed and entry.source.id not in existing:
-            events.append(SliceObserved(source=entry.source,
-                                        version=SourceVersion.scanned(entry.version.declared, t_repair_us), data=None))
-    after = fold(aggregate, before, events)
+    events = [DomainEvent(aggregate.name, key.id, entry.slot, entry.version, entry.data) for entry in fresh]
+    after = fold(before, events)
     body = aggregate.document(key.id, after)
     if stored is not None and after is before and canonical(body) == canonical(stored.body):
         return None

@@ -1,89 +1,71 @@
-"""The convergence suite is only worth something if it fails on a broken engine.
+"""The model harness is only worth something if it fails on a broken engine.
 
-Each test breaks the engine the way the issue names (watermark check removed,
-derived fields incremented instead of recomputed, tombstones dropped), runs
-the state machine, and expects a counterexample.
+Each test breaks the engine one way the design notes warn about, runs the harness on a model
+where that matters, and expects a counterexample: the watermark check removed, tombstones
+dropped, the old image ignored (items never leave a document), the join gate ignored (a stale
+slice from a pointer's previous life outranks the new read), fan-outs dropped.
 """
 
 from __future__ import annotations
 
-import attrs
+import pytest
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
+import domain.translation
 import projector.batch
 from domain.fold import fold as real_fold
-from domain.model import Model
-from domain.sample import CUSTOMER, LESSON
-from domain.sample.events import OrderChanged
-from domain.sample.tables import TABLES
-from domain.sample.translators import TRANSLATORS
-from domain.source import SourceItem, SourceVersion
+from domain.sample import MODEL as SAMPLE
 from domain.state import AggregateState, Entry
-from tests.test_convergence import Convergence
+from testkit import check_model
+from tests.models import crm
 
-HUNT = settings(max_examples=300, stateful_step_count=40, database=None, deadline=None, report_multiple_bugs=False,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck))
+HUNT = settings(max_examples=400, stateful_step_count=30, database=None, deadline=None, derandomize=True,
+                phases=[Phase.generate], report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
 
 
-def finds_a_counterexample(machine=Convergence) -> bool:
+def finds_a_counterexample(model) -> bool:
     try:
-        run_state_machine_as_test(machine, settings=HUNT)
+        check_model(model, settings=HUNT)
     except AssertionError:
         return True
     return False
 
 
-def test_without_the_watermark_check_the_suite_finds_a_counterexample(monkeypatch):
-    def fold_without_watermarks(aggregate, state, events):
-        entries = dict(state.entries)
-        for event in events:
-            entries[event.source.id] = Entry(event.source, event.version, aggregate.slice(event))
-        return AggregateState(entries)
-
-    monkeypatch.setattr(projector.batch, "fold", fold_without_watermarks)
-    assert finds_a_counterexample()
-
-
-def test_with_tombstones_dropped_the_suite_finds_a_counterexample(monkeypatch):
-    def fold_dropping_tombstones(aggregate, state, events):
-        folded = real_fold(aggregate, state, events)
-        if folded is state:
-            return state
-        return AggregateState({sid: e for sid, e in folded.entries.items() if not e.removed})
-
-    monkeypatch.setattr(projector.batch, "fold", fold_dropping_tombstones)
-    assert finds_a_counterexample()
-
-
-COUNTER = SourceItem.of("dynafold-counter", {"id": "order_count"})
-
-
-def fold_incrementing(aggregate, state, events):
-    """Counts applied order events into the document, as an incrementing projection would."""
-    folded = real_fold(aggregate, state, events)
-    if aggregate.name != "customer" or folded is state:
-        return folded
-    applied = sum(1 for e in events if isinstance(e, OrderChanged) and folded.entries[e.source.id].version == e.version
-                  and (state.get(e.source) is None or state.get(e.source).version < e.version))
-    entries = dict(folded.entries)
-    previous = entries.get(COUNTER.id)
-    count = (previous.data["n"] if previous else 0) + applied
-    entries[COUNTER.id] = Entry(COUNTER, SourceVersion(0, 0, count), {"n": count})
+def fold_without_watermarks(state, events):
+    entries = dict(state.entries)
+    for event in events:
+        entries[event.slot.key] = Entry(event.slot, event.version, event.state)
     return AggregateState(entries)
 
 
-def derive_with_counter(view):
-    body = CUSTOMER.derive(view)
-    counter = view.state.get(COUNTER)
-    return {**body, "order_count": counter.data["n"] if counter else 0}
+def fold_dropping_tombstones(state, events):
+    folded = real_fold(state, events)
+    return folded if folded is state else AggregateState({k: e for k, e in folded.entries.items() if e.data is not None})
 
 
-class IncrementingConvergence(Convergence):
-    model = Model.of(TABLES, TRANSLATORS, (attrs.evolve(CUSTOMER, derive=derive_with_counter), LESSON))
+def fold_without_gates(state, events):
+    entries, changed = dict(state.entries), False
+    for event in events:
+        current = entries.get(event.slot.key)
+        if current is None or event.version > current.version:
+            entries[event.slot.key] = Entry(event.slot, event.version, None if event.forget else event.state)
+            changed = True
+    return AggregateState(entries) if changed else state
 
 
-def test_with_derived_fields_incremented_the_suite_finds_a_counterexample(monkeypatch):
-    monkeypatch.setattr(projector.batch, "fold", fold_incrementing)
-    assert finds_a_counterexample(IncrementingConvergence)
+@pytest.mark.parametrize("broken_fold", [fold_without_watermarks, fold_dropping_tombstones, fold_without_gates],
+                         ids=["no watermark check", "tombstones dropped", "join gate ignored"])
+def test_a_broken_fold_is_caught(monkeypatch, broken_fold):
+    monkeypatch.setattr(projector.batch, "fold", broken_fold)
+    assert finds_a_counterexample(SAMPLE)
+
+
+def test_ignoring_the_old_image_is_caught_where_items_move(monkeypatch):
+    real = domain.translation._olds
+    monkeypatch.setattr(domain.translation, "_olds", lambda record: real(record) if record.image is None else [])
+    assert finds_a_counterexample(crm.MODEL)
+
+
+def test_dropping_fan_outs_is_caught(monkeypatch):
+    monkeypatch.setattr(domain.translation, "_fans_out", lambda *args: False)
+    assert finds_a_counterexample(SAMPLE)

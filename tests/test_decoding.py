@@ -14,7 +14,7 @@ from domain.sample import MODEL
 from domain.source import SourceVersion
 from projector.dynamodb_json import DecodeError, decode_map, decode_value
 from projector.records import MalformedRecord, created_at_us, decode_stream_record, table_from_arn
-from tests.support.records import customer, order
+from tests.support.records import customer, lesson, order
 
 
 @pytest.mark.parametrize(
@@ -85,13 +85,41 @@ def test_lambda_and_getrecords_shapes_decode_to_the_same_record():
     a = decode_stream_record(lam, MODEL)
     b = decode_stream_record(boto, MODEL, "customers")
     assert a == b
-    assert a.version == SourceVersion(3, 1_790_000_000_500_000, 100000000000000000005)
+    assert a.version == SourceVersion.streamed(1_790_000_000_500_000, 100000000000000000005, 3)
     assert a.image["name"] == "Ada"
 
 
 def test_remove_on_a_versioned_table_takes_its_version_from_the_old_image():
     rec = decode_stream_record(customer("c1", version=4, remove=True), MODEL)
     assert rec.removed and rec.version.declared == 4 and not rec.expired
+
+
+def test_stream_order_outranks_the_version_attribute_which_writers_may_lower():
+    """PynamoDB and DynamoDBMapper restart at version 1 when an item is re-created; global tables can
+    replicate a lower version after a higher one. Only the stream position orders two records."""
+    before = decode_stream_record(customer("c1", version=9, seq=5), MODEL)
+    recreated = decode_stream_record(customer("c1", version=1, seq=6), MODEL)
+    same_second_lower = decode_stream_record(customer("c1", version=2, seq=7, created=1_790_000_000), MODEL)
+    assert before.version < recreated.version < same_second_lower.version
+
+
+def test_a_modify_keeps_its_old_image_so_an_item_can_leave_a_document():
+    rec = decode_stream_record(lesson("l1", "s2", old_song="s1"), MODEL)
+    assert rec.image["song_id"] == "s2" and rec.old_image["song_id"] == "s1"
+
+
+def test_physical_table_names_map_to_the_models_logical_ones():
+    from projector.table_names import TableNames
+
+    names = TableNames.parse("orders=prod-orders", MODEL.tables)
+    raw = order("c1", "o1")
+    raw["eventSourceARN"] = raw["eventSourceARN"].replace("table/orders/", "table/prod-orders/")
+    rec = decode_stream_record(raw, MODEL, names=names)
+    assert rec.table == "orders" and rec.ref.table == "orders"
+    with pytest.raises(MalformedRecord, match="'prod-orders' is not part of the model"):
+        decode_stream_record(raw, MODEL)
+    with pytest.raises(MalformedRecord, match="'orders' is not part of the model"):
+        decode_stream_record(order("c1", "o1"), MODEL, names=names)
 
 
 def test_ttl_removal_is_told_apart_from_a_user_delete():

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from domain.sample import CUSTOMER, MODEL
+from domain.aggregate import ROOT
+from domain.events import Slot
 from domain.source import SourceItem, SourceVersion
 from domain.state import AggregateState, Entry
 from projector.batch import Backoff, Projector
@@ -138,8 +140,9 @@ def deliver(p: Projector, records: list[dict], rounds: int = 40) -> int:
 
 def customer_doc(cid: str, name: str, version: int = 1, **data: Any) -> tuple[AggregateState, dict]:
     item = SourceItem.of("customers", {"customer_id": cid})
-    entry = Entry(item, SourceVersion(version, T0 * 1_000_000, version), {"customer_id": cid, "name": name, **data})
-    state = AggregateState({item.id: entry})
+    slot = Slot(ROOT, item)
+    entry = Entry(slot, SourceVersion.streamed(T0 * 1_000_000, version, version), {"customer_id": cid, "name": name, **data})
+    state = AggregateState({slot.key: entry})
     return state, CUSTOMER.document(cid, state)
 
 

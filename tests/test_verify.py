@@ -11,7 +11,7 @@ import pytest
 
 from domain.sample import MODEL
 from domain.source import SourceItem, SourceVersion
-from domain.state import AggregateState, Entry
+from domain.state import AggregateState
 from projector.cli import main
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
@@ -21,6 +21,7 @@ from projector.stores.base import DocKey, DocumentWrite
 from replay.sweep import HorizonTooShort, sweep
 from replay.verify import DIFFERENT, MISSING, UNEXPECTED, Verifier
 from tests.support import oracle, workload
+from tests.support.states import slot, state
 from tests.test_replay import TABLES, documents, job_for
 
 STORES = ["memory", "sqlite", "opensearch"]
@@ -98,10 +99,11 @@ def test_a_repair_racing_live_projection_never_regresses_a_document(dynamodb, st
     from projector.batch import Projector
     from projector.lambda_handler import make_handler
     from tests.support.lambda_events import StreamPump
-    from tests.test_convergence import GuardedStore
+    from projector.stores.memory import MemoryStore
+    from testkit.guarded import GuardedStore
 
     writer, _ = setup_views(dynamodb, "memory://")
-    guarded = GuardedStore()
+    guarded = GuardedStore(MemoryStore(), random.Random(0), MODEL)
     projector = Projector(MODEL, guarded, MemoryQuarantine(), lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
     handle = make_handler(lambda: projector, emit=lambda *a: None)
     pump = StreamPump(dynamodb, streams, TABLES, handle, batch=7)
@@ -143,13 +145,13 @@ def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_hor
     store = open_store(store_url)
     store.prepare(list(MODEL.aggregates.values()))
     target = store.targets("customer").read
-    old, new = SourceVersion(1, 1_000_000, 1), SourceVersion(1, 10**15, 1)
-    root = SourceItem.of("customers", {"customer_id": "c1"})
-    order = SourceItem.of("orders", {"customer_id": "c1", "order_id": "o1"})
-    gone = SourceItem.of("orders", {"customer_id": "c2", "order_id": "o1"})
-    live_orders = AggregateState({root.id: Entry(root, old, None), order.id: Entry(order, old, {"order_id": "o1", "status": "paid"})})
-    only_tombstones = AggregateState({gone.id: Entry(gone, old, None)})
-    fresh_tombstone = AggregateState({root.id: Entry(SourceItem.of("customers", {"customer_id": "c3"}), new, None)})
+    old, new = SourceVersion.streamed(1_000_000, 1, 1), SourceVersion.streamed(10**15, 1, 1)
+    root = slot("root", SourceItem.of("customers", {"customer_id": "c1"}))
+    order = slot("orders", SourceItem.of("orders", {"customer_id": "c1", "order_id": "o1"}))
+    gone = slot("orders", SourceItem.of("orders", {"customer_id": "c2", "order_id": "o1"}))
+    live_orders = state((root, old, None), (order, old, {"order_id": "o1", "status": "paid"}))
+    only_tombstones = state((gone, old, None))
+    fresh_tombstone = state((slot("root", SourceItem.of("customers", {"customer_id": "c3"})), new, None))
     store.write([DocumentWrite(DocKey(target, "c1"), None, live_orders, None),
                  DocumentWrite(DocKey(target, "c2"), None, only_tombstones, None),
                  DocumentWrite(DocKey(target, "c3"), None, fresh_tombstone, None)])
@@ -159,7 +161,7 @@ def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_hor
     assert (report.examined, report.rewritten, report.deleted) == (3, 1, 1)
     remaining = {d.key.id: d for d in store.stored(target)}
     assert set(remaining) == {"c1", "c3"}
-    assert list(remaining["c1"].state.entries) == [order.id], "the orders of a deleted customer survive"
+    assert list(remaining["c1"].state.entries) == [order.key], "the orders of a deleted customer survive"
 
     assert main(["sweep", "--store", store_url, "--older-than", "2h"]) == 2
     assert "shorter than the 24 h stream retention" in capsys.readouterr().err
@@ -174,12 +176,12 @@ def test_sweep_keeps_a_tombstone_document_whose_recent_tombstones_are_still_insi
     target = store.targets("customer").read
     hour = 3600 * 1_000_000
     now = 1_790_000_000 * 1_000_000
-    root = SourceItem.of("customers", {"customer_id": "c1"})
-    order = SourceItem.of("orders", {"customer_id": "c1", "order_id": "o1"})
-    state = AggregateState({order.id: Entry(order, SourceVersion(0, now - 72 * hour, 1), None),
-                            root.id: Entry(root, SourceVersion(3, now - hour, 2), None)})
-    store.write([DocumentWrite(DocKey(target, "c1"), None, state, None)])
+    root = slot("root", SourceItem.of("customers", {"customer_id": "c1"}))
+    order = slot("orders", SourceItem.of("orders", {"customer_id": "c1", "order_id": "o1"}))
+    tombstones = state((order, SourceVersion.streamed(now - 72 * hour, 1), None),
+                       (root, SourceVersion.streamed(now - hour, 2, 3), None))
+    store.write([DocumentWrite(DocKey(target, "c1"), None, tombstones, None)])
     report = sweep(MODEL, store, older_than_s=48 * 3600, now_us=now)
     assert (report.deleted, report.rewritten) == (0, 1)
     (kept,) = store.stored(target)
-    assert list(kept.state.entries) == [root.id], "the 1-hour-old tombstone still guards the deleted customer"
+    assert list(kept.state.entries) == [root.key], "the 1-hour-old tombstone still guards the deleted customer"

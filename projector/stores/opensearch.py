@@ -34,7 +34,7 @@ Mappings (``index_body``), ``dynamic: strict`` so an undeclared field is a
     while ``_source`` keeps the exact digits (read values from ``_source``,
     never from doc values or aggregations, which are rounded); DATETIME →
     ``keyword``: ISO-8601 strings sort correctly as keywords, and a malformed
-    date can never make a whole document fail; OBJECTS → ``nested``. The
+    date can never make a whole document fail; OBJECTS → ``nested``; OBJECT → ``object``. The
     index setting ``index.query.default_field`` names the TEXT fields, so a
     plain query string on the alias (ours or a dashboard's) searches exactly
     those.
@@ -194,6 +194,8 @@ def field_mapping(field: Field) -> dict[str, Any]:
         return {"type": "double"}
     if kind is FieldKind.OBJECTS:
         return {"type": "nested", "properties": {sub.name: field_mapping(sub) for sub in field.fields}}
+    if kind is FieldKind.OBJECT:
+        return {"type": "object", "properties": {sub.name: field_mapping(sub) for sub in field.fields}}
     raise ValueError(f"no OpenSearch mapping for field kind {kind!r}")
 
 

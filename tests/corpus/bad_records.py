@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from tests.support.records import ARN, customer, order
+from tests.support.records import ARN, customer, lesson, order
 
 _SEQ = iter(range(900, 2000))
 
@@ -21,6 +21,10 @@ def _order() -> dict:
 
 def _customer() -> dict:
     return customer("c-bad", seq=next(_SEQ))
+
+
+def _moved_lesson() -> dict:
+    return lesson("l-bad", "s2", old_song="s1", seq=next(_SEQ))
 
 
 def broken(base: Callable[[], dict], change: Callable[[dict], Any]) -> dict:
@@ -71,13 +75,23 @@ CORPUS: list[tuple[str, Any, str]] = [
     ("SequenceNumber not digits", broken(_order, _set(["dynamodb", "SequenceNumber"], "12ab")), "SequenceNumber must be a string of digits"),
     ("missing creation time", broken(_order, _delete(["dynamodb", "ApproximateCreationDateTime"])), "ApproximateCreationDateTime"),
     ("creation time garbage", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], "yesterday")), "ApproximateCreationDateTime"),
-    ("negative creation time", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], -5)), "non-negative"),
+    ("negative creation time", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], -5)), "not a plausible time"),
+    ("creation time in milliseconds", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], 1_790_000_000_000)),
+     "milliseconds"),
+    ("creation time 1e308", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], 1e308)), "not a plausible time"),
+    ("creation time 1e5000", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], "1e5000")), "not a plausible time"),
+    ("creation time of 5000 digits", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], "9" * 5000)),
+     "not a plausible time"),
     ("missing Keys", broken(_order, _delete(["dynamodb", "Keys"])), "item must be an object"),
     ("Keys lacks range key", broken(_order, _delete(["dynamodb", "Keys", "order_id"])), "lacks key attribute 'order_id'"),
     ("key of the wrong type", broken(_order, _set(["dynamodb", "Keys", "order_id"], {"N": "1"})), "key attribute 'order_id' must be S"),
     ("INSERT without NewImage", broken(_order, _delete(NEW)), "without NewImage"),
-    ("REMOVE of a versioned item without OldImage", broken(lambda: customer("c-bad", remove=True, seq=next(_SEQ)),
-                                                            _delete(["dynamodb", "OldImage"])), "REMOVE without OldImage"),
+    ("MODIFY of a joining item without OldImage", broken(_moved_lesson, _delete(["dynamodb", "OldImage"])),
+     "MODIFY without OldImage on table 'lessons'"),
+    ("REMOVE of a joining item without OldImage", broken(lambda: lesson("l-bad", "s1", remove=True, seq=next(_SEQ)),
+                                                         _delete(["dynamodb", "OldImage"])), "REMOVE without OldImage"),
+    ("empty string key", broken(_order, _set(["dynamodb", "Keys", "order_id"], {"S": ""})), "key attribute 'order_id' is empty"),
+    ("Arabic-Indic digits", broken(_order, _set(NEW + ["total"], {"N": "\u0661\u0662\u0663"})), "N value is not a number"),
     ("NewImage key differs from Keys", broken(_order, _set(NEW + ["order_id"], {"S": "elsewhere"})), "NewImage key differs from Keys"),
     ("NewImage is a list", broken(_order, _set(NEW, [1])), "NewImage: item must be an object"),
     ("two type keys", broken(_order, _set(NEW + ["status"], {"S": "paid", "N": "1"})), "exactly one type key"),
@@ -96,9 +110,9 @@ CORPUS: list[tuple[str, Any, str]] = [
     ("duplicate set members", broken(_order, _set(NEW + ["tags"], {"SS": ["a", "a"]})), "contains duplicates"),
     ("BOOL as a string", broken(_customer, _set(NEW + ["marketing_opt_in"], {"BOOL": "yes"})), "BOOL value must be true or false"),
     ("NULL false", broken(_order, _set(NEW + ["currency"], {"NULL": False})), "NULL value must be true"),
-    ("fractional version", broken(_customer, _set(NEW + ["version"], {"N": "1.5"})), "version attribute 'version' must be an integer"),
-    ("version as a string", broken(_customer, _set(NEW + ["version"], {"S": "1"})), "attribute 'version' must be N, not S"),
-    ("status as a number", broken(_order, _set(NEW + ["status"], {"N": "3"})), "attribute 'status' must be S, not N"),
+    ("status as a list", broken(_order, _set(NEW + ["status"], {"L": [{"S": "paid"}]})), "attribute 'status' must be S|N, not L"),
+    ("song pointer as a number", broken(lambda: lesson("l-bad", "s1", seq=next(_SEQ)), _set(NEW + ["song_id"], {"N": "7"})),
+     "attribute 'song_id' must be S: it points at table 'songs'"),
     ("total as a string", broken(_order, _set(NEW + ["total"], {"S": "ten"})), "attribute 'total' must be N, not S"),
     ("opt-in as a string", broken(_customer, _set(NEW + ["marketing_opt_in"], {"S": "true"})), "attribute 'marketing_opt_in' must be BOOL, not S"),
     ("customer name as a map", broken(_customer, _set(NEW + ["name"], {"M": {}})), "attribute 'name' must be S, not M"),

@@ -61,3 +61,16 @@ def customer(customer_id: str, *, version: int = 1, name="Ada", seq=1, created=1
     if remove:
         return record("customers", keys, None, image, seq=seq, created=created, ttl=ttl)
     return record("customers", keys, image, seq=seq, created=created)
+
+
+def lesson(lesson_id: str, song_id: Optional[str], *, old_song: Optional[str] = None, title="Chords", seq=1,
+           created=1_790_000_000, remove=False) -> dict:
+    """A lesson pointing at ``song_id``; ``old_song`` makes it a MODIFY whose old image pointed there."""
+    keys = {"lesson_id": {"S": lesson_id}}
+    image = {**keys, "title": {"S": title}, "level": {"S": "beginner"}, "instrument": {"S": "guitar"}}
+    if song_id is not None:
+        image["song_id"] = {"S": song_id}
+    if remove:
+        return record("lessons", keys, None, image, seq=seq, created=created)
+    old = None if old_song is None else {**image, "song_id": {"S": old_song}}
+    return record("lessons", keys, image, old, seq=seq, created=created)

@@ -1,0 +1,115 @@
+"""The parts an aggregate is declared from: child collections and joins.
+
+Children are items whose parent attribute names the document (writers may
+change it); a join is an attribute of the root or of a child pointing at
+another table's item, with the index on the pointing table that finds the
+pointers again when the joined item changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
+
+import attrs
+
+from domain.kinds import Kind, KindLike, as_kind
+from domain.tables import Entity, ModelError, Source, Table
+
+RESERVED_FIELD = "dynafold"
+ROOT = "$root"
+
+Declared = tuple[tuple[str, Kind], ...]
+
+
+class ProjectionError(Exception):
+    """An aggregate broke its own declaration at run time (a bug in the model, not in the data)."""
+
+
+def declared_fields(owner: str, value: Any) -> Declared:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ModelError(f"{owner}: fields must be a mapping of attribute name to kind")
+    result = []
+    for name, kind in value.items():
+        if not isinstance(name, str) or not name:
+            raise ModelError(f"{owner}: field names must be non-empty strings, not {name!r}")
+        try:
+            result.append((name, as_kind(kind)))
+        except TypeError as error:
+            raise ModelError(f"{owner}, field {name!r}: {error}") from None
+    return tuple(result)
+
+
+def named(owner: str, value: Any, kind: type) -> tuple:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ModelError(f"{owner}: give a mapping of name to {kind.__name__}")
+    for name, item in value.items():
+        if not isinstance(item, kind):
+            raise ModelError(f"{owner} {name!r}: expected a {kind.__name__}, not {type(item).__name__}")
+    return tuple(value.items())
+
+
+def attribute_names(value: Union[str, Iterable[str], None]) -> Optional[tuple[str, ...]]:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@attrs.frozen(init=False)
+class Join:
+    """An attribute pointing at another table's item, and the index that finds the pointers.
+
+    ``on`` is the pointing attribute (it holds the target's hash key), or a
+    mapping of pointing attribute to target key attribute. ``index`` is a
+    secondary index of the pointing table keyed by the pointing attribute(s):
+    when the joined item changes, the engine queries it to reach every
+    document that shows the item.
+    """
+
+    target: Source
+    on: tuple[tuple[str, str], ...]
+    index: str
+    fields: Declared
+
+    def __init__(self, target: Source, on: Union[str, Mapping[str, str]], *, index: str,
+                 fields: Mapping[str, KindLike]) -> None:
+        if not isinstance(target, (Table, Entity)):
+            raise ModelError(f"a join targets a Table or an Entity, not {type(target).__name__}")
+        if isinstance(on, str):
+            pairs = ((on, target.table.hash_key),)
+        elif isinstance(on, Mapping):
+            pairs = tuple(on.items())
+        else:
+            raise ModelError("join 'on' must be the pointing attribute or a mapping {pointing attribute: target key}")
+        self.__attrs_init__(target, pairs, index, declared_fields("join", fields))
+
+
+@attrs.frozen(init=False)
+class Children:
+    """A collection of items that belong to the document their ``parent`` attribute(s) name.
+
+    ``parent`` lists the child's attributes that hold the root's id, in the
+    order of the root's id attributes. Writers may change them: the item then
+    leaves one document and joins another. For what an attribute cannot say,
+    ``route(image) -> document ids`` computes the documents instead (the
+    engine still routes the old and the new image, so moves stay correct).
+    """
+
+    source: Source
+    parent: Optional[tuple[str, ...]]
+    route: Optional[Callable[[Mapping[str, Any]], Iterable[str]]]
+    fields: Declared
+    joins: tuple[tuple[str, Join], ...]
+
+    def __init__(self, source: Source, parent: Union[str, Iterable[str], None] = None, *,
+                 fields: Mapping[str, KindLike], joins: Optional[Mapping[str, Join]] = None,
+                 route: Optional[Callable[[Mapping[str, Any]], Iterable[str]]] = None) -> None:
+        if not isinstance(source, (Table, Entity)):
+            raise ModelError(f"children come from a Table or an Entity, not {type(source).__name__}")
+        if (parent is None) == (route is None):
+            raise ModelError("children need exactly one of parent= (attribute names) or route= (a function)")
+        self.__attrs_init__(source, attribute_names(parent), route, declared_fields("children", fields),
+                            named("children join", joins, Join))

@@ -1,0 +1,160 @@
+"""Field kinds: what a declared attribute may hold, and how stores index it.
+
+One declaration serves three purposes. It is the allowlist (an attribute no
+aggregate declares never leaves DynamoDB), the type check on the way in (a
+value of another DynamoDB type is a ``TranslationError`` naming the
+attribute, so the record is quarantined instead of corrupting a document),
+and the mapping on the way out (``Field`` values, which the stores turn into
+OpenSearch mappings and SQLite search columns).
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any, Mapping, Optional, Union
+
+import attrs
+
+
+class TranslationError(ValueError):
+    """The record's contents do not fit the model (bad types, missing keys)."""
+
+
+class FieldKind(enum.Enum):
+    KEYWORD = "keyword"  # exact value: ids, codes, enums (S or N)
+    TEXT = "text"  # full-text searchable (with an exact keyword subfield)
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    DECIMAL = "decimal"  # exact decimal number (money)
+    DATETIME = "datetime"  # ISO-8601 string
+    KEYWORDS = "keywords"  # list of exact values (SS, NS or a list)
+    OBJECTS = "objects"  # list of objects with declared subfields
+    OBJECT = "object"  # one object with declared subfields
+
+
+@attrs.frozen
+class Field:
+    """One field of a document, as the stores see it."""
+
+    name: str
+    kind: FieldKind
+    fields: tuple["Field", ...] = ()
+
+
+@attrs.frozen
+class Kind:
+    """A declared kind; ``objects`` and ``object`` carry their subfields."""
+
+    kind: FieldKind
+    subfields: tuple[tuple[str, "Kind"], ...] = ()
+
+    def field(self, name: str) -> Field:
+        return Field(name, self.kind, tuple(kind.field(sub) for sub, kind in self.subfields))
+
+
+KindLike = Union[Kind, FieldKind]
+
+keyword = Kind(FieldKind.KEYWORD)
+text = Kind(FieldKind.TEXT)
+boolean = Kind(FieldKind.BOOLEAN)
+integer = Kind(FieldKind.INTEGER)
+decimal = Kind(FieldKind.DECIMAL)
+datetime = Kind(FieldKind.DATETIME)
+keywords = Kind(FieldKind.KEYWORDS)
+
+
+def objects(**subfields: KindLike) -> Kind:
+    """A list of objects, each holding only the declared subfields."""
+    return Kind(FieldKind.OBJECTS, tuple((name, as_kind(kind)) for name, kind in subfields.items()))
+
+
+def object_(**subfields: KindLike) -> Kind:
+    """One object holding only the declared subfields."""
+    return Kind(FieldKind.OBJECT, tuple((name, as_kind(kind)) for name, kind in subfields.items()))
+
+
+def as_kind(value: Any) -> Kind:
+    if isinstance(value, Kind):
+        return value
+    if isinstance(value, FieldKind):
+        if value in (FieldKind.OBJECTS, FieldKind.OBJECT):
+            raise TypeError(f"{value.value} needs its subfields: use objects(...) or object_(...)")
+        return Kind(value)
+    raise TypeError(f"not a field kind: {value!r}")
+
+
+_TYPE_NAMES = {str: "S", Decimal: "N", bool: "BOOL", bytes: "B", list: "L", dict: "M"}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, (set, frozenset)):
+        return "set"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _fail(path: str, expected: str, value: Any) -> TranslationError:
+    return TranslationError(f"attribute {path!r} must be {expected}, not {_type_name(value)}")
+
+
+def _scalar(value: Any) -> bool:
+    return type(value) is str or type(value) is Decimal
+
+
+def accept(kind: Kind, value: Any, path: str) -> Any:
+    """The value as a document holds it, or a ``TranslationError`` naming the path (never the value).
+
+    NULL and absent are both ``None``. Sets become sorted lists (JSON has no
+    sets); objects keep their declared subfields only.
+    """
+    if value is None:
+        return None
+    k = kind.kind
+    if k is FieldKind.TEXT or k is FieldKind.DATETIME:
+        if type(value) is str:
+            return value
+        raise _fail(path, "S", value)
+    if k is FieldKind.KEYWORD:
+        if _scalar(value):
+            return value
+        raise _fail(path, "S|N", value)
+    if k is FieldKind.BOOLEAN:
+        if type(value) is bool:
+            return value
+        raise _fail(path, "BOOL", value)
+    if k is FieldKind.DECIMAL:
+        if type(value) is Decimal:
+            return value
+        raise _fail(path, "N", value)
+    if k is FieldKind.INTEGER:
+        if type(value) is Decimal and value == value.to_integral_value():
+            return int(value)
+        raise _fail(path, "an integral N", value)
+    if k is FieldKind.KEYWORDS:
+        if isinstance(value, (set, frozenset)) and all(_scalar(v) for v in value):
+            return sorted(value, key=lambda v: (type(v) is Decimal, v))
+        if type(value) is list and all(_scalar(v) for v in value):
+            return list(value)
+        raise _fail(path, "SS|NS|a list of S or N", value)
+    if k is FieldKind.OBJECT:
+        if type(value) is dict:
+            return _object(kind, value, path)
+        raise _fail(path, "M", value)
+    if k is FieldKind.OBJECTS:
+        if type(value) is not list:
+            raise _fail(path, "a list of M", value)
+        result = []
+        for index, item in enumerate(value):
+            if type(item) is not dict:
+                raise _fail(f"{path}[{index}]", "M", item)
+            result.append(_object(kind, item, f"{path}[{index}]"))
+        return result
+    raise TypeError(f"unknown kind {k}")  # pragma: no cover - every FieldKind is handled above
+
+
+def _object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:
+    return {name: accept(sub, value.get(name), f"{path}.{name}") for name, sub in kind.subfields}
+
+
+def kind_name(kind: Optional[Kind]) -> str:
+    return "?" if kind is None else kind.kind.value

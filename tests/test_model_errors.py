@@ -1,0 +1,128 @@
+"""A model that cannot work fails when it is loaded, naming the aggregate and the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from domain import Aggregate, Children, Entity, Join, Model, ModelError, Table, prefix
+from domain.kinds import keyword, text
+
+users = Table("users", "user_id", indexes={"by_plan": "plan_id"})
+plans = Table("plans", "plan_id")
+devices = Table("devices", "device_id")
+app = Table("app", "pk", "sk")
+
+
+def test_a_join_without_its_fan_out_index():
+    with pytest.raises(ModelError, match=r"aggregate 'user', join 'plan': table 'users' has no index 'by_plan_id'"):
+        Aggregate("user", users, fields={"name": text},
+                  joins={"plan": Join(plans, on="plan_id", index="by_plan_id", fields={"name": text})})
+
+
+def test_a_fan_out_index_keyed_by_another_attribute():
+    other = Table("users", "user_id", indexes={"by_plan": "team_id"})
+    with pytest.raises(ModelError, match=r"join 'plan': index 'by_plan' .* keyed by \['team_id'\]"):
+        Aggregate("user", other, fields={}, joins={"plan": Join(plans, on="plan_id", index="by_plan", fields={})})
+
+
+def test_a_join_that_does_not_determine_the_joined_key():
+    orders = Table("orders", "customer_id", "order_id")
+    with pytest.raises(ModelError, match=r"join 'order': the pointer does not determine .*'order_id'"):
+        Aggregate("user", users, fields={}, joins={"order": Join(orders, on="plan_id", index="by_plan", fields={})})
+
+
+def test_an_undeclared_attribute_read_by_derive():
+    with pytest.raises(ModelError, match=r"aggregate 'user', derive: aggregate 'user' has no declared attribute 'email'"):
+        Aggregate("user", users, fields={"name": text}, derive=lambda u: {"contact": u.email}, derived={"contact": text})
+
+
+def test_an_undeclared_attribute_of_a_child_read_by_derive():
+    with pytest.raises(ModelError, match=r"children 'devices' has no declared attribute 'serial'"):
+        Aggregate("user", users, fields={"name": text},
+                  children={"devices": Children(devices, parent="user_id", fields={"label": text})},
+                  derive=lambda u: {"serials": [d.serial for d in u.devices]}, derived={"serials": keyword})
+
+
+def test_derive_returning_other_fields_than_declared():
+    with pytest.raises(ModelError, match=r"aggregate 'user', derive: returns \['shout'\], but the aggregate declares"):
+        Aggregate("user", users, fields={"name": text}, derive=lambda u: {"shout": "x"}, derived={"loud": text})
+
+
+def test_a_route_that_sends_two_roots_to_one_document():
+    with pytest.raises(ModelError, match=r"aggregate 'account', id \['pk'\]: two items .* differ only in \['sk'\]"):
+        Aggregate("account", Entity(app, sk=prefix("PROFILE")), id="pk", fields={})
+
+
+def test_a_root_entity_pinned_by_equality_is_keyed_by_the_rest_of_its_key():
+    account = Aggregate("account", Entity(app, sk="PROFILE"), fields={"pk": keyword})
+    assert account.roles[0].parent == ("pk",)
+
+
+def test_children_whose_parent_does_not_match_the_root_id():
+    with pytest.raises(ModelError, match=r"children 'notes': parent \['pk', 'sk'\] names 2 attribute\(s\) but the root id"):
+        Aggregate("user", users, fields={}, children={"notes": Children(app, parent=("pk", "sk"), fields={})})
+
+
+@pytest.mark.parametrize("declaration, message", [
+    (lambda: Aggregate("user", users, fields={"name": text},
+                       children={"name": Children(devices, parent="user_id", fields={})}),
+     r"children 'name': the name is already used by attribute 'name' \(a field name clash\)"),
+    (lambda: Aggregate("user", users, fields={"name": text}, derive=lambda u: {"name": 1}, derived={"name": text}),
+     r"derived field 'name': the name is already used by field 'name'"),
+    (lambda: Aggregate("user", users, fields={"dynafold": text}), r"field 'dynafold': the name 'dynafold' is reserved"),
+    (lambda: Aggregate("user", users, fields={}, children={"d": Children(
+        devices, parent="user_id", fields={"m": keyword},
+        joins={"m": Join(plans, on="plan_id", index="by_plan", fields={})})}),
+     r"children 'd', join 'm': the name is already used by the children's field 'm'"),
+])
+def test_field_name_clashes(declaration, message):
+    with pytest.raises(ModelError, match=message):
+        declaration()
+
+
+def test_a_field_without_a_kind():
+    with pytest.raises(ModelError, match=r"aggregate 'user', field 'name': not a field kind"):
+        Aggregate("user", users, fields={"name": "text"})
+
+
+def test_one_table_declared_twice_differently():
+    other_users = Table("users", "id")
+    a = Aggregate("user", users, fields={})
+    b = Aggregate("profile", other_users, fields={})
+    with pytest.raises(ModelError, match=r"aggregate 'profile', root: table 'users' is declared twice, differently"):
+        Model([a, b])
+
+
+def test_an_aggregate_declared_twice():
+    a = Aggregate("user", users, fields={})
+    with pytest.raises(ModelError, match=r"aggregate 'user' is declared twice"):
+        Model([a, a])
+
+
+def test_a_dynafold_0_1_model_says_what_to_write_instead():
+    with pytest.raises(ModelError, match=r"aggregate 'customer' is written for dynafold 0.1 .*Writing your own model"):
+        Aggregate(name="customer", version=1, root="customers", sources={}, fields=(), route=lambda e: (),
+                  derive=lambda v: {})
+    with pytest.raises(ModelError, match=r"Model.of\(tables, translators, aggregates\) is the dynafold 0.1 form"):
+        Model.of((), (), ())
+    from domain.events import ItemChanged
+
+    with pytest.raises(ModelError, match=r"CustomerChanged subclasses a 0.1 event class"):
+        type("CustomerChanged", (ItemChanged,), {})
+
+
+def test_the_cli_reports_a_bad_model_with_exit_code_2(tmp_path):
+    (tmp_path / "badmodel.py").write_text(
+        "from domain import Aggregate, Join, Model, Table\n"
+        "users = Table('users', 'user_id')\n"
+        "MODEL = Model([Aggregate('user', users, fields={}, joins={'plan': Join(Table('plans', 'plan_id'), "
+        "on='plan_id', index='by_plan', fields={})})])\n"
+    )
+    result = subprocess.run([sys.executable, "-m", "projector.cli", "dump", "--store", "memory://", "--aggregate",
+                             "user", "--model", "badmodel:MODEL"], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PYTHONPATH": f"{tmp_path}:{sys.path[0]}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2, result.stderr
+    assert "aggregate 'user', join 'plan': table 'users' has no index 'by_plan'" in result.stderr
