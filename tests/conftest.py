@@ -8,6 +8,8 @@ from moto import mock_aws
 from domain.sample import MODEL
 from projector.provision import create_tables
 
+pytest_plugins = ["tests.servers.fixtures"]
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
@@ -31,12 +33,21 @@ def aws(monkeypatch):
 
 @pytest.fixture
 def store_url(request, tmp_path):
-    """A fresh store of the kind the test is parametrized with (``indirect=True``)."""
+    """A fresh store of the kind the test is parametrized with (``indirect=True``).
+
+    ``opensearch`` is osmem (the fast emulator), ``node`` the real OpenSearch
+    node of the session, ``live`` the cluster at ``OPENSEARCH_URL``.
+    """
     kind = request.param
     if kind == "memory":
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{tmp_path}/views.db"
+    if kind == "node":
+        return request.getfixturevalue("opensearch_node_url")
+    if kind == "live":
+        return request.getfixturevalue("live_opensearch_url")
+    assert kind == "opensearch", kind
     return request.getfixturevalue("osmem_url").replace("http://", "opensearch+http://")
 
 
