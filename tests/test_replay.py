@@ -58,7 +58,7 @@ def job_for(store, dynamodb, checkpoints=None, **kwargs) -> ReplayJob:
                      lookup_factory=lambda: DynamoLookup(dynamodb, MODEL), **kwargs)
 
 
-@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch"], indirect=True)
+@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch", "node"], indirect=True)
 def test_replay_produces_the_oracle_documents_on_every_store(dynamodb, store_url):
     writer = fill(dynamodb)
     store = open_store(store_url)
@@ -260,7 +260,7 @@ def test_replay_from_a_point_in_time_export(dynamodb, tmp_path, capsys):
     assert_matches_oracle(open_store(url), writer)
 
 
-@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch"], indirect=True)
+@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch", "node"], indirect=True)
 def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch, store_url):
     writer = fill(dynamodb, operations=120)
     store = open_store(store_url)

@@ -1,4 +1,4 @@
-"""Real concurrency: one thread per table projecting into the same store at once.
+"""Real concurrency: one thread per table projecting into the same store (SQLite, memory, OpenSearch) at once.
 
 A wrapper slows writes down and, at random, lets a foreign writer touch a
 document between a projector's load and its write, so conditional writes
@@ -17,6 +17,7 @@ import pytest
 from domain.sample import MODEL
 from projector.batch import Backoff, Projector
 from projector.quarantine import MemoryQuarantine
+from projector.stores import open_store
 from projector.stores.memory import MemoryStore
 from projector.stores.sqlite import SQLiteStore
 from tests.support import oracle
@@ -129,6 +130,22 @@ def test_threads_on_one_memory_store_converge(seed):
     project_concurrently(tables, make_store, seed)
     assert sum(s.injected for s in stores) > 0
     check(shared, tables)
+
+
+@pytest.mark.parametrize("store_url", ["opensearch", "node"], indirect=True)
+def test_threads_on_one_opensearch_converge(store_url):
+    tables = workload(1)
+    open_store(store_url).prepare(list(MODEL.aggregates.values()))
+    stores = []
+
+    def make_store(rng):
+        store = InterferingStore(open_store(store_url), rng, conflict_rate=0.2)
+        stores.append(store)
+        return store
+
+    project_concurrently(tables, make_store, 1)
+    assert sum(s.injected for s in stores) > 0
+    check(open_store(store_url), tables)
 
 
 def check(store, tables: SimulatedTables) -> None:

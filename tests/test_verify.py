@@ -23,7 +23,7 @@ from replay.verify import DIFFERENT, MISSING, UNEXPECTED, Verifier
 from tests.support import oracle, workload
 from tests.test_replay import TABLES, documents, job_for
 
-STORES = ["memory", "sqlite", "opensearch"]
+STORES = ["memory", "sqlite", "opensearch", "node"]
 
 
 def stored(store, aggregate, doc_id):
