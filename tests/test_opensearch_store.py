@@ -184,6 +184,18 @@ def test_searches_through_the_alias_never_see_tombstones(store):
     assert store.client.count(index=index(store, V1))["count"] == 2
 
 
+def test_a_switch_makes_the_new_read_target_searchable_before_readers_move_to_it(store):
+    """Found on the real node: a reader querying the alias right after a switch saw an empty index,
+    because nothing written to the new target had been refreshed yet (osmem shows every write at once)."""
+    store.create_target(CUSTOMER, "customer_v2")
+    store.client.indices.put_settings(index=index(store, "customer_v2"), body={"index.refresh_interval": "-1"})
+    for cid in ("c1", "c2", "c3"):
+        put(store, DocKey("customer_v2", cid), "New")
+    store.set_targets("customer", Targets("customer_v2", ("customer_v2",)))
+    direct = store.client.search(index=index(store, "customer"), body={"query": {"match_all": {}}})
+    assert sorted(hit["_id"] for hit in direct["hits"]["hits"]) == ["c1", "c2", "c3"]
+
+
 def test_search_reads_words_as_the_standard_analyzer_does(store):
     put(store, DocKey(V1, "c1"), "Ada O'Brien")
     state, body = customer_doc("c2", "Grace Hopper", email="c2@example.com")

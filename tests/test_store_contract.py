@@ -384,7 +384,9 @@ def test_exact_numbers_round_trip_in_state_and_body(backend):
     big, money = Decimal("12345678901234567890123456789012345678"), Decimal("42.50")
     state, _ = customer_doc("c1", "Ada", total=big, price=money)
     body = {**CUSTOMER.document("c1", state), "lifetime_value": big}
-    body["orders"] = [{"order_id": "o1", "status": "paid", "total": money, "currency": "EUR", "placed_at": None}]
+    precise = Decimal("1234567.890123456789012345")  # more digits than a double holds
+    body["orders"] = [{"order_id": "o1", "status": "paid", "total": money, "currency": "EUR", "placed_at": None},
+                      {"order_id": "o2", "status": "paid", "total": precise, "currency": "EUR", "placed_at": None}]
     key = DocKey(V1, "c1")
     assert isinstance(store.write([DocumentWrite(key, None, state, body)])[key], Written)
     for read in (
@@ -395,8 +397,10 @@ def test_exact_numbers_round_trip_in_state_and_body(backend):
         (entry,) = read.state
         assert entry.data["total"] == big and str(entry.data["price"]) == "42.50"
         assert read.body["lifetime_value"] == big and str(read.body["orders"][0]["total"]) == "42.50"
-    for doc in (store.get("customer", "c1"), next(iter(store.documents("customer")))):
+        assert read.body["orders"][1]["total"] == precise
+    for doc in (store.get("customer", "c1"), next(iter(store.documents("customer"))), store.search("customer", "ada")[0]):
         assert doc["lifetime_value"] == big and str(doc["orders"][0]["total"]) == "42.50"
+        assert doc["orders"][1]["total"] == precise
 
 
 def test_search_finds_documents_by_a_word_of_a_text_field_and_never_tombstones(backend):

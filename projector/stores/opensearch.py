@@ -63,9 +63,18 @@ Freshness
     ``get`` and ``load`` are realtime. ``documents``, ``search`` and
     ``stored`` refresh the index first, so a reader sees what was just written
     (a refresh with nothing pending is cheap; these are CLI, verify and test
-    reads, production readers query the alias directly). OpenSearch
+    reads, production readers query the alias directly). ``set_targets``
+    refreshes the new read target before the alias moves, so a reader of the
+    alias never finds the new target emptier than the old one. OpenSearch
     Serverless (``aws_service=aoss``) has no refresh API: there these reads
     are near-real-time.
+
+Exact numbers
+    Every read takes the whole ``_source`` and drops ``dynafold`` here: with
+    any source filtering (``_source_excludes``, ``_source.excludes``)
+    OpenSearch re-serializes ``_source`` from its parsed form, so ``42.50``
+    comes back as ``42.5`` and a decimal with more digits than a double holds
+    is rounded. Readers of the alias who want exact values must do the same.
 
 Operational note
     OpenSearch auto-creates a missing index on write. Drop an old target only
@@ -291,6 +300,8 @@ class OpenSearchStore:
         for target in dict.fromkeys(t for t in (targets.read, *targets.write) if t is not None):
             if not self._call("set_targets", self.client.indices.exists, index=self._index(target)):
                 raise UnknownTarget(f"no target {target!r}")
+        if self._refresh and targets.read is not None:  # readers of the alias see at once what the target holds
+            self._call("set_targets", self.client.indices.refresh, index=self._index(targets.read))
         self._ensure_control_index()
         self._put_control(aggregate, targets)
         self._remember({aggregate: tuple(targets.write)})
@@ -304,7 +315,7 @@ class OpenSearchStore:
             self.targets(aggregate)
             return None
         hit = self._call(
-            "get", self.client.get, index=self._alias(aggregate), id=doc_id, _source_excludes=f"{META}.state", ignore=404
+            "get", self.client.get, index=self._alias(aggregate), id=doc_id, ignore=404
         )
         if missing_index(hit):
             self.targets(aggregate)  # UnknownTarget for an aggregate the store never had
@@ -340,7 +351,6 @@ class OpenSearchStore:
                 }
             },
             "sort": ["_score", {f"{META}.id": "asc"}],
-            "_source": {"excludes": [META]},
         }
         response = self._call("search", self.client.search, index=alias, body=body, ignore=404)
         if missing_index(response):
@@ -426,9 +436,7 @@ class OpenSearchStore:
                 "sort": [{f"{META}.id": "asc"}],
                 "query": {"bool": {"filter": VISIBLE}} if visible_only else {"match_all": {}},
             }
-            if visible_only:
-                body["_source"] = {"excludes": [META]}
-            else:
+            if not visible_only:
                 body["seq_no_primary_term"] = True
             if after is not None:
                 body["search_after"] = after

@@ -7,8 +7,8 @@ keyword subfield for sorting (longer than 256 characters it is not indexed,
 as with OpenSearch's own dynamic default, instead of failing the document);
 BOOLEAN → ``boolean``; INTEGER → ``long``; DECIMAL → ``double`` for range
 queries and sorting, while ``_source`` keeps the exact digits (read values
-from ``_source``, never from doc values or aggregations, which are
-rounded); DATETIME → ``keyword``: ISO-8601 strings sort
+from the whole, unfiltered ``_source``: doc values, aggregations and source
+filtering all give doubles); DATETIME → ``keyword``: ISO-8601 strings sort
 correctly as keywords, and a malformed date can never make a whole document
 fail; OBJECTS → ``nested``. The index setting ``index.query.default_field``
 names the TEXT fields, so a plain query string on the alias (ours or a
