@@ -35,6 +35,7 @@ from projector.stores.base import (
     Written,
 )
 from projector.stores.opensearch import OpenSearchStore
+from projector.stores.opensearch_requests import Limits
 from tests.test_end_to_end import project_and_check
 from tests.test_store_contract import customer_doc, customer_record, order_record, put, tombstone
 
@@ -236,6 +237,8 @@ def test_url_options_and_defaults(osmem_url):
     assert (connection.host, connection.timeout) == ("https://search.example.com:443", 2.5)
     assert connection.pool.cert_reqs == "CERT_REQUIRED"
     assert store.prefix == "prod-"
+    assert store.limits == Limits(max_request_bytes=8 * 1024 * 1024, max_batch_docs=1_000)
+    assert open_store("opensearch+http://h?max_request_bytes=1000&max_batch_docs=7").limits == Limits(1000, 7)
     with pytest.warns(UserWarning, match="insecure"):
         insecure = open_store("opensearch+https://search.example.com:9443?verify_certs=false")
     assert insecure.client.transport.get_connection().pool.cert_reqs == "CERT_NONE"
@@ -248,6 +251,8 @@ def test_url_options_and_defaults(osmem_url):
         "opensearch+http://localhost?aws_service=es",
         "opensearch+http://localhost?aws_region=eu-west-1&aws_service=s3",
         "opensearch+http://localhost:port",
+        "opensearch+http://localhost?max_request_bytes=0",
+        "opensearch+http://localhost?max_batch_docs=many",
     ):
         with pytest.raises(ValueError):
             open_store(bad)

@@ -1,7 +1,9 @@
 """``opensearch+https://host:port``: aggregate documents in OpenSearch, read through an alias.
 
 URL, options and credentials: ``opensearch_url``; mappings:
-``opensearch_mappings``; outcomes and error messages: ``opensearch_errors``.
+``opensearch_mappings``; outcomes and error messages: ``opensearch_errors``;
+bounded ``_mget`` and ``_bulk``: ``opensearch_requests``; the readers' side
+(``get``, ``documents``, ``search``, ``stored``): ``opensearch_reads``.
 No exception message or repr of this store holds credentials: whole-request
 failures are re-raised ``from None`` with a message built there.
 
@@ -13,15 +15,6 @@ Layout
     and read back exactly: request and response bodies go through
     ``codec``, so a ``Decimal`` keeps every digit both ways. The concurrency
     token is ``(seq_no, primary_term)``, meaningful only on its own index.
-
-Search
-    ``search`` hands the user's text to ``simple_query_string`` with every
-    word required (``default_operator: and``) and no operators (``flags:
-    WHITESPACE``: ``-``, ``|``, quotes and ``*`` are just characters). Words
-    are what the standard analyzer makes of them on both sides, so an e-mail
-    address, ``x.org`` or ``O'Brien`` is one word here, where the SQLite and
-    memory stores split at every non-word character. Results are ranked by
-    score, then id.
 
 Control and alias
     ``<prefix>dynafold_control`` holds one document per aggregate,
@@ -44,9 +37,12 @@ Cost
     control documents seen. If the control documents name a target the cache
     did not have, a second ``_mget`` fetches its documents (only right after a
     rebuild registers a target). ``prepare`` fills the cache, so even the
-    first batch costs one ``_mget``. ``write`` is exactly one ``_bulk``:
-    ``create`` for an expected absence, ``index`` with
-    ``if_seq_no``/``if_primary_term`` otherwise.
+    first batch costs one ``_mget``. ``write`` is one ``_bulk``: ``create``
+    for an expected absence, ``index`` with ``if_seq_no``/``if_primary_term``
+    otherwise. Both are split when a batch touches more documents or bytes
+    than one request may carry (``max_batch_docs``, ``max_request_bytes``:
+    ``opensearch_requests``); a document too large for any request is
+    ``Rejected``.
 
 Outcomes
     Per bulk item, as ``opensearch_errors`` classifies them. A document id
@@ -59,23 +55,6 @@ Retries
     while the projector's batch loop retries with jittered backoff and knows
     which items are still pending.
 
-Freshness
-    ``get`` and ``load`` are realtime. ``documents``, ``search`` and
-    ``stored`` refresh the index first, so a reader sees what was just written
-    (a refresh with nothing pending is cheap; these are CLI, verify and test
-    reads, production readers query the alias directly). ``set_targets``
-    refreshes the new read target before the alias moves, so a reader of the
-    alias never finds the new target emptier than the old one. OpenSearch
-    Serverless (``aws_service=aoss``) has no refresh API: there these reads
-    are near-real-time.
-
-Exact numbers
-    Every read takes the whole ``_source`` and drops ``dynafold`` here: with
-    any source filtering (``_source_excludes``, ``_source.excludes``)
-    OpenSearch re-serializes ``_source`` from its parsed form, so ``42.50``
-    comes back as ``42.5`` and a decimal with more digits than a double holds
-    is rounded. Readers of the alias who want exact values must do the same.
-
 Operational note
     OpenSearch auto-creates a missing index on write. Drop an old target only
     after every projector has loaded the control document that no longer
@@ -87,13 +66,12 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Collection, Iterable, Mapping, Optional, Sequence
 
 from opensearchpy import OpenSearch
-from opensearchpy.exceptions import OpenSearchException
+from opensearchpy.exceptions import OpenSearchException, TransportError
 
 from domain.aggregate import Aggregate
-from domain.state import AggregateState
 from projector.stores import codec
 from projector.stores.base import (
     DocKey,
@@ -108,22 +86,18 @@ from projector.stores.base import (
     default_target,
     require_targets,
 )
-from projector.stores.opensearch_errors import describe, error_type, missing_index, outcome
-from projector.stores.opensearch_mappings import CONTROL_BODY, META, VISIBLE, index_body
+from projector.stores.opensearch_errors import describe, error_type
+from projector.stores.opensearch_mappings import CONTROL_BODY, MAX_ID_BYTES, META, VISIBLE, index_body, valid_id
+from projector.stores.opensearch_reads import OpenSearchReads, stored_document
+from projector.stores.opensearch_requests import BoundedRequests, BulkAction, Limits, RequestTooLarge
 from projector.stores.opensearch_url import connect, redacted
-from projector.stores.search_terms import text_fields, words
 
 CONTROL_INDEX = "dynafold_control"
-MAX_ID_BYTES = 512
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,254}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 _SYNC_ROUNDS = 10
-
-
-class OpenSearchStore:
+class OpenSearchStore(OpenSearchReads):
     """The document store port on an OpenSearch cluster (see the module docstring)."""
-
-    page_size = 500
 
     def __init__(
         self,
@@ -133,6 +107,7 @@ class OpenSearchStore:
         prefix: str = "",
         refresh: bool = True,
         secrets: Sequence[str] = (),
+        limits: Limits = Limits(),
     ) -> None:
         if prefix and not _PREFIX.match(prefix):
             raise ValueError(
@@ -144,6 +119,8 @@ class OpenSearchStore:
         self._where = redacted(url)
         self._refresh = refresh
         self._secrets = tuple(s for s in secrets if s)
+        self.limits = limits
+        self._requests = BoundedRequests(client, self._call, limits, self._where)
         self._lock = threading.Lock()
         self._write_targets: dict[str, tuple[str, ...]] = {}
         self._aggregates: dict[str, Aggregate] = {}
@@ -153,7 +130,7 @@ class OpenSearchStore:
     def from_url(cls, url: str, **client_options: Any) -> "OpenSearchStore":
         """A store from its URL (``opensearch_url``); ``client_options`` go to ``OpenSearch(...)``."""
         c = connect(url, **client_options)
-        return cls(c.url, c.client, prefix=c.prefix, refresh=c.refresh, secrets=c.secrets)
+        return cls(c.url, c.client, prefix=c.prefix, refresh=c.refresh, secrets=c.secrets, limits=c.limits)
 
     def __repr__(self) -> str:
         return f"OpenSearchStore({self.url!r})"
@@ -241,7 +218,7 @@ class OpenSearchStore:
                     documents[key] = document
 
     def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
-        keys = [k for k in dict.fromkeys(keys) if _valid_id(k.id)]
+        keys = [k for k in dict.fromkeys(keys) if valid_id(k.id)]
         found = {}
         for key, entry in zip(keys, self._mget([self._doc_ref(k) for k in keys], "reload")):
             document = self._document(key, entry)
@@ -251,10 +228,9 @@ class OpenSearchStore:
 
     def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
         outcomes: dict[DocKey, Outcome] = {}
-        lines: list[str] = []
-        sent: list[DocKey] = []
+        actions = []
         for w in writes:
-            if not _valid_id(w.key.id):
+            if not valid_id(w.key.id):
                 outcomes[w.key] = Rejected(f"document id is empty or longer than {MAX_ID_BYTES} bytes")
                 continue
             action: dict[str, Any] = {"_index": self._index(w.key.target), "_id": w.key.id}
@@ -263,25 +239,8 @@ class OpenSearchStore:
             else:
                 op = "index"
                 action["if_seq_no"], action["if_primary_term"] = w.expected
-            lines.append(codec.dumps({op: action}))
-            lines.append(codec.dumps(_source(w)))
-            sent.append(w.key)
-        if not sent:
-            return outcomes
-        response = self._call(
-            "write",
-            self.client.bulk,
-            body="\n".join(lines) + "\n",
-            filter_path="items.*.status,items.*._seq_no,items.*._primary_term,items.*.error",
-        )
-        items = response.get("items") or []
-        if len(items) != len(sent):
-            raise StoreUnavailable(
-                f"OpenSearch at {self._where}: write answered {len(items)} items for {len(sent)} documents"
-            )
-        for key, item in zip(sent, items):
-            (result,) = item.values()
-            outcomes[key] = outcome(result)
+            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(_source(w)) + "\n"))
+        outcomes.update(self._requests.bulk(actions))
         return outcomes
 
     def targets(self, aggregate: str) -> Targets:
@@ -310,59 +269,6 @@ class OpenSearchStore:
     def drop_target(self, target: str) -> None:
         self._call("drop_target", self.client.indices.delete, index=self._index(target), ignore=404)
 
-    def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
-        if not _valid_id(doc_id):
-            self.targets(aggregate)
-            return None
-        hit = self._call(
-            "get", self.client.get, index=self._alias(aggregate), id=doc_id, ignore=404
-        )
-        if missing_index(hit):
-            self.targets(aggregate)  # UnknownTarget for an aggregate the store never had
-        if not hit.get("found"):
-            return None
-        source = hit.get("_source") or {}
-        if not (source.get(META) or {}).get("visible"):
-            return None
-        return _body(source)
-
-    def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
-        alias = self._alias(aggregate)
-        if not self._fresh(alias, aggregate):
-            return iter(())
-        return (_body(hit["_source"]) for hit in self._scan(alias, "documents", visible_only=True))
-
-    def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        known = self._aggregates.get(aggregate)
-        if not words(query) or limit <= 0 or (known is not None and not text_fields(known)):
-            return []
-        alias = self._alias(aggregate)
-        if not self._fresh(alias, aggregate):
-            return []
-        body = {
-            "size": limit,
-            "track_total_hits": False,
-            "query": {
-                "bool": {
-                    "must": {
-                        "simple_query_string": {"query": query.strip(), "default_operator": "and", "flags": "WHITESPACE"}
-                    },
-                    "filter": VISIBLE,
-                }
-            },
-            "sort": ["_score", {f"{META}.id": "asc"}],
-        }
-        response = self._call("search", self.client.search, index=alias, body=body, ignore=404)
-        if missing_index(response):
-            return []
-        return [_body(hit["_source"]) for hit in response["hits"]["hits"]]
-
-    def stored(self, target: str) -> Iterator[StoredDocument]:
-        index = self._index(target)
-        if not self._fresh(index):
-            return iter(())
-        return (_stored(DocKey(target, hit["_id"]), hit) for hit in self._scan(index, "stored", visible_only=False))
-
     def delete(self, key: DocKey, expected: Any) -> bool:
         """Delete a document if it still has the expected token (the sweep)."""
         seq_no, primary_term = expected
@@ -389,13 +295,7 @@ class OpenSearchStore:
         return {"_index": self._index(key.target), "_id": key.id}
 
     def _mget(self, docs: list[dict[str, str]], operation: str) -> list[dict[str, Any]]:
-        if not docs:
-            return []
-        response = self._call(operation, self.client.mget, body={"docs": docs})
-        entries = response.get("docs") or []
-        if len(entries) != len(docs):
-            raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {len(entries)} of {len(docs)} documents")
-        return entries
+        return self._requests.mget(docs, operation)
 
     def _control(self, entry: Mapping[str, Any]) -> Optional[Targets]:
         if entry.get("found"):
@@ -408,43 +308,13 @@ class OpenSearchStore:
 
     def _document(self, key: DocKey, entry: Mapping[str, Any]) -> Optional[StoredDocument]:
         if entry.get("found"):
-            return _stored(key, entry)
+            return stored_document(key, entry)
         error = entry.get("error")
         if error:
             if error_type(error) == "index_not_found_exception":
                 raise UnknownTarget(f"no target {key.target!r}")
             raise StoreUnavailable(f"OpenSearch at {self._where}: reading {key.target} failed: {error_type(error)}")
         return None
-
-    def _fresh(self, index: str, aggregate: Optional[str] = None) -> bool:
-        """Refresh ``index`` so a scan sees every write; False when it does not exist."""
-        if self._refresh:
-            exists = not missing_index(self._call("refresh", self.client.indices.refresh, index=index, ignore=404))
-        else:
-            exists = self._call("refresh", self.client.indices.exists, index=index)
-        if not exists and aggregate is not None:
-            self.targets(aggregate)  # UnknownTarget for an aggregate the store never had
-        return exists
-
-    def _scan(self, index: str, operation: str, *, visible_only: bool) -> Iterator[dict[str, Any]]:
-        """Every hit of ``index`` sorted by document id, a page at a time (``search_after``)."""
-        after = None
-        while True:
-            body: dict[str, Any] = {
-                "size": self.page_size,
-                "track_total_hits": False,
-                "sort": [{f"{META}.id": "asc"}],
-                "query": {"bool": {"filter": VISIBLE}} if visible_only else {"match_all": {}},
-            }
-            if not visible_only:
-                body["seq_no_primary_term"] = True
-            if after is not None:
-                body["search_after"] = after
-            hits = self._call(operation, self.client.search, index=index, body=body)["hits"]["hits"]
-            yield from hits
-            if len(hits) < self.page_size:
-                return
-            after = hits[-1]["sort"]
 
     # writing helpers
 
@@ -522,6 +392,10 @@ class OpenSearchStore:
         """
         try:
             return method(**kwargs)
+        except TransportError as error:
+            if error.status_code == 413:
+                raise RequestTooLarge(self._describe(operation, error)) from None
+            raise StoreUnavailable(self._describe(operation, error)) from None
         except OpenSearchException as error:
             raise StoreUnavailable(self._describe(operation, error)) from None
 
@@ -535,23 +409,6 @@ def _source(w: DocumentWrite) -> dict[str, Any]:
     return source
 
 
-def _body(source: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in source.items() if name != META}
-
-
-def _stored(key: DocKey, hit: Mapping[str, Any]) -> StoredDocument:
-    source = hit.get("_source") or {}
-    meta = source.get(META) or {}
-    body = _body(source) if meta.get("visible") else None
-    return StoredDocument(
-        key, (hit["_seq_no"], hit["_primary_term"]), AggregateState.from_json(meta.get("state") or {}), body
-    )
-
-
-def _valid_id(doc_id: str) -> bool:
-    return 0 < len(doc_id.encode("utf-8")) <= MAX_ID_BYTES
-
-
 def _valid_ids(ids: Iterable[str]) -> list[str]:
     """The ids that can exist in OpenSearch (others cannot be stored, so are absent), once each."""
-    return [i for i in dict.fromkeys(ids) if _valid_id(i)]
+    return [i for i in dict.fromkeys(ids) if valid_id(i)]

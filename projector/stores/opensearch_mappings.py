@@ -28,6 +28,7 @@ from projector.stores.search_terms import text_fields
 META = "dynafold"
 VISIBLE = {"term": {f"{META}.visible": True}}
 RAW_IGNORE_ABOVE = 256
+MAX_ID_BYTES = 512
 NO_TEXT_FIELD = f"{META}.no_text_fields"  # never present: full-text queries on an aggregate without text match nothing
 
 CONTROL_BODY = {
@@ -70,3 +71,8 @@ def index_body(aggregate: Aggregate, target: str) -> dict[str, Any]:
             "properties": properties,
         },
     }
+
+
+def valid_id(doc_id: str) -> bool:
+    """Whether OpenSearch can hold a document with this id (a longer one fails the whole bulk request)."""
+    return 0 < len(doc_id.encode("utf-8")) <= MAX_ID_BYTES

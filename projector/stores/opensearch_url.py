@@ -9,7 +9,10 @@ parameters:
 - ``aws_region=…&aws_service=es|aoss``: SigV4 signing with the default boto3
   credentials;
 - ``verify_certs=false``: TLS verification is on unless turned off;
-- ``timeout=``: seconds per request (default 10).
+- ``timeout=``: seconds per request (default 10);
+- ``max_request_bytes=`` and ``max_batch_docs=``: the bounds of one ``_mget``
+  or ``_bulk`` request (``opensearch_requests``: defaults 8 MiB and 1,000
+  documents, safe for a domain that takes 10 MiB per request).
 
 An unknown parameter is an error rather than silently ignored. Basic auth
 comes from ``DYNAFOLD_OPENSEARCH_USERNAME`` / ``DYNAFOLD_OPENSEARCH_PASSWORD``
@@ -29,11 +32,12 @@ from opensearchpy import OpenSearch
 from opensearchpy.serializer import JSONSerializer
 
 from projector.stores import codec
+from projector.stores.opensearch_requests import Limits
 
 USERNAME_ENV = "DYNAFOLD_OPENSEARCH_USERNAME"
 PASSWORD_ENV = "DYNAFOLD_OPENSEARCH_PASSWORD"
 DEFAULT_TIMEOUT_S = 10.0
-_OPTIONS = ("prefix", "aws_region", "aws_service", "verify_certs", "timeout")
+_OPTIONS = ("prefix", "aws_region", "aws_service", "verify_certs", "timeout", "max_request_bytes", "max_batch_docs")
 
 
 class ExactJSONSerializer(JSONSerializer):
@@ -55,6 +59,7 @@ class Connection:
     prefix: str
     refresh: bool
     secrets: Sequence[str]
+    limits: Limits
 
 
 def connect(url: str, **client_options: Any) -> Connection:
@@ -82,6 +87,10 @@ def connect(url: str, **client_options: Any) -> Connection:
         raise ValueError("OpenSearch store URL parameter timeout must be a number of seconds") from None
     if not timeout > 0:
         raise ValueError("OpenSearch store URL parameter timeout must be positive")
+    limits = Limits(
+        _positive(options, "max_request_bytes", Limits.max_request_bytes),
+        _positive(options, "max_batch_docs", Limits.max_batch_docs),
+    )
     region, service = options.get("aws_region"), options.get("aws_service")
     if service is not None and service not in ("es", "aoss"):
         raise ValueError("OpenSearch store URL parameter aws_service must be es or aoss")
@@ -116,13 +125,25 @@ def connect(url: str, **client_options: Any) -> Connection:
     settings.update(client_options)
     client = OpenSearch(**settings)
     prefix = options.get("prefix", "")
-    return Connection(clean, client, prefix, refresh=service != "aoss", secrets=tuple(s for s in secrets if s))
+    return Connection(clean, client, prefix, refresh=service != "aoss", secrets=tuple(s for s in secrets if s), limits=limits)
 
 
 def redacted(url: str) -> str:
     """The URL without user info or query: fit for messages."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+def _positive(options: dict[str, str], name: str, default: int) -> int:
+    if name not in options:
+        return default
+    try:
+        value = int(options[name])
+    except ValueError:
+        raise ValueError(f"OpenSearch store URL parameter {name} must be a whole number") from None
+    if value <= 0:
+        raise ValueError(f"OpenSearch store URL parameter {name} must be positive")
+    return value
 
 
 def _flag(value: str, name: str) -> bool:
