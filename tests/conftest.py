@@ -1,4 +1,5 @@
 import os
+import urllib.request
 
 import boto3
 import pytest
@@ -61,3 +62,27 @@ def dynamodb(aws):
 @pytest.fixture
 def streams(aws):
     return boto3.client("dynamodbstreams", region_name="us-east-1")
+
+
+@pytest.fixture(params=["moto", "dynamodb-local"])
+def dynamodb_endpoint(request, monkeypatch):
+    """DynamoDB over HTTP, set in this process's environment (so subprocesses inherit it): moto's
+    server (its in-process state reset first: every moto server of the process shares it) or
+    DynamoDB Local (``tests.servers``); the endpoint URL."""
+    if request.param == "dynamodb-local":
+        yield request.getfixturevalue("dynamodb_local_env")
+        return
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server._server.server_port}"
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", url)):
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    yield url
+    server.stop()

@@ -18,6 +18,7 @@ import os
 import uuid
 from typing import Callable, Iterator, TypeVar
 
+import boto3
 import pytest
 
 from tests.servers import dynamodb_local as ddb_local
@@ -129,5 +130,6 @@ def dynamodb_local_env(dynamodb_local_server, monkeypatch) -> str:
         monkeypatch.setenv(name, value)
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the credentials it first read
     return dynamodb_local_server.url
 
