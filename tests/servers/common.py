@@ -105,8 +105,10 @@ def maven(args: Sequence[str], what: str, cwd: Optional[Path] = None) -> None:
     if exe is None:
         raise Unavailable(f"Maven (mvn) is not installed, so {what} cannot be fetched")
     env = dict(os.environ)
-    jdk = newest_jdk(8)
-    if "JAVA_HOME" not in env and jdk is not None:
+    if "JAVA_HOME" not in env and shutil.which("java") is None:
+        jdk = newest_jdk(8)
+        if jdk is None:
+            raise Unavailable(f"Maven needs a JDK and there is none, so {what} cannot be fetched")
         env["JAVA_HOME"] = str(jdk.home)
     command = [exe, "-B", "-q", "--no-transfer-progress", "-Dstyle.color=never", *args]
     try:
