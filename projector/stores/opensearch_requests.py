@@ -52,7 +52,8 @@ class Limits:
 
 
 def pack(sizes: Sequence[int], max_bytes: int, max_docs: int, overhead: int = 0) -> list[range]:
-    """Consecutive runs of items (by index) whose sizes add up to at most ``max_bytes`` with ``overhead``.
+    """Consecutive runs of at most ``max_docs`` items (by index) whose sizes and ``overhead`` add up to
+    at most ``max_bytes``.
 
     An item larger than the limit on its own gets a run of its own (the
     caller decides whether to send it).
