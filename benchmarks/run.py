@@ -1,4 +1,4 @@
-"""dynafold benchmarks: ``python benchmarks/run.py [--quick] [--profile]``.
+"""dynafold benchmarks: ``python benchmarks/run.py [--quick] [--profile] [--real-node]``.
 
 Every figure is a count or a ratio against a baseline measured in the same
 process, so it means the same on a noisy laptop and a CI box:
@@ -6,6 +6,9 @@ process, so it means the same on a noisy laptop and a CI box:
 1. stream batch cost: records/s of decode -> translate -> fold -> store at
    batch sizes 10/100/1000, next to the naive 1:1 pattern (one read and one
    write per record) on the same store, and store round trips per batch;
+   OpenSearch is osmem and, with ``--real-node`` (or ``DYNAFOLD_REAL_NODES=1``),
+   also a real node from Maven Central (``tests.servers.opensearch_node``),
+   fed the same batches of the same records;
 2. decode overhead: turning records into domain events, divided by what
    boto3's TypeDeserializer alone takes on the same images;
 3. replay: items/s from scan pages into SQLite, and peak RSS at 20k, 200k
@@ -20,6 +23,7 @@ import argparse
 import cProfile
 import gc
 import json
+import os
 import pstats
 import random
 import resource
@@ -71,21 +75,23 @@ def naive(store, records) -> None:
             store.write([DocumentWrite(key, current.token if current else None, state, aggregate.document(doc_id, state))])
 
 
-def store_url(kind: str, tmp: str, osmem) -> str:
+def store_url(kind: str, tmp: str, osmem, node=None) -> str:
     if kind == "memory":
         return "memory://"
     if kind == "sqlite":
         return f"sqlite:///{tmp}/{random.random()}.db"
+    if kind == "opensearch (real node)":
+        return f"{node.store_url}?prefix=bench{random.randrange(16 ** 8):08x}-"
     return osmem.clone().url.replace("http://", "opensearch+http://")
 
 
-def batch_cost(kinds, osmem, total: int = 2000) -> list[dict]:
+def batch_cost(kinds, osmem, total: int = 2000, node=None) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
             for size in (10, 100, 1000):
                 records = [order_record(i, total // 5) for i in range(total)]
-                store = CountingStore(open_store(store_url(kind, tmp, osmem)))
+                store = CountingStore(open_store(store_url(kind, tmp, osmem, node)))
                 projector = Projector(MODEL, store, MemoryQuarantine(), backoff=Backoff(base=0, cap=0))
                 store.calls.clear()
                 started = time.perf_counter()
@@ -93,7 +99,7 @@ def batch_cost(kinds, osmem, total: int = 2000) -> list[dict]:
                     projector.project(records[start : start + size])
                 ours = total / (time.perf_counter() - started)
                 trips = sum(store.calls.values()) / (total / size)
-                baseline_store = CountingStore(open_store(store_url(kind, tmp, osmem)))
+                baseline_store = CountingStore(open_store(store_url(kind, tmp, osmem, node)))
                 baseline_store.prepare(list(MODEL.aggregates.values()))
                 baseline_store.calls.clear()
                 n = total
@@ -227,12 +233,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller replay sizes (20k, 200k) and no OpenSearch")
     parser.add_argument("--profile", action="store_true", help="print the top of a cProfile of the batch hot path")
+    parser.add_argument("--real-node", action="store_true",
+                        help="also a real OpenSearch node from Maven Central (as DYNAFOLD_REAL_NODES=1 does)")
     parser.add_argument("--replay-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.replay_worker:
         replay_worker(args.replay_worker)
         return 0
-    osmem = None
+    osmem = node = None
     kinds = ["memory", "sqlite"]
     if not args.quick:
         try:
@@ -242,11 +250,23 @@ def main() -> int:
             kinds.append("opensearch")
         except Exception as error:
             print(f"(OpenSearch rows skipped: {error})")
+    if args.real_node or os.environ.get("DYNAFOLD_REAL_NODES") == "1":
+        from tests.servers import opensearch_node
+        from tests.servers.common import Unavailable
+
+        try:
+            node = opensearch_node.start()
+            kinds.append("opensearch (real node)")
+            print(f"(real node: OpenSearch {node.version} on Java {node.java}, healthy {node.started_s:.1f} s after launch)")
+        except (Unavailable, RuntimeError) as error:
+            print(f"(real-node rows skipped: {error})")
     try:
-        table("1. Stream batch cost (2,000 order records over 400 customers)", batch_cost(kinds, osmem))
+        table("1. Stream batch cost (2,000 order records over 400 customers)", batch_cost(kinds, osmem, node=node))
     finally:
         if osmem is not None:
             osmem.close()
+        if node is not None:
+            node.stop()
     table("2. Decode overhead (records to domain events, against deserializing the same images)", decode_overhead())
     table("3. Replay into SQLite (customers, pages of 1,000)", replay_memory([20_000, 200_000] if args.quick else [20_000, 200_000, 1_000_000]))
     table("4. Hot aggregate (one customer, concurrent projectors)", [hot_aggregate()])

@@ -157,47 +157,39 @@ def test_demo_runs_and_checks_itself(tmp_path):
     assert "pbkdf2" not in result.stdout
 
 
-def test_project_over_http_stops_cleanly_on_ctrl_c_and_resumes_from_its_checkpoints(tmp_path):
+def test_project_over_http_stops_cleanly_on_ctrl_c_and_resumes_from_its_checkpoints(dynamodb_endpoint, tmp_path):
     import signal
     import sqlite3
     import time
 
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from projector.provision import create_tables
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-                   AWS_ENDPOINT_URL=f"http://127.0.0.1:{server._server.server_port}", PYTHONPATH=os.getcwd())
-        client = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
-        create_tables(client, MODEL)
-        writer = SampleWriter(client)
-        for i in range(5):
-            writer.put("customers", {"customer_id": f"c{i}", "name": "N", "email": "e"})
-        url = f"sqlite:///{tmp_path}/views.db"
-        process = subprocess.Popen([sys.executable, "-m", "projector.cli", "project", "--store", url, "--interval", "0.1",
-                                    "--stats-every", "0.2"], env=env, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with sqlite3.connect(f"{tmp_path}/views.db") as db:
-                    if db.execute('SELECT count(*) FROM "doc_customer_v1" WHERE body IS NOT NULL').fetchone()[0] == 5:
-                        break
-            except sqlite3.OperationalError:
-                pass
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-        assert process.returncode == 0, err
-        assert "Ctrl-C stops" in err and "records=5" in err
-        writer.put("customers", {"customer_id": "c9", "name": "N", "email": "e"})
-        again = subprocess.run([sys.executable, "-m", "projector.cli", "project", "--store", url, "--until-idle",
-                                "--interval", "0"], env=env, capture_output=True, text=True, timeout=60)
-        assert again.returncode == 0, again.stderr
-        assert "records=1 " in again.stderr, "the second run starts after the first one's checkpoints"
-    finally:
-        server.stop()
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    client = boto3.client("dynamodb")
+    create_tables(client, MODEL)
+    writer = SampleWriter(client)
+    for i in range(5):
+        writer.put("customers", {"customer_id": f"c{i}", "name": "N", "email": "e"})
+    url = f"sqlite:///{tmp_path}/views.db"
+    process = subprocess.Popen([sys.executable, "-m", "projector.cli", "project", "--store", url, "--interval", "0.1",
+                                "--stats-every", "0.2"], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(f"{tmp_path}/views.db") as db:
+                if db.execute('SELECT count(*) FROM "doc_customer_v1" WHERE body IS NOT NULL').fetchone()[0] == 5:
+                    break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Ctrl-C stops" in err and "records=5" in err
+    writer.put("customers", {"customer_id": "c9", "name": "N", "email": "e"})
+    again = subprocess.run([sys.executable, "-m", "projector.cli", "project", "--store", url, "--until-idle",
+                            "--interval", "0"], env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert "records=1 " in again.stderr, "the second run starts after the first one's checkpoints"

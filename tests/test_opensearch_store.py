@@ -1,8 +1,9 @@
 """What only the OpenSearch store promises: its request budget, its mappings, its URL and its secrets.
 
-The store contract itself runs in ``test_store_contract``; these tests use
-osmem (an in-memory OpenSearch, one isolated clone per test) and, for
-whole-request failures osmem cannot produce, a stub HTTP server.
+The store contract itself runs in ``test_store_contract``; these tests run
+on osmem (an in-memory OpenSearch, one isolated clone per test) and on the
+real node of the session (``node``, under a prefix of the test's own), and,
+for whole-request failures neither produces on demand, on a stub HTTP server.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from projector.stores.base import (
     Written,
 )
 from projector.stores.opensearch import OpenSearchStore
+from projector.stores.opensearch_requests import Limits
 from tests.test_end_to_end import project_and_check
 from tests.test_store_contract import customer_doc, customer_record, order_record, put, tombstone
 
@@ -45,16 +47,28 @@ def store_url(osmem_url: str, query: str = "") -> str:
     return osmem_url.replace("http://", "opensearch+http://") + (f"?{query}" if query else "")
 
 
+@pytest.fixture(params=["osmem", "node"])
+def base_url(request):
+    """An OpenSearch of each kind, as a store URL whose prefix (if any) ends in ``-``; ``dev-`` on osmem."""
+    if request.param == "node":
+        return request.getfixturevalue("opensearch_node_url")
+    return store_url(request.getfixturevalue("osmem_url"), "prefix=dev-")
+
+
 @pytest.fixture
-def store(osmem_url):
-    store = open_store(store_url(osmem_url, "prefix=dev-"))
+def store(base_url):
+    store = open_store(base_url)
     store.prepare(list(MODEL.aggregates.values()))
     yield store
     store.close()
 
 
+def index(store, name: str) -> str:
+    return store.prefix + name
+
+
 @pytest.fixture
-def counted(osmem_url):
+def counted(base_url):
     """A store whose every HTTP request is recorded as (method, path)."""
     requests: list[tuple[str, str]] = []
 
@@ -63,7 +77,7 @@ def counted(osmem_url):
             requests.append((method, url.split("?", 1)[0]))
             return super().perform_request(method, url, *args, **kwargs)
 
-    store = OpenSearchStore.from_url(store_url(osmem_url), connection_class=Counting)
+    store = OpenSearchStore.from_url(base_url, connection_class=Counting)
     yield store, requests
     store.close()
 
@@ -86,11 +100,11 @@ def test_a_conflict_free_batch_of_1000_records_costs_one_mget_and_one_bulk(count
         assert [path for _, path in requests] == ["/_mget", "/_bulk"]
 
 
-def test_a_new_write_target_costs_one_more_mget_once(counted, osmem_url):
+def test_a_new_write_target_costs_one_more_mget_once(counted, base_url):
     store, requests = counted
     projector = Projector(MODEL, store, MemoryQuarantine())
     projector.project([customer_record(1, "c1", "Ada")])
-    admin = open_store(store_url(osmem_url))
+    admin = open_store(base_url)
     admin.create_target(CUSTOMER, "customer_v2")
     admin.set_targets("customer", Targets(V1, (V1, "customer_v2")))
     for seq, expected in ((2, ["/_mget", "/_mget", "/_bulk"]), (3, ["/_mget", "/_bulk"])):
@@ -101,7 +115,8 @@ def test_a_new_write_target_costs_one_more_mget_once(counted, osmem_url):
 
 
 def test_mappings_of_the_sample_aggregates_are_strict_and_typed(store):
-    mapping = store.client.indices.get_mapping(index="dev-customer_v1")["dev-customer_v1"]["mappings"]
+    customer_v1, lesson_v1 = index(store, "customer_v1"), index(store, "lesson_v1")
+    mapping = store.client.indices.get_mapping(index=customer_v1)[customer_v1]["mappings"]
     assert mapping["dynamic"] == "strict"
     fields = mapping["properties"]
     assert fields["name"] == {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}}
@@ -109,9 +124,9 @@ def test_mappings_of_the_sample_aggregates_are_strict_and_typed(store):
     assert fields["last_order_at"] == {"type": "keyword"} and fields["active_plans"] == {"type": "keyword"}
     assert fields["orders"]["type"] == "nested" and fields["orders"]["properties"]["total"] == {"type": "double"}
     assert fields["dynafold"]["properties"]["state"] == {"type": "object", "enabled": False}
-    settings = store.client.indices.get_settings(index="dev-lesson_v1")["dev-lesson_v1"]["settings"]["index"]
+    settings = store.client.indices.get_settings(index=lesson_v1)[lesson_v1]["settings"]["index"]
     assert settings["query"]["default_field"] == ["title", "song_title", "song_artist"]
-    assert set(store.client.indices.get_mapping(index="dev-lesson_v1")["dev-lesson_v1"]["mappings"]["properties"]) == {
+    assert set(store.client.indices.get_mapping(index=lesson_v1)[lesson_v1]["mappings"]["properties"]) == {
         f.name for f in LESSON.fields
     } | {"dynafold"}
 
@@ -149,24 +164,37 @@ def test_index_blocks_and_closed_indices_are_retryable_not_rejected(store):
     state, body = customer_doc("c1", "Ada")
     write = [DocumentWrite(DocKey(V1, "c1"), None, state, body)]
     for settings in ({"index.blocks.write": True}, {"index.blocks.read_only_allow_delete": True}):
-        store.client.indices.put_settings(index="dev-customer_v1", body=settings)
+        store.client.indices.put_settings(index=index(store, V1), body=settings)
         (outcome,) = store.write(write).values()
         assert isinstance(outcome, Retryable) and "cluster_block_exception" in outcome.reason
-        store.client.indices.put_settings(index="dev-customer_v1", body={k: None for k in settings})
-    store.client.indices.close(index="dev-customer_v1")
+        store.client.indices.put_settings(index=index(store, V1), body={k: None for k in settings})
+    store.client.indices.close(index=index(store, V1))
     (outcome,) = store.write(write).values()
     assert isinstance(outcome, Retryable) and "index_closed_exception" in outcome.reason
-    store.client.indices.open(index="dev-customer_v1")
+    store.client.indices.open(index=index(store, V1))
     assert isinstance(store.write(write)[DocKey(V1, "c1")], Written)
 
 
 def test_searches_through_the_alias_never_see_tombstones(store):
     put(store, DocKey(V1, "c1"), "Ada Lovelace")
     tombstone(store, DocKey(V1, "c2"), None)
-    direct = store.client.search(index="dev-customer", body={"query": {"match_all": {}}})
+    store.client.indices.refresh(index=index(store, V1))  # a real node's searches see writes only after a refresh
+    direct = store.client.search(index=index(store, "customer"), body={"query": {"match_all": {}}})
     assert [hit["_id"] for hit in direct["hits"]["hits"]] == ["c1"]
-    assert store.client.count(index="dev-customer")["count"] == 1
-    assert store.client.count(index="dev-customer_v1")["count"] == 2
+    assert store.client.count(index=index(store, "customer"))["count"] == 1
+    assert store.client.count(index=index(store, V1))["count"] == 2
+
+
+def test_a_switch_makes_the_new_read_target_searchable_before_readers_move_to_it(store):
+    """Found on the real node: a reader querying the alias right after a switch saw an empty index,
+    because nothing written to the new target had been refreshed yet (osmem shows every write at once)."""
+    store.create_target(CUSTOMER, "customer_v2")
+    store.client.indices.put_settings(index=index(store, "customer_v2"), body={"index.refresh_interval": "-1"})
+    for cid in ("c1", "c2", "c3"):
+        put(store, DocKey("customer_v2", cid), "New")
+    store.set_targets("customer", Targets("customer_v2", ("customer_v2",)))
+    direct = store.client.search(index=index(store, "customer"), body={"query": {"match_all": {}}})
+    assert sorted(hit["_id"] for hit in direct["hits"]["hits"]) == ["c1", "c2", "c3"]
 
 
 def test_search_reads_words_as_the_standard_analyzer_does(store):
@@ -209,6 +237,8 @@ def test_url_options_and_defaults(osmem_url):
     assert (connection.host, connection.timeout) == ("https://search.example.com:443", 2.5)
     assert connection.pool.cert_reqs == "CERT_REQUIRED"
     assert store.prefix == "prod-"
+    assert store.limits == Limits(max_request_bytes=8 * 1024 * 1024, max_batch_docs=1_000)
+    assert open_store("opensearch+http://h?max_request_bytes=1000&max_batch_docs=7").limits == Limits(1000, 7)
     with pytest.warns(UserWarning, match="insecure"):
         insecure = open_store("opensearch+https://search.example.com:9443?verify_certs=false")
     assert insecure.client.transport.get_connection().pool.cert_reqs == "CERT_NONE"
@@ -221,6 +251,8 @@ def test_url_options_and_defaults(osmem_url):
         "opensearch+http://localhost?aws_service=es",
         "opensearch+http://localhost?aws_region=eu-west-1&aws_service=s3",
         "opensearch+http://localhost:port",
+        "opensearch+http://localhost?max_request_bytes=0",
+        "opensearch+http://localhost?max_batch_docs=many",
     ):
         with pytest.raises(ValueError):
             open_store(bad)
@@ -325,5 +357,5 @@ def test_sigv4_signs_every_request_with_the_default_boto3_credentials(osmem_url,
         open_store(store_url(osmem_url, "aws_region=eu-west-1"))
 
 
-def test_stream_records_through_the_lambda_handler_match_the_oracle_on_opensearch(dynamodb, streams, osmem_url):
-    project_and_check(osmem_url.replace("http://", "opensearch+http://"), dynamodb, streams, seed=5)
+def test_stream_records_through_the_lambda_handler_match_the_oracle_on_opensearch(dynamodb, streams, base_url):
+    project_and_check(base_url, dynamodb, streams, seed=5)

@@ -58,7 +58,7 @@ def job_for(store, dynamodb, checkpoints=None, **kwargs) -> ReplayJob:
                      lookup_factory=lambda: DynamoLookup(dynamodb, MODEL), **kwargs)
 
 
-@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch"], indirect=True)
+@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch", "node"], indirect=True)
 def test_replay_produces_the_oracle_documents_on_every_store(dynamodb, store_url):
     writer = fill(dynamodb)
     store = open_store(store_url)
@@ -260,7 +260,7 @@ def test_replay_from_a_point_in_time_export(dynamodb, tmp_path, capsys):
     assert_matches_oracle(open_store(url), writer)
 
 
-@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch"], indirect=True)
+@pytest.mark.parametrize("store_url", ["memory", "sqlite", "opensearch", "node"], indirect=True)
 def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(dynamodb, monkeypatch, store_url):
     writer = fill(dynamodb, operations=120)
     store = open_store(store_url)
@@ -284,21 +284,7 @@ def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(
     assert_matches_oracle(store, writer, ["customer"])
 
 
-@pytest.fixture
-def moto_server(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{server._server.server_port}"
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", url)):
-        monkeypatch.setenv(name, value)
-    yield url
-    server.stop()
-
-
-def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(moto_server, tmp_path):
+def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(dynamodb_endpoint, tmp_path):
     from projector.provision import create_tables
 
     client = boto3.client("dynamodb")

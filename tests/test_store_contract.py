@@ -1,21 +1,20 @@
-"""The store contract, run on every store: memory, SQLite, OpenSearch (osmem) and a live cluster.
+"""The store contract, run on every store: memory, SQLite, OpenSearch (osmem, a real node, a live cluster).
 
 Each case states one promise of ``projector.stores.base`` that the
 projector's convergence depends on: conditional writes with one winner per
 race, per-item outcomes, tombstones hidden from readers, exact numbers,
 atomic target switches, and a projector that converges or reports records
 failed (never loses them) when the store throttles, resets connections or
-loses answers. The live cluster runs when ``OPENSEARCH_URL`` is set
-(``https://…`` or ``opensearch+https://…``), under a unique index prefix
-that is deleted afterwards.
+loses answers. ``node`` is the real OpenSearch node of the session
+(``DYNAFOLD_REAL_NODES=1``, see ``tests.servers``); the live cluster runs when
+``OPENSEARCH_URL`` is set (``https://…`` or ``opensearch+https://…``). Both
+use a unique index prefix that is deleted afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Callable, Optional
@@ -259,17 +258,7 @@ class Backend:
             close()
 
 
-def _live_url() -> str:
-    url = os.environ.get("OPENSEARCH_URL")
-    if not url:
-        pytest.skip("OPENSEARCH_URL not set: live-cluster contract run skipped")
-    if not url.startswith("opensearch+"):
-        url = "opensearch+" + url
-    prefix = f"dynafold-test-{uuid.uuid4().hex[:10]}-"
-    return url + ("&" if "?" in url else "?") + f"prefix={prefix}"
-
-
-@pytest.fixture(params=["memory", "sqlite", "osmem", "live"])
+@pytest.fixture(params=["memory", "sqlite", "osmem", "node", "live"])
 def backend(request, tmp_path):
     kind = request.param
     if kind == "memory":
@@ -279,16 +268,10 @@ def backend(request, tmp_path):
     elif kind == "osmem":
         osmem_url = request.getfixturevalue("osmem_url")
         b = Backend(kind, osmem_url.replace("http://", "opensearch+http://") + "?prefix=contract-")
-    else:
-        b = Backend(kind, _live_url())
-        b.closers.append(lambda: _drop_prefixed(b.admin))  # runs after every other client closed, before admin
+    else:  # the fixture deletes the prefix's indices after every client here is closed
+        b = Backend(kind, request.getfixturevalue("opensearch_node_url" if kind == "node" else "live_opensearch_url"))
     yield b
     b.close()
-
-
-def _drop_prefixed(store) -> None:
-    for index in store.client.indices.get(index=store.prefix + "*"):
-        store.client.indices.delete(index=index)
 
 
 def in_parallel(*calls: Callable[[], Any]) -> list[Any]:
@@ -404,7 +387,9 @@ def test_exact_numbers_round_trip_in_state_and_body(backend):
     big, money = Decimal("12345678901234567890123456789012345678"), Decimal("42.50")
     state, _ = customer_doc("c1", "Ada", total=big, price=money)
     body = {**CUSTOMER.document("c1", state), "lifetime_value": big}
-    body["orders"] = [{"order_id": "o1", "status": "paid", "total": money, "currency": "EUR", "placed_at": None}]
+    precise = Decimal("1234567.890123456789012345")  # more digits than a double holds
+    body["orders"] = [{"order_id": "o1", "status": "paid", "total": money, "currency": "EUR", "placed_at": None},
+                      {"order_id": "o2", "status": "paid", "total": precise, "currency": "EUR", "placed_at": None}]
     key = DocKey(V1, "c1")
     assert isinstance(store.write([DocumentWrite(key, None, state, body)])[key], Written)
     for read in (
@@ -415,8 +400,10 @@ def test_exact_numbers_round_trip_in_state_and_body(backend):
         (entry,) = read.state
         assert entry.data["total"] == big and str(entry.data["price"]) == "42.50"
         assert read.body["lifetime_value"] == big and str(read.body["orders"][0]["total"]) == "42.50"
-    for doc in (store.get("customer", "c1"), next(iter(store.documents("customer")))):
+        assert read.body["orders"][1]["total"] == precise
+    for doc in (store.get("customer", "c1"), next(iter(store.documents("customer"))), store.search("customer", "ada")[0]):
         assert doc["lifetime_value"] == big and str(doc["orders"][0]["total"]) == "42.50"
+        assert doc["orders"][1]["total"] == precise
 
 
 def test_search_finds_documents_by_a_word_of_a_text_field_and_never_tombstones(backend):
@@ -465,7 +452,7 @@ def test_readers_follow_a_target_switch_atomically(backend):
     finally:
         done.set()
         thread.join()
-    assert all(snapshot in (old, new) for snapshot in seen)
+    assert [s for s in seen if s not in (old, new)] == []
     assert seen[-1] == new
     assert store.targets("customer") == Targets(V2, (V2,))
     assert store.get("customer", "c3")["name"] == "New"

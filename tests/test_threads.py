@@ -3,7 +3,7 @@
 ``testkit.check_threads`` runs the writers and the projector threads against moto at once. Here
 the projectors also go through a wrapper that delays writes and, at random, lets a foreign writer
 touch a document between a projector's load and its write, so conditional writes really conflict,
-on one SQLite file and on one memory store.
+on one SQLite file, one memory store, and one OpenSearch (the emulator and a real node).
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import random
 import threading
 import time
 
+import pytest
+
 from domain.sample import MODEL
+from projector.stores import open_store
 from projector.stores.memory import MemoryStore
 from projector.stores.sqlite import SQLiteStore
 from testkit import check_threads
@@ -60,6 +63,15 @@ def test_threads_on_one_memory_store_converge():
     shared = MemoryStore()
     rng = random.Random(2)
     check_threads(MODEL, examples=2, stores=lambda: InterferingStore(shared, random.Random(rng.random()), 0.2))
+
+
+@pytest.mark.parametrize("store_url", ["opensearch", "node"], indirect=True)
+def test_threads_on_one_opensearch_converge(store_url):
+    open_store(store_url).prepare(list(MODEL.aggregates.values()))
+    rng = random.Random(3)
+    before = InterferingStore.injected
+    check_threads(MODEL, examples=2, stores=lambda: InterferingStore(open_store(store_url), random.Random(rng.random()), 0.4))
+    assert InterferingStore.injected > before
 
 
 def test_threads_converge_for_moving_items_and_a_single_table_design():

@@ -24,7 +24,7 @@ from tests.support import oracle, workload
 from tests.support.states import slot, state
 from tests.test_replay import TABLES, documents, job_for
 
-STORES = ["memory", "sqlite", "opensearch"]
+STORES = ["memory", "sqlite", "opensearch", "node"]
 
 
 def stored(store, aggregate, doc_id):
