@@ -177,3 +177,49 @@ def test_a_lagging_index_can_hide_a_lesson_from_a_fan_out_and_repair_closes_the_
         hidden["on"] = False
         assert [d.id for d in s.repair()] == ["l1"]
         assert s.doc("lesson", "l1")["song_title"] == "New"
+
+
+def _replay_then_write(clock_for_job) -> str:
+    """c1 is scanned, then changed within the same second; the stream is delivered after the replay."""
+    from projector.checkpoints import MemoryCheckpoints
+    from replay.job import ReplayJob
+
+    with Scenario(MODEL) as s:
+        s.put("customers", {"customer_id": "c1", "name": "A"})
+        s.tick(200)
+        job = ReplayJob(MODEL, s.store, s.quarantine, s.tables.client, MemoryCheckpoints(), lookup_factory=s.lookup,
+                        segments=1, clock=clock_for_job(s))
+        job.run("customer")
+        s.tick(300)
+        s.put("customers", {"customer_id": "c1", "name": "B"})
+        s.deliver("customers")
+        return s.doc("customer", "c1")["name"]
+
+
+def test_t_start_comes_from_dynamodbs_clock_whatever_the_local_clock_says(monkeypatch):
+    """Stream timestamps are DynamoDB's; so is T_start (the Date header), so a local clock running
+    seconds ahead or behind cannot let a scan row outrank a newer stream record."""
+    import projector.server_clock as server_clock
+
+    real = server_clock.local_time_us
+    for skew_s in (5, -5):
+        monkeypatch.setattr(server_clock, "local_time_us", lambda skew=skew_s: real() + skew * 1_000_000)
+        assert _replay_then_write(lambda s: None) == "B", f"local clock {skew_s:+d} s"
+
+
+def test_a_t_start_taken_from_a_local_clock_ahead_would_diverge():
+    """The mutant the test above guards against: T_start from a clock 5 s ahead of DynamoDB's."""
+    assert _replay_then_write(lambda s: (lambda: s.clock.now_us + 5_000_000)) == "A"
+
+
+def test_repair_follows_a_lowered_version_whose_record_was_lost():
+    """A global-tables region replicated version 3 over version 5 and that record was lost:
+    the re-read row carries version 3 too, and repair must still show it."""
+    with Scenario(MODEL) as s:
+        s.put("customers", {"customer_id": "c1", "name": "Version 5", "version": Decimal(5)})
+        s.deliver("customers")
+        s.tick(1000)
+        s.put("customers", {"customer_id": "c1", "name": "Version 3", "version": Decimal(3)})
+        s.delivered["customers"] = len(s.records("customers"))
+        assert [d.id for d in s.repair()] == ["c1"]
+        assert s.doc("customer", "c1")["name"] == "Version 3"
