@@ -107,9 +107,25 @@ class TablePlan:
         for role in self.members:
             _member(role, record, olds, lookup, events)
         if fan_out:
-            for join in self.joined:
-                if _fans_out(join, record, olds):
-                    _fan_out(join, self.owners[(join.aggregate, join.owner)], record, lookup, events)
+            for join in self.fan_outs(record):
+                events.extend(self.fan_out_events(join, record, lookup.query(join.query(record.item)), lookup))
+        return events
+
+    def fan_outs(self, record: SourceRecord) -> list[JoinRole]:
+        """The joins whose pointing documents this record changes (each needs an index query)."""
+        olds = _olds(record)
+        joins = [join for join in self.joined if _fans_out(join, record, olds)]
+        for join in joins:
+            if join.accepts(record.image):
+                join.slice(record.image)  # a value of the wrong type is this record's poison, found now
+        return joins
+
+    def fan_out_events(self, join: JoinRole, record: SourceRecord, rows: Iterable[Mapping[str, Any]],
+                       lookup: Lookup) -> list[DomainEvent]:
+        """The joined item's slice for the documents of the pointing items in ``rows`` (index query rows:
+        one page or all of them; pointing items the index does not project enough of are read)."""
+        events: list[DomainEvent] = []
+        _fan_out(join, self.owners[(join.aggregate, join.owner)], record, list(rows), lookup, events)
         return events
 
 
@@ -196,10 +212,9 @@ def _fans_out(join: JoinRole, record: SourceRecord, olds: list) -> bool:
     return True
 
 
-def _fan_out(join: JoinRole, owner: MemberRole, record: SourceRecord, lookup: Lookup, events: list) -> None:
+def _fan_out(join: JoinRole, owner: MemberRole, record: SourceRecord, rows: list, lookup: Lookup, events: list) -> None:
     item = record.item
     data = join.slice(record.image) if join.accepts(record.image) else None
-    rows = lookup.query(join.query(item))
     pointing: dict[str, tuple[SourceItem, Optional[Mapping[str, Any]]]] = {}
     unread = []
     keys = owner.source.table.key_attributes

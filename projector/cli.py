@@ -198,13 +198,15 @@ def _projector(model, store, quarantine_flag: Optional[str], names):
     import boto3
 
     from projector.batch import Projector
+    from projector.checkpoints import open_checkpoints
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
 
-    quarantine = open_quarantine(quarantine_url(store.url, quarantine_flag))
+    location = quarantine_url(store.url, quarantine_flag)
     client = boto3.client("dynamodb")
-    projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
-                          names=names)
+    projector = Projector(model, store, open_quarantine(location),
+                          lookup_factory=lambda: DynamoLookup(client, model, names=names), names=names,
+                          cursors=open_checkpoints(location))
     return projector, client
 
 

@@ -32,13 +32,16 @@ def build_projector() -> Projector:
     from projector.quarantine import open_quarantine
     from projector.stores import open_store
 
+    from projector.checkpoints import open_checkpoints
+
     model = load_model()
     names = table_names(model)
     store = open_store(store_url())
-    quarantine = open_quarantine(quarantine_url(store.url))
+    control = quarantine_url(store.url)
+    quarantine = open_quarantine(control)
     client = boto3.client("dynamodb")
     return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
-                     names=names)
+                     names=names, cursors=open_checkpoints(control))
 
 
 class UnnamedFailure(RuntimeError):

@@ -112,15 +112,32 @@ class DynamoLookup:
                 raise LookupUnavailable("DynamoDB left keys unprocessed after repeated BatchGetItem rounds")
             self._items.update(answered)  # only a complete answer says an item is absent
 
-    def _query(self, query: IndexQuery) -> list[dict]:
-        found = []
-        kwargs = dict(
+    def query_page(self, query: IndexQuery, start: Optional[dict], limit: int) -> tuple[list[dict], Optional[dict]]:
+        """One page of an index query: at most ``limit`` rows from ``start``, and where the next page starts."""
+        kwargs = self._query_arguments(query)
+        kwargs["Limit"] = limit
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        try:
+            response = self._client.query(**kwargs)
+        except Exception as error:
+            if _transient(error):
+                raise LookupUnavailable(f"DynamoDB lookup failed: {_describe(error)}") from None
+            raise
+        return [decode_map(row) for row in response.get("Items", [])], response.get("LastEvaluatedKey") or None
+
+    def _query_arguments(self, query: IndexQuery) -> dict:
+        return dict(
             TableName=self._names.physical(query.table),
             IndexName=query.index,
             KeyConditionExpression=" AND ".join(f"#a{i} = :v{i}" for i in range(len(query.key))),
             ExpressionAttributeNames={f"#a{i}": name for i, (name, _) in enumerate(query.key)},
             ExpressionAttributeValues={f":v{i}": _typed(value) for i, (_, value) in enumerate(query.key)},
         )
+
+    def _query(self, query: IndexQuery) -> list[dict]:
+        found = []
+        kwargs = self._query_arguments(query)
         while True:
             response = self._client.query(**kwargs)
             found.extend(decode_map(row) for row in response.get("Items", []))

@@ -37,6 +37,25 @@ def raw_json(raw: Any) -> str:
     return json.dumps(raw, default=default, ensure_ascii=True, allow_nan=True)
 
 
+def restore_raw(text: str) -> Any:
+    """The raw record as ``raw_json`` stored it, with bytes and datetimes restored."""
+
+    def hook(value: dict) -> Any:
+        if set(value) == {"__bytes__"}:
+            return base64.b64decode(value["__bytes__"])
+        return value
+
+    raw = json.loads(text, object_hook=hook)
+    stream = raw.get("dynamodb") if isinstance(raw, dict) else None
+    created = stream.get("ApproximateCreationDateTime") if isinstance(stream, dict) else None
+    if isinstance(created, str):
+        try:
+            stream["ApproximateCreationDateTime"] = _dt.datetime.fromisoformat(created)
+        except ValueError:
+            pass
+    return raw
+
+
 @attrs.frozen
 class QuarantineEntry:
     table: str

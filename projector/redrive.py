@@ -13,11 +13,8 @@ one entry behind: the original one.
 
 from __future__ import annotations
 
-import base64
-import datetime as _dt
-import json
 import time
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import attrs
 
@@ -25,27 +22,8 @@ from domain.lookup import LookupUnavailable
 from domain.records import Origin, SourceRecord
 from domain.source import SourceVersion
 from projector.batch import Projector
-from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry
+from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry, restore_raw
 from projector.records import MalformedRecord, decode_stream_record, scanned_record
-
-
-def restore_raw(text: str) -> Any:
-    """The raw record as ``raw_json`` stored it, with bytes and datetimes restored."""
-
-    def hook(value: dict) -> Any:
-        if set(value) == {"__bytes__"}:
-            return base64.b64decode(value["__bytes__"])
-        return value
-
-    raw = json.loads(text, object_hook=hook)
-    stream = raw.get("dynamodb") if isinstance(raw, dict) else None
-    created = stream.get("ApproximateCreationDateTime") if isinstance(stream, dict) else None
-    if isinstance(created, str):
-        try:
-            stream["ApproximateCreationDateTime"] = _dt.datetime.fromisoformat(created)
-        except ValueError:
-            pass
-    return raw
 
 
 def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,

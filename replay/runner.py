@@ -23,8 +23,7 @@ import attrs
 from domain.model import Model
 from projector.batch import Backoff, Projector
 from projector.checkpoints import Checkpoints
-from projector.quarantine import Quarantine, raw_json
-from projector.redrive import restore_raw
+from projector.quarantine import Quarantine, raw_json, restore_raw
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
 from replay.scan import scan_decoder, scan_pages

@@ -54,6 +54,9 @@ class LaggingLookup(DynamoLookup):
         super().__init__(machine.tables.client, machine.model, names=machine.names)
         self.machine = machine
 
+    def query_page(self, query, start, limit):
+        return self._query(query), None
+
     def _query(self, query):
         current = super()._query(query)
         snapshot = self.machine.index_snapshot

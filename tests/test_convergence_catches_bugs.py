@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 import domain.translation
-import projector.batch
+import projector.write_loop
 from domain.fold import fold as real_fold
 from domain.sample import MODEL as SAMPLE
 from domain.state import AggregateState, Entry
@@ -56,7 +56,7 @@ def fold_without_gates(state, events):
 @pytest.mark.parametrize("broken_fold", [fold_without_watermarks, fold_dropping_tombstones, fold_without_gates],
                          ids=["no watermark check", "tombstones dropped", "join gate ignored"])
 def test_a_broken_fold_is_caught(monkeypatch, broken_fold):
-    monkeypatch.setattr(projector.batch, "fold", broken_fold)
+    monkeypatch.setattr(projector.write_loop, "fold", broken_fold)
     assert finds_a_counterexample(SAMPLE)
 
 
