@@ -137,8 +137,9 @@ class SourceVersion:
         """
         return SourceVersion(self.created_at_us, 0, self.sequence or self.via_sequence, declared)
 
-    def to_json(self) -> list[int]:
-        return [self.created_at_us, self.sequence, self.via_sequence, self.declared]
+    def to_json(self) -> list:
+        """Sequence numbers (up to 40 digits) as text: JSON tools round integers past 64 bits."""
+        return [self.created_at_us, str(self.sequence), str(self.via_sequence), self.declared]
 
     @classmethod
     def from_json(cls, value: Any) -> "SourceVersion":
