@@ -152,6 +152,31 @@ def accept(kind: Kind, value: Any, path: str) -> Any:
     raise TypeError(f"unknown kind {k}")  # pragma: no cover - every FieldKind is handled above
 
 
+_PLAIN_TYPES = {
+    FieldKind.TEXT: frozenset({str}),
+    FieldKind.DATETIME: frozenset({str}),
+    FieldKind.KEYWORD: frozenset({str, Decimal}),
+    FieldKind.BOOLEAN: frozenset({bool}),
+    FieldKind.DECIMAL: frozenset({Decimal}),
+}
+
+
+def slicer(fields: tuple[tuple[str, Kind], ...]):
+    """``image -> {field: value}`` for declared fields, with ``accept``'s checks: a value whose type is
+    already the kind's own is taken as it is (the common case, and the hot path of every record)."""
+    plan = tuple((name, kind, _PLAIN_TYPES.get(kind.kind, frozenset())) for name, kind in fields)
+
+    def cut(image: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        get = image.get
+        for name, kind, plain in plan:
+            value = get(name)
+            out[name] = value if value is None or type(value) in plain else accept(kind, value, name)
+        return out
+
+    return cut
+
+
 def _object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:
     return {name: accept(sub, value.get(name), f"{path}.{name}") for name, sub in kind.subfields}
 

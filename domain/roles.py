@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import attrs
 
-from domain.kinds import Kind, TranslationError, accept
+from domain.kinds import Kind, TranslationError, accept, slicer
 from domain.lookup import IndexQuery
 from domain.source import SourceItem
 from domain.tables import Source
@@ -40,6 +40,8 @@ def id_part(value: Any) -> Optional[str]:
 
 def document_id(values: tuple[Any, ...], label: str) -> Optional[str]:
     """The document id named by ``values`` (one value: itself; several: a JSON array); None if one is absent."""
+    if len(values) == 1 and type(values[0]) is str and values[0]:
+        return values[0]
     parts = []
     for value in values:
         if value is None:
@@ -97,8 +99,7 @@ class JoinRole:
         return image is not None and self.target.matches(image)
 
     def slice(self, image: Mapping[str, Any]) -> dict[str, Any]:
-        label = f"{self.target_table}.{{}}"
-        return {name: accept(kind, image.get(name), label.format(name)) for name, kind in self.fields}
+        return {name: accept(kind, image.get(name), f"{self.target_table}.{name}") for name, kind in self.fields}
 
     def query(self, target: SourceItem) -> IndexQuery:
         """The index query that finds every item pointing at ``target``."""
@@ -118,18 +119,23 @@ class MemberRole:
     route: Optional[Callable[[Mapping[str, Any]], Iterable[str]]]
     joins: tuple[JoinRole, ...]
     routing_attributes: frozenset[str]
+    kept_attributes: tuple[str, ...] = attrs.field(init=False)
+    compared_attributes: tuple[str, ...] = attrs.field(init=False)
+    _cut: Callable = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        names = [name for name, _ in self.fields]
+        for join in self.joins:
+            names.extend(p for p in join.pointing_attributes if p not in names)
+        kept = tuple(names)
+        object.__setattr__(self, "kept_attributes", kept)
+        decisive = set(kept) | (set(self.parent or ()) | {c.attribute for c in self.source.conditions})
+        object.__setattr__(self, "compared_attributes", tuple(sorted(decisive)))
+        object.__setattr__(self, "_cut", slicer(self.fields))
 
     @property
     def table(self) -> str:
         return self.source.table.name
-
-    @property
-    def kept_attributes(self) -> tuple[str, ...]:
-        """What a slice holds: the declared fields and every join's pointing attributes."""
-        names = [name for name, _ in self.fields]
-        for join in self.joins:
-            names.extend(p for p in join.pointing_attributes if p not in names)
-        return tuple(names)
 
     def documents(self, image: Optional[Mapping[str, Any]]) -> tuple[str, ...]:
         """The documents this image belongs to in this role (none when it is not of the role's entity)."""
@@ -140,8 +146,14 @@ class MemberRole:
         doc = document_id(tuple(image.get(name) for name in self.parent), "/".join(self.parent))
         return () if doc is None else (doc,)
 
+    def same(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """True when nothing this role keeps or routes by differs between two images of one item."""
+        if self.route is not None:
+            return False
+        return all(old.get(name) == new.get(name) for name in self.compared_attributes)
+
     def slice(self, image: Mapping[str, Any]) -> dict[str, Any]:
-        data = {name: accept(kind, image.get(name), name) for name, kind in self.fields}
+        data = self._cut(image)
         for join in self.joins:
             for pointing in join.pointing_attributes:
                 if pointing not in data:

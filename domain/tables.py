@@ -67,8 +67,11 @@ class Table:
     types: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
     version: Optional[str] = None
     indexes: tuple[Index, ...] = attrs.field(default=(), converter=_indexes)
+    key_plan: tuple[tuple[str, str], ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        # The key attributes in the order SourceItem keeps them (by name), with their DynamoDB types.
+        object.__setattr__(self, "key_plan", tuple((n, self.types.get(n, "S")) for n in sorted(self.key_attributes)))
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ModelError(f"table name {self.name!r} must be 3 to 255 letters, digits, '_', '-' or '.'")
         for name, kind in self.types.items():

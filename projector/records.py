@@ -86,6 +86,9 @@ LATEST_S = 4_102_444_800  # 2100-01-01T00:00:00Z
 
 def created_at_us(value: Any) -> int:
     """``ApproximateCreationDateTime`` (epoch seconds or a datetime) in microseconds, if plausible."""
+    kind = type(value)
+    if (kind is int or kind is float) and EARLIEST_S <= value <= LATEST_S:
+        return int(value) * 1_000_000 if kind is int else round(value * 1_000_000)
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=_dt.timezone.utc)
@@ -122,20 +125,23 @@ def _strip_replication(image: dict[str, Any]) -> dict[str, Any]:
     return image
 
 
+_KEY_TYPES = {str: "S", Decimal: "N", bytes: "B"}
+
+
 def _key(spec: Table, values: Mapping[str, Any], ref: RecordRef, where: str) -> SourceItem:
-    key = {}
-    for name in spec.key_attributes:
+    key = []
+    for name, expected in spec.key_plan:
         value = values.get(name)
         if value is None:
             raise MalformedRecord(ref, f"{where} lacks key attribute {name!r}")
-        expected = spec.key_type(name)
-        actual = "S" if type(value) is str else "N" if type(value) is Decimal else "B" if type(value) is bytes else None
+        actual = _KEY_TYPES.get(type(value))
         if actual != expected:
             raise MalformedRecord(ref, f"{where} key attribute {name!r} must be {expected}")
         if actual != "N" and not value:
             raise MalformedRecord(ref, f"{where} key attribute {name!r} is empty")
-        key[name] = value
-    return SourceItem.of(spec.name, key)
+        key.append((name, Decimal(value) if actual == "N" else value))
+    return SourceItem(spec.name, tuple(key))
+
 
 
 def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None, names: TableNames = IDENTITY) -> SourceRecord:

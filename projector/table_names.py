@@ -23,10 +23,13 @@ class TableNameError(ValueError):
 class TableNames:
     physical_of: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
 
+    _logical_of: dict = attrs.field(init=False, repr=False, eq=False)
+
     def __attrs_post_init__(self) -> None:
         physical = list(self.physical_of.values())
         if len(set(physical)) != len(physical):
             raise TableNameError(f"two logical tables map to one physical table: {sorted(physical)}")
+        object.__setattr__(self, "_logical_of", {v: k for k, v in self.physical_of.items()})
 
     @classmethod
     def parse(cls, text: Optional[str], logical: Iterable[str] = ()) -> "TableNames":
@@ -51,9 +54,9 @@ class TableNames:
 
     def logical(self, physical: str) -> Optional[str]:
         """The logical name of a physical table, or None if it is not one of the model's tables."""
-        for name, mapped in self.physical_of.items():
-            if mapped == physical:
-                return name
+        found = self._logical_of.get(physical)
+        if found is not None:
+            return found
         if physical in self.physical_of:
             return None  # a logical name that is mapped elsewhere is not itself a deployed table
         return physical
