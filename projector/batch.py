@@ -24,6 +24,7 @@ from domain.records import SourceRecord
 from domain.translation import TablePlan
 from projector import poison
 from projector.checkpoints import Checkpoints
+from projector.document_cache import DocumentCache
 from projector.fanout import DEFAULT_PAGE_SIZE, FanOut, FanOuts
 from projector.quarantine import Quarantine, QuarantineEntry
 from projector.records import MalformedRecord, decode_stream_record, record_ref
@@ -53,12 +54,14 @@ class Projector:
         names: TableNames = IDENTITY,
         cursors: Optional[Checkpoints] = None,
         fan_out_page: int = DEFAULT_PAGE_SIZE,
+        cache: Optional[DocumentCache] = None,
     ) -> None:
         """``aggregates`` limits projection to those aggregates (a replay of one aggregate);
         ``targets`` writes an aggregate to those targets only instead of its write targets
         (a rebuild scans into the new target alone while live projectors dual-write);
         ``names`` maps the model's logical tables to the deployed ones; ``cursors`` keeps the
-        place of a fan-out larger than ``fan_out_page`` pointing items across deliveries."""
+        place of a fan-out larger than ``fan_out_page`` pointing items across deliveries; ``cache``
+        lets a long-lived projector skip loading documents it wrote itself."""
         self.model = model
         self.store = store
         self.quarantine = quarantine
@@ -73,7 +76,7 @@ class Projector:
             model.aggregate(name)
         self._aggregates = frozenset(chosen)
         self.writer = ConditionalWriter(model, store, backoff=backoff, sleep=lambda s: self.sleep(s), rng=self.rng,
-                                        targets=self.targets)
+                                        targets=self.targets, cache=cache)
         self.fan_outs = FanOuts(self.writer, cursors, fan_out_page)
         store.prepare([model.aggregate(name) for name in sorted(chosen)])
 

@@ -204,9 +204,11 @@ def _projector(model, store, quarantine_flag: Optional[str], names):
 
     location = quarantine_url(store.url, quarantine_flag)
     client = boto3.client("dynamodb")
+    from projector.document_cache import DocumentCache
+
     projector = Projector(model, store, open_quarantine(location),
                           lookup_factory=lambda: DynamoLookup(client, model, names=names), names=names,
-                          cursors=open_checkpoints(location))
+                          cursors=open_checkpoints(location), cache=DocumentCache())
     return projector, client
 
 

@@ -7,6 +7,8 @@
 - ``DYNAFOLD_MODEL``: ``module:attribute`` of the model (default: the sample).
 - ``DYNAFOLD_TABLES``: logical=physical table names (``customers=prod-customers,...``).
 - ``DYNAFOLD_TIME_MARGIN_MS``: stop a Lambda batch when less time is left.
+- ``DYNAFOLD_DOCUMENT_CACHE``: documents a warm container remembers from its own writes (default
+  10,000; 0 turns the cache off).
 - ``AWS_ENDPOINT_URL``: honoured by boto3 itself (moto, DynamoDB Local).
 """
 

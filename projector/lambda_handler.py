@@ -40,8 +40,11 @@ def build_projector() -> Projector:
     control = quarantine_url(store.url)
     quarantine = open_quarantine(control)
     client = boto3.client("dynamodb")
+    from projector.document_cache import DEFAULT_CAPACITY, DocumentCache
+
+    capacity = int(os.environ.get("DYNAFOLD_DOCUMENT_CACHE", DEFAULT_CAPACITY))
     return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
-                     names=names, cursors=open_checkpoints(control))
+                     names=names, cursors=open_checkpoints(control), cache=DocumentCache(capacity))
 
 
 class UnnamedFailure(RuntimeError):

@@ -23,6 +23,7 @@ from domain.events import DomainEvent
 from domain.fold import fold
 from domain.model import Model
 from domain.state import AggregateState
+from projector.document_cache import DocumentCache
 from projector.report import BatchReport
 from projector.stores.base import (
     Conflict,
@@ -74,13 +75,15 @@ class ConditionalWriter:
     """Folds routed events into documents and writes them under optimistic concurrency."""
 
     def __init__(self, model: Model, store: DocumentStore, *, backoff: Backoff, sleep: Callable[[float], None],
-                 rng: random.Random, targets: Mapping[str, Sequence[str]]) -> None:
+                 rng: random.Random, targets: Mapping[str, Sequence[str]],
+                 cache: Optional[DocumentCache] = None) -> None:
         self.model = model
         self.store = store
         self.backoff = backoff
         self.sleep = sleep
         self.rng = rng
         self.targets = targets
+        self.cache = cache
 
     def write(self, routed: list[tuple[int, DomainEvent]], report: BatchReport, time_left: Callable[[], float],
               margin_s: float) -> None:
@@ -91,6 +94,42 @@ class ConditionalWriter:
         if not wanted:
             return
         first_record = min(index for index, _ in routed)
+        known = self._from_cache(wanted, report)
+        if known:
+            targets, documents = known
+        else:
+            loaded = self._load(wanted, report, first_record, time_left, margin_s)
+            if loaded is None:
+                return
+            targets, documents = loaded
+        self._write(wanted, targets, documents, report, time_left, margin_s)
+
+    def _from_cache(self, wanted, report: BatchReport):
+        """(targets, documents) from the cache, reloading only what it lacks; () when it cannot say."""
+        if self.cache is None:
+            return ()
+        targets = self.cache.targets(list(wanted))
+        if targets is None:
+            return ()
+        documents, missing = {}, []
+        for name, docs in wanted.items():
+            for target in self.targets.get(name, targets[name]):
+                for doc_id in docs:
+                    key = DocKey(target, doc_id)
+                    cached = self.cache.get(key)
+                    if cached is None:
+                        missing.append(key)
+                    else:
+                        documents[key] = cached
+        if missing:
+            try:
+                report.loads += 1
+                documents.update(self.store.reload(missing))
+            except (StoreUnavailable, UnknownTarget):
+                return ()
+        return targets, documents
+
+    def _load(self, wanted, report: BatchReport, first_record: int, time_left, margin_s):
         loaded = None
         for attempt in range(self.backoff.attempts):
             if time_left() < margin_s:
@@ -106,10 +145,12 @@ class ConditionalWriter:
                 log.warning("store load failed", extra={"attempt": attempt, "error": str(error)})
             except UnknownTarget as error:
                 report.fail(first_record, f"targets changed under the batch: {error}")
-                return
+                return None
         if loaded is None:
             report.fail(first_record, "store unavailable (load)")
-            return
+            return None
+        if self.cache is not None:
+            self.cache.learn_targets(loaded.targets)
         documents = dict(loaded.documents)
         extra = [
             DocKey(target, doc_id)
@@ -123,11 +164,14 @@ class ConditionalWriter:
                 documents.update(self.store.reload(extra))
             except (StoreUnavailable, UnknownTarget):
                 report.fail(first_record, "store unavailable (load)")
-                return
+                return None
+        return loaded.targets, documents
+
+    def _write(self, wanted, targets, documents, report: BatchReport, time_left, margin_s) -> None:
         pending: dict[DocKey, Pending] = {}
         for name, docs in wanted.items():
             aggregate = self.model.aggregate(name)
-            for target in self.targets.get(name, loaded.targets[name]):
+            for target in self.targets.get(name, targets[name]):
                 for doc_id, items in docs.items():
                     key = DocKey(target, doc_id)
                     pending[key] = Pending(aggregate, key, items, documents.get(key))
@@ -151,6 +195,8 @@ class ConditionalWriter:
             except UnknownTarget as error:
                 # A rebuild switched and dropped a target after this batch loaded: redeliver,
                 # and the next load sees the new targets.
+                if self.cache is not None:
+                    self.cache.clear()
                 for item in pending.values():
                     report.fail(min(item.records), f"targets changed under the batch: {error}")
                 return
@@ -159,12 +205,18 @@ class ConditionalWriter:
                 if isinstance(outcome, Written):
                     report.documents_written += 1
                     report.documents.add(key)
-                    del pending[key]
+                    done = pending.pop(key)
+                    if self.cache is not None:
+                        self.cache.put(key, outcome.token, done.write.state, done.write.body)
                 elif isinstance(outcome, Conflict):
                     report.conflicts += 1
                     conflicted.append(key)
+                    if self.cache is not None:
+                        self.cache.forget(key)
                 elif isinstance(outcome, Rejected):
                     report.rejected.append((pending.pop(key), f"rejected by the store: {outcome.reason}"))
+                    if self.cache is not None:
+                        self.cache.forget(key)
             if conflicted:
                 try:
                     report.loads += 1

@@ -28,6 +28,7 @@ from domain.model import Model
 from domain.source import SourceItem
 from projector.batch import Backoff, Projector
 from projector.checkpoints import MemoryCheckpoints
+from projector.document_cache import DocumentCache
 from projector.lambda_handler import make_handler
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
@@ -93,6 +94,7 @@ class ModelMachine(RuleBasedStateMachine):
         self.missed_fanouts = 0
         self.seen: dict[tuple[str, str], tuple] = {}
         self.replays: dict[str, Any] = {}
+        self.caches = (DocumentCache(clock=lambda: 0.0), DocumentCache(clock=lambda: 0.0))
         self.store.prepare(list(self.model.aggregates.values()))
         note(f"versions: {mode}; lanes per shard: {lanes}; delivered right after a write: {eager:.0%}")
 
@@ -104,10 +106,11 @@ class ModelMachine(RuleBasedStateMachine):
         finally:
             self._moto.__exit__(None, None, None)
 
-    def projector(self) -> Projector:
+    def projector(self, container: int = 0) -> Projector:
+        """A projector of one of two warm containers (each remembers the documents it wrote)."""
         return Projector(self.model, self.store, self.quarantine, lookup_factory=lambda: LaggingLookup(self),
                          backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda s: None, rng=self.rng,
-                         names=self.names)
+                         names=self.names, cache=self.caches[container])
 
     # --- writers ---------------------------------------------------------------------------
 
@@ -263,7 +266,7 @@ class ModelMachine(RuleBasedStateMachine):
         start = self.cursor[second]
 
         def interleave():
-            self._deliver(*second, size, projector=self.projector())
+            self._deliver(*second, size, projector=self.projector(container=1))
             if second == first:
                 self.cursor[second] = start
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings as Settings, strategies as s
 
 from domain.model import Model
 from projector.batch import Backoff, Projector
+from projector.document_cache import DocumentCache
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
 from projector.stores.codec import canonical
@@ -145,7 +146,8 @@ def check_threads(model: Model, *, items: Optional[Mapping[str, st.SearchStrateg
             writing.set()
             projectors = {t: Projector(model, make(), quarantine, names=names,
                                        backoff=Backoff(base=0.001, cap=0.01, attempts=50),
-                                       lookup_factory=lambda: DynamoLookup(tables.client, model, names=names))
+                                       lookup_factory=lambda: DynamoLookup(tables.client, model, names=names),
+                                       cache=DocumentCache())
                           for t in model.tables}
             writers = [threading.Thread(target=_write_all, args=(tables, t, plans[t], mode, failures)) for t in plans]
             readers = [threading.Thread(target=_project_all, args=(tables, t, projectors[t], writing, failures))

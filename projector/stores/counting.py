@@ -15,6 +15,7 @@ class CountingStore:
         self.inner = inner
         self.calls: Counter = Counter()
         self.written: list = []
+        self.reloaded: list = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -25,6 +26,7 @@ class CountingStore:
 
     def reload(self, keys):
         self.calls["reload"] += 1
+        self.reloaded.append(sorted(key.id for key in keys))
         return self.inner.reload(keys)
 
     def write(self, writes):
@@ -35,3 +37,4 @@ class CountingStore:
     def reset(self) -> None:
         self.calls.clear()
         self.written.clear()
+        self.reloaded.clear()
