@@ -121,12 +121,23 @@ def make_handler(
     return handle
 
 
+def tune_gc() -> None:
+    """Fewer cyclic collections: a batch allocates hundreds of thousands of short-lived, acyclic
+    objects, and the default thresholds spend a quarter of the batch's CPU collecting them. What
+    the cold start loaded (modules, the model) is frozen out of every later collection."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def handler(event: dict, context: Any) -> dict:
     """The Lambda entry point (configured by ``DYNAFOLD_*`` environment variables)."""
     global _default
     if _default is None:
         logs.configure(os.environ.get("DYNAFOLD_LOG_LEVEL", "INFO"))
         _default = make_handler()
+        tune_gc()
     return _default(event, context)
 
 

@@ -26,7 +26,7 @@ from projector.checkpoints import Checkpoints
 from projector.quarantine import Quarantine, raw_json, restore_raw
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
-from replay.scan import scan_decoder, scan_pages
+from replay.scan import read_ahead, scan_decoder, scan_pages
 
 
 class ReplayFailed(Exception):
@@ -141,8 +141,8 @@ def replay_segment(
         targets={run.aggregate: run.targets}, backoff=Backoff(base=0.05, cap=2.0, attempts=8), names=names,
     )
     decode = scan_decoder(model.table(table), run.t_start_us)
-    pages = scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,
-                       first_number=progress.pages)
+    pages = read_ahead(scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,
+                                  first_number=progress.pages))
     for page in pages:
         for attempt in range(page_attempts):
             report = projector.project(page.items, decode=decode, source="scan")

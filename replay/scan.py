@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from typing import Any, Callable, Iterator, Optional
 
 import attrs
@@ -53,6 +55,48 @@ def scan_pages(
         if not next_key:
             return
         kwargs["ExclusiveStartKey"] = next_key
+
+
+def read_ahead(pages: Iterator[Page], depth: int = 1) -> Iterator[Page]:
+    """The same pages, the next one already being read while the caller stores this one.
+
+    A scan page costs a network round trip and a page's projection costs
+    CPU and a store round trip; overlapping the two keeps a replay close to
+    the speed of the bare scan. At most ``depth`` pages wait in memory, and a
+    page read ahead but never handed out is simply read again on resume (its
+    checkpoint was never written).
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def reader() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as error:  # handed to the caller, in order
+            buffer.put(error)
+
+    thread = threading.Thread(target=reader, name="scan-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def scan_decoder(spec: TableSpec, t_start_us: int, origin: Origin = Origin.SCAN) -> Callable[[Any], SourceRecord]:

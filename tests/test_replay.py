@@ -76,14 +76,15 @@ class Crash(BaseException):
 def test_killed_at_random_points_then_resumed_gives_identical_documents_and_skips_no_page(dynamodb, monkeypatch):
     writer = fill(dynamodb, operations=300)
     pages_seen: dict = defaultdict(list)
-    real_scan_pages = replay.runner.scan_pages
+    real_read_ahead = replay.runner.read_ahead
 
-    def recording_scan_pages(client, table, segment, total, start_key, limit, first_number=0):
-        for page in real_scan_pages(client, table, segment, total, start_key, limit, first_number):
-            pages_seen[(table, segment)].append(page.number)
+    def recording(pages):
+        """The pages the runner takes to project (a page read ahead and never taken is not processed)."""
+        for page in real_read_ahead(pages):
+            pages_seen[(page.table, page.segment)].append(page.number)
             yield page
 
-    monkeypatch.setattr(replay.runner, "scan_pages", recording_scan_pages)
+    monkeypatch.setattr(replay.runner, "read_ahead", recording)
     rng = random.Random(11)
     total_crashes = 0
     for attempt in range(6):

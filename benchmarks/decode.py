@@ -1,0 +1,63 @@
+"""Decode plus translate, against boto3's ``TypeDeserializer`` on exactly the same images.
+
+Both sides turn the same typed images into Python values: the ``Keys``,
+the ``NewImage`` and, where a record has one, the ``OldImage`` (dynafold
+needs it to tell which documents an item left). dynafold also validates
+what DynamoDB itself would refuse (types, 38 significant digits, ranges,
+UTF-8, size, depth), checks the keys, orders the record and translates it
+into domain events for every aggregate; the baseline only deserializes
+(its ``TypeDeserializer`` does refuse numbers beyond its 38-digit context).
+"""
+
+from __future__ import annotations
+
+import time
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from domain.sample import MODEL
+from projector.records import decode_stream_record
+
+from benchmarks.workloads import modified, spread
+
+
+class _NoLookup:
+    def item(self, source):
+        return None
+
+    def items(self, sources):
+        return {}
+
+    def query(self, query):
+        return []
+
+
+def _baseline(records: list[dict]) -> float:
+    deserializer = TypeDeserializer()
+    started = time.perf_counter()
+    for raw in records:
+        stream = raw["dynamodb"]
+        for image in ("Keys", "NewImage", "OldImage"):
+            if image in stream:
+                {k: deserializer.deserialize(v) for k, v in stream[image].items()}
+    return time.perf_counter() - started
+
+
+def _ours(records: list[dict]) -> float:
+    lookup = _NoLookup()
+    plan = MODEL.plan("orders")
+    started = time.perf_counter()
+    for raw in records:
+        plan.translate(decode_stream_record(raw, MODEL), lookup)
+    return time.perf_counter() - started
+
+
+def compare(n: int = 20_000, rounds: int = 3) -> list[dict]:
+    rows = []
+    for label, records in (("INSERT", spread(n, 2_000)), ("MODIFY with old image", modified(spread(n, 2_000)))):
+        floor = min(_baseline(records) for _ in range(rounds))
+        ours = min(_ours(records) for _ in range(rounds))
+        rows.append({"records": f"{n:,} order records ({label})", "TypeDeserializer µs/record": round(floor / n * 1e6, 1),
+                     "dynafold decode+translate µs/record": round(ours / n * 1e6, 1),
+                     "ratio": round(ours / floor, 2), "goal": "<= 1.5"})
+    return rows
