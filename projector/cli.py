@@ -195,21 +195,21 @@ def cmd_search(args) -> int:
 
 
 def _projector(model, store, quarantine_flag: Optional[str], names):
-    import boto3
+    from projector import aws
 
     from projector.batch import Projector
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
 
     quarantine = open_quarantine(quarantine_url(store.url, quarantine_flag))
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
                           names=names)
     return projector, client
 
 
 def cmd_project(args) -> int:
-    import boto3
+    from projector import aws
 
     from projector import poller
     from projector.checkpoints import open_checkpoints
@@ -222,7 +222,7 @@ def cmd_project(args) -> int:
         model.table(table)
     checkpoints_url = _checkpoints_url(args, store)
     physical = [args.names.physical(table) for table in tables]
-    reader = StreamReader(client, boto3.client("dynamodbstreams"), physical, open_checkpoints(checkpoints_url),
+    reader = StreamReader(client, aws.client("dynamodbstreams"), physical, open_checkpoints(checkpoints_url),
                           limit=args.batch_size)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -274,7 +274,7 @@ def cmd_quarantine(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    import boto3
+    from projector import aws
 
     from projector.checkpoints import open_checkpoints
     from projector.lookup import DynamoLookup
@@ -293,7 +293,7 @@ def cmd_replay(args) -> int:
             print(f"replay: {name}: {'aborted, dropped ' + dropped if dropped else 'no rebuild in progress'}", file=sys.stderr)
         return EXIT_OK
     quarantine_location = quarantine_url(store.url, args.quarantine)
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     if args.from_export:
         return _replay_exports(args, model, store, open_quarantine(quarantine_location), client, names)
     processes = None
@@ -328,13 +328,13 @@ def cmd_replay(args) -> int:
 
 
 def _replay_exports(args, model, store, quarantine, client, names) -> int:
-    import boto3
+    from projector import aws
 
     from projector.batch import Projector
     from projector.lookup import DynamoLookup
     from replay.export import ExportError, ExportSource, locate, replay_export
 
-    s3 = boto3.client("s3")
+    s3 = aws.client("s3")
     projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=args.names),
                           aggregates=names, names=args.names)
     try:
@@ -362,7 +362,7 @@ def cmd_verify(args) -> int:
 
 
 def _verify(args) -> int:
-    import boto3
+    from projector import aws
 
     from projector.lookup import DynamoLookup
     from projector.stores.codec import dumps
@@ -370,7 +370,7 @@ def _verify(args) -> int:
 
     model, store = _open(args)
     names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     verifier = Verifier(model, store, client, lookup_factory=lambda: DynamoLookup(client, model, names=args.names),
                         segments=args.segments, workers=args.workers, sample=args.sample, names=args.names)
     drifted = 0

@@ -25,7 +25,7 @@ log = logging.getLogger("dynafold.lambda")
 
 def build_projector() -> Projector:
     """The projector this container uses, from environment variables."""
-    import boto3
+    from projector import aws
 
     from projector.config import table_names
     from projector.lookup import DynamoLookup
@@ -36,7 +36,7 @@ def build_projector() -> Projector:
     names = table_names(model)
     store = open_store(store_url())
     quarantine = open_quarantine(quarantine_url(store.url))
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
                      names=names)
 

@@ -25,7 +25,7 @@ _runtime: Optional[dict] = None
 
 
 def _default_runtime() -> dict:
-    import boto3
+    from projector import aws
 
     from projector import logs
     from projector.config import load_model, quarantine_url, store_url, table_names
@@ -38,7 +38,7 @@ def _default_runtime() -> dict:
     model = load_model()
     names = table_names(model)
     store = open_store(store_url())
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     return {
         "model": model,
         "store": store,
