@@ -79,6 +79,7 @@ def make_handler(
     margin = margin_ms if margin_ms is not None else int(os.environ.get("DYNAFOLD_TIME_MARGIN_MS", "5000"))
 
     def handle(event: dict, context: Any = None) -> dict:
+        logs.invocation(context)
         if "projector" not in state:
             state["projector"] = projector_factory()
         projector = state["projector"]
