@@ -122,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("entry", help="entry id as `list` prints it (table/position)")
+
+    deploy = commands.add_parser("deploy", help="deployment files generated from a model (deploy/)")
+    deploy_actions = deploy.add_subparsers(dest="action", metavar="ACTION", required=True)
+    template = deploy_actions.add_parser("template", help="a SAM template: one stream function per source table, "
+                                                          "least-privilege IAM, replay, re-drive, alarms")
+    template.add_argument("--model", required=True, help="module:attribute of the model, e.g. myapp.views:MODEL")
+    template.add_argument("--out", required=True, help="file to write, e.g. template.yaml")
+    template.add_argument("--store-service", choices=["es", "aoss"], default="es",
+                          help="OpenSearch Service domain (es) or Serverless (aoss) (default: %(default)s)")
     return parser
 
 
@@ -408,6 +417,18 @@ def cmd_sweep(args) -> int:
     return EXIT_OK
 
 
+def cmd_deploy(args) -> int:
+    from deploy.template import DeployError, write
+
+    try:
+        write(args.model, args.out, store_service=args.store_service)
+    except DeployError as error:
+        print(f"dynafold: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"dynafold deploy: wrote {args.out} for {args.model}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from projector.demo import run_demo
 
@@ -423,6 +444,7 @@ COMMANDS = {
     "replay": cmd_replay,
     "verify": cmd_verify,
     "sweep": cmd_sweep,
+    "deploy": cmd_deploy,
 }
 
 if __name__ == "__main__":
