@@ -238,3 +238,42 @@ def test_the_artifact_zip_is_byte_for_byte_reproducible(tmp_path):
     import zipfile
 
     assert zipfile.ZipFile(tmp_path / "a.zip").namelist() == ["attrs.py", "projector/__init__.py"]
+
+
+def test_the_package_carries_the_engine_and_the_models_own_package_only(tmp_path, monkeypatch):
+    from deploy.build import add_sources
+
+    monkeypatch.chdir(ROOT)
+    added = set(add_sources(tmp_path, "tests.models.crm:MODEL", None))
+    assert {"tests/__init__.py", "tests/models/__init__.py", "tests/models/crm.py"} <= added
+    assert not {name for name in added if name.startswith(("tests/servers", "tests/support", "testkit/", "deploy/"))}
+    assert {"projector/lambda_handler.py", "projector/redrive_queue.py", "replay/lambda_step.py",
+            "replay/state_machine.json", "domain/sample/__init__.py"} <= added
+    assert not [name for name in added if "__pycache__" in name or name.endswith(".pyc")]
+    sample = set(add_sources(tmp_path / "sample", "domain.sample:MODEL", None))
+    assert not [name for name in sample if name.startswith("tests/")], "the sample ships with the engine"
+
+
+def test_dependencies_are_installed_from_the_lock_with_hashes_for_the_chosen_architecture(tmp_path, monkeypatch):
+    import deploy.build as build
+
+    calls = []
+    monkeypatch.setattr(build.subprocess, "run", lambda command, check: calls.append(command))
+    build.install(tmp_path, "arm64")
+    (command,) = calls
+    assert "--require-hashes" in command and "--no-deps" in command and command[-2:] == ["-r", str(build.LOCK)]
+    platforms = [command[i + 1] for i, part in enumerate(command) if part == "--platform"]
+    assert platforms and all(p.endswith("_aarch64") for p in platforms)
+
+
+def test_the_lock_pins_every_runtime_dependency_with_a_hash_per_architecture_where_wheels_differ():
+    import tomllib
+
+    text = (ROOT / "deploy" / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([a-z0-9-]+)==(\S+) \\$", text, re.M))
+    entries = re.split(r"\n(?=[a-z0-9-]+==)", text.split("\n", 2)[2])
+    assert all(re.search(r"--hash=sha256:[0-9a-f]{64}", entry) for entry in entries)
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert {re.split(r"[<>=!~ \[]", d)[0].lower() for d in declared} <= set(pins)
+    grpcio = next(entry for entry in entries if entry.startswith("grpcio=="))
+    assert grpcio.count("--hash=") == 2, "a native wheel per architecture"
