@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--out", required=True, help="file to write, e.g. template.yaml")
     template.add_argument("--store-service", choices=["es", "aoss"], default="es",
                           help="OpenSearch Service domain (es) or Serverless (aoss) (default: %(default)s)")
+    values = deploy_actions.add_parser("parameters", help="a stack's parameter values, read from this region's "
+                                                          "tables (stream ARNs; NEW_AND_OLD_IMAGES checked)")
+    values.add_argument("--model", required=True, help="module:attribute of the model")
+    values.add_argument("--table-names", help="logical=physical table names, comma-separated (default: $DYNAFOLD_TABLES)")
+    values.add_argument("--store-url", required=True, help="the store URL the functions use")
+    values.add_argument("--domain-arn", required=True, help="ARN of the OpenSearch Service domain")
+    values.add_argument("--out", required=True, help="file of Key=Value lines for sam deploy --parameter-overrides")
     return parser
 
 
@@ -421,11 +428,28 @@ def cmd_deploy(args) -> int:
     from deploy.template import DeployError, write
 
     try:
+        if args.action == "parameters":
+            return _deploy_parameters(args)
         write(args.model, args.out, store_service=args.store_service)
     except DeployError as error:
         print(f"dynafold: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(f"dynafold deploy: wrote {args.out} for {args.model}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _deploy_parameters(args) -> int:
+    from deploy.packaging import importable_model
+    from deploy.parameters import overrides, stack_parameters
+    from projector import aws
+    from projector.config import table_names
+
+    model = importable_model(args.model)
+    values = stack_parameters(model, aws.client("dynamodb"), table_names(model, args.table_names), args.store_url,
+                              args.domain_arn)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(overrides(values))
+    print(f"dynafold deploy: wrote {len(values)} parameters to {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
