@@ -91,7 +91,8 @@ def make_handler(
             time_left = lambda: float("inf")  # noqa: E731
         report = projector.project(records, time_left=time_left, margin_s=margin / 1000)
         duration_ms = (time.monotonic() - started) * 1000
-        table = next((t for t in (table_from_arn(r.get("eventSourceARN")) for r in records if isinstance(r, dict)) if t), "?")
+        physical = next((t for t in (table_from_arn(r.get("eventSourceARN")) for r in records if isinstance(r, dict)) if t), "?")
+        table = projector.names.logical(physical) or physical  # alarms and dashboards name the model's tables
         result = {"batchItemFailures": failures(records, report)}
         log.info(
             "batch projected",

@@ -57,7 +57,8 @@ def deliver(handle, client, streams, delivered: dict) -> None:
 def test_records_of_prod_tables_become_documents_in_logical_names_through_joins_and_fan_outs(deployed):
     client, streams = deployed
     assert tables_variable(cfn.load(render(MODEL, "domain.sample:MODEL")), PHYSICAL).count("=prod-") == len(MODEL.tables)
-    handle = lambda_handler.make_handler(lambda_handler.build_projector)
+    emitted = []
+    handle = lambda_handler.make_handler(lambda_handler.build_projector, emit=lambda values, dims: emitted.append(dims))
     put(client, "customers", customer_id="c1", name="Ada", email="ada@example.com", country="GB")
     put(client, "orders", customer_id="c1", order_id="o1", status="paid", currency="EUR")
     put(client, "songs", song_id="s1", title="Wonderwall", artist="Oasis")
@@ -69,6 +70,7 @@ def test_records_of_prod_tables_become_documents_in_logical_names_through_joins_
     assert customers["c1"]["name"] == "Ada" and [o["order_id"] for o in customers["c1"]["orders"]] == ["o1"]
     (lesson,) = store.documents("lesson")
     assert lesson["song_title"] == "Wonderwall", "the join read went to prod-songs"
+    assert {d["table"] for d in emitted} == {"customers", "orders", "songs", "lessons"}, "logical names, as in the alarms"
     put(client, "songs", song_id="s1", title="Champagne Supernova", artist="Oasis")
     deliver(handle, client, streams, delivered)
     (lesson,) = open_store(lambda_handler.store_url()).documents("lesson")
