@@ -277,3 +277,21 @@ def test_the_lock_pins_every_runtime_dependency_with_a_hash_per_architecture_whe
     assert {re.split(r"[<>=!~ \[]", d)[0].lower() for d in declared} <= set(pins)
     grpcio = next(entry for entry in entries if entry.startswith("grpcio=="))
     assert grpcio.count("--hash=") == 2, "a native wheel per architecture"
+
+
+def test_logical_ids_are_letters_and_digits_and_stay_distinct_when_names_sanitize_alike():
+    from deploy.cfn import logical_id, unique_ids
+
+    assert logical_id("device_models") == "DeviceModels" and logical_id("prod.users-v2") == "ProdUsersV2"
+    assert logical_id("9lives") == "T9lives"
+    ids = unique_ids(["a_bc", "a-bc", "plain"])
+    assert len(set(ids.values())) == 3 and ids["plain"] == "Plain"
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", v) for v in ids.values())
+
+
+def test_a_hand_translated_table_may_read_every_table_since_its_needs_are_code():
+    template = cfn.load(render(load_model("tests.models.groups:MODEL"), "tests.models.groups:MODEL"))
+    functions = stream_functions(template)
+    reads = {t for action, t, _ in dynamodb_grants(template, functions["flags"]) if action == "dynamodb:BatchGetItem"}
+    assert reads == {"groups", "people", "flags"}
+    assert dynamodb_grants(template, functions["people"]) == set(), "declared tables read nothing they do not join"
