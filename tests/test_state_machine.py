@@ -49,9 +49,13 @@ def export(dynamodb, s3, table: str, prefix: str) -> None:
     writes only the data files)."""
     arn = dynamodb.describe_table(TableName=table)["Table"]["TableArn"]
     dynamodb.update_continuous_backups(TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
-    dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket="dynafold-exports", S3Prefix=prefix,
-                                           ExportFormat="DYNAMODB_JSON")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="dynafold-exports", Prefix=prefix + "/")["Contents"]]
+    started = dynamodb.export_table_to_point_in_time(TableArn=arn, S3Bucket="dynafold-exports", S3Prefix=prefix,
+                                                     ExportFormat="DYNAMODB_JSON")["ExportDescription"]["ExportArn"]
+    for _ in range(200):  # moto finishes the export on a thread of its own
+        if dynamodb.describe_export(ExportArn=started)["ExportDescription"]["ExportStatus"] != "IN_PROGRESS":
+            break
+        time.sleep(0.05)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="dynafold-exports", Prefix=prefix + "/").get("Contents", [])]
     (data,) = [k for k in keys if "/data/" in k]
     base = data.split("/data/")[0]
     summary = {"exportTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tableArn": arn}
