@@ -122,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("entry", help="entry id as `list` prints it (table/position)")
+
+    deploy = commands.add_parser("deploy", help="deployment files generated from a model (deploy/)")
+    deploy_actions = deploy.add_subparsers(dest="action", metavar="ACTION", required=True)
+    template = deploy_actions.add_parser("template", help="a SAM template: one stream function per source table, "
+                                                          "least-privilege IAM, replay, re-drive, alarms")
+    template.add_argument("--model", required=True, help="module:attribute of the model, e.g. myapp.views:MODEL")
+    template.add_argument("--out", required=True, help="file to write, e.g. template.yaml")
+    template.add_argument("--store-service", choices=["es", "aoss"], default="es",
+                          help="OpenSearch Service domain (es) or Serverless (aoss) (default: %(default)s)")
+    values = deploy_actions.add_parser("parameters", help="a stack's parameter values, read from this region's "
+                                                          "tables (stream ARNs; NEW_AND_OLD_IMAGES checked)")
+    values.add_argument("--model", required=True, help="module:attribute of the model")
+    values.add_argument("--table-names", help="logical=physical table names, comma-separated (default: $DYNAFOLD_TABLES)")
+    values.add_argument("--store-url", required=True, help="the store URL the functions use")
+    values.add_argument("--domain-arn", required=True, help="ARN of the OpenSearch Service domain")
+    values.add_argument("--out", required=True, help="file of Key=Value lines for sam deploy --parameter-overrides")
     return parser
 
 
@@ -195,17 +211,17 @@ def cmd_search(args) -> int:
 
 
 def _projector(model, store, quarantine_flag: Optional[str], names):
-    import boto3
+    from projector import aws
 
     from projector.batch import Projector
     from projector.checkpoints import open_checkpoints
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
 
-    location = quarantine_url(store.url, quarantine_flag)
-    client = boto3.client("dynamodb")
     from projector.document_cache import DocumentCache
 
+    location = quarantine_url(store.url, quarantine_flag)
+    client = aws.client("dynamodb")
     projector = Projector(model, store, open_quarantine(location),
                           lookup_factory=lambda: DynamoLookup(client, model, names=names), names=names,
                           cursors=open_checkpoints(location), cache=DocumentCache())
@@ -213,7 +229,7 @@ def _projector(model, store, quarantine_flag: Optional[str], names):
 
 
 def cmd_project(args) -> int:
-    import boto3
+    from projector import aws
 
     from projector import poller
     from projector.checkpoints import open_checkpoints
@@ -226,7 +242,7 @@ def cmd_project(args) -> int:
         model.table(table)
     checkpoints_url = _checkpoints_url(args, store)
     physical = [args.names.physical(table) for table in tables]
-    reader = StreamReader(client, boto3.client("dynamodbstreams"), physical, open_checkpoints(checkpoints_url),
+    reader = StreamReader(client, aws.client("dynamodbstreams"), physical, open_checkpoints(checkpoints_url),
                           limit=args.batch_size)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -278,7 +294,7 @@ def cmd_quarantine(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    import boto3
+    from projector import aws
 
     from projector.checkpoints import open_checkpoints
     from projector.lookup import DynamoLookup
@@ -297,7 +313,7 @@ def cmd_replay(args) -> int:
             print(f"replay: {name}: {'aborted, dropped ' + dropped if dropped else 'no rebuild in progress'}", file=sys.stderr)
         return EXIT_OK
     quarantine_location = quarantine_url(store.url, args.quarantine)
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     if args.from_export:
         return _replay_exports(args, model, store, open_quarantine(quarantine_location), client, names)
     processes = None
@@ -332,13 +348,13 @@ def cmd_replay(args) -> int:
 
 
 def _replay_exports(args, model, store, quarantine, client, names) -> int:
-    import boto3
+    from projector import aws
 
     from projector.batch import Projector
     from projector.lookup import DynamoLookup
     from replay.export import ExportError, ExportSource, locate, replay_export
 
-    s3 = boto3.client("s3")
+    s3 = aws.client("s3")
     projector = Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=args.names),
                           aggregates=names, names=args.names)
     try:
@@ -366,7 +382,7 @@ def cmd_verify(args) -> int:
 
 
 def _verify(args) -> int:
-    import boto3
+    from projector import aws
 
     from projector.lookup import DynamoLookup
     from projector.stores.codec import dumps
@@ -374,7 +390,7 @@ def _verify(args) -> int:
 
     model, store = _open(args)
     names = [model.aggregate(args.aggregate).name] if args.aggregate else sorted(model.aggregates)
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     verifier = Verifier(model, store, client, lookup_factory=lambda: DynamoLookup(client, model, names=args.names),
                         segments=args.segments, workers=args.workers, sample=args.sample, names=args.names)
     drifted = 0
@@ -412,6 +428,35 @@ def cmd_sweep(args) -> int:
     return EXIT_OK
 
 
+def cmd_deploy(args) -> int:
+    from deploy.template import DeployError, write
+
+    try:
+        if args.action == "parameters":
+            return _deploy_parameters(args)
+        write(args.model, args.out, store_service=args.store_service)
+    except DeployError as error:
+        print(f"dynafold: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"dynafold deploy: wrote {args.out} for {args.model}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _deploy_parameters(args) -> int:
+    from deploy.packaging import importable_model
+    from deploy.parameters import overrides, stack_parameters
+    from projector import aws
+    from projector.config import table_names
+
+    model = importable_model(args.model)
+    values = stack_parameters(model, aws.client("dynamodb"), table_names(model, args.table_names), args.store_url,
+                              args.domain_arn)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(overrides(values))
+    print(f"dynafold deploy: wrote {len(values)} parameters to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from projector.demo import run_demo
 
@@ -427,6 +472,7 @@ COMMANDS = {
     "replay": cmd_replay,
     "verify": cmd_verify,
     "sweep": cmd_sweep,
+    "deploy": cmd_deploy,
 }
 
 if __name__ == "__main__":

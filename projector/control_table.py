@@ -23,9 +23,9 @@ PART_BYTES = 300 * 1024
 
 
 def _client():
-    import boto3
+    from projector import aws
 
-    return boto3.client("dynamodb")
+    return aws.client("dynamodb")
 
 
 def _table_of(url: str) -> str:

@@ -25,23 +25,20 @@ log = logging.getLogger("dynafold.lambda")
 
 def build_projector() -> Projector:
     """The projector this container uses, from environment variables."""
-    import boto3
-
+    from projector import aws
+    from projector.checkpoints import open_checkpoints
     from projector.config import table_names
+    from projector.document_cache import DEFAULT_CAPACITY, DocumentCache
     from projector.lookup import DynamoLookup
     from projector.quarantine import open_quarantine
     from projector.stores import open_store
-
-    from projector.checkpoints import open_checkpoints
 
     model = load_model()
     names = table_names(model)
     store = open_store(store_url())
     control = quarantine_url(store.url)
     quarantine = open_quarantine(control)
-    client = boto3.client("dynamodb")
-    from projector.document_cache import DEFAULT_CAPACITY, DocumentCache
-
+    client = aws.client("dynamodb")
     capacity = int(os.environ.get("DYNAFOLD_DOCUMENT_CACHE", DEFAULT_CAPACITY))
     return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
                      names=names, cursors=open_checkpoints(control), cache=DocumentCache(capacity))
@@ -85,6 +82,7 @@ def make_handler(
     margin = margin_ms if margin_ms is not None else int(os.environ.get("DYNAFOLD_TIME_MARGIN_MS", "5000"))
 
     def handle(event: dict, context: Any = None) -> dict:
+        logs.invocation(context)
         if "projector" not in state:
             state["projector"] = projector_factory()
         projector = state["projector"]
@@ -96,7 +94,8 @@ def make_handler(
             time_left = lambda: float("inf")  # noqa: E731
         report = projector.project(records, time_left=time_left, margin_s=margin / 1000)
         duration_ms = (time.monotonic() - started) * 1000
-        table = next((t for t in (table_from_arn(r.get("eventSourceARN")) for r in records if isinstance(r, dict)) if t), "?")
+        physical = next((t for t in (table_from_arn(r.get("eventSourceARN")) for r in records if isinstance(r, dict)) if t), "?")
+        table = projector.names.logical(physical) or physical  # alarms and dashboards name the model's tables
         result = {"batchItemFailures": failures(records, report)}
         log.info(
             "batch projected",

@@ -1,16 +1,22 @@
-"""Batch metrics in CloudWatch Embedded Metric Format (EMF).
+"""Batch metrics in CloudWatch Embedded Metric Format (EMF), written by Powertools.
 
 One JSON line per batch on stdout; CloudWatch turns it into metrics with no
-API call and no extra dependency. The same counters are what
-``dynafold project`` prints periodically.
+API call. The namespace (``POWERTOOLS_METRICS_NAMESPACE``, default
+``dynafold``) and the ``service`` dimension (``POWERTOOLS_SERVICE_NAME``)
+are configurable so two deployments in one account keep their metrics
+apart; the ``table`` dimension names the source table. The same counters
+are what ``dynafold project`` prints periodically.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Mapping, Optional, TextIO
+
+from projector.logs import service_name
 
 NAMESPACE = "dynafold"
 
@@ -46,22 +52,23 @@ def batch_metrics(report, duration_ms: float, now_us: Optional[int] = None) -> d
     return values
 
 
+def namespace() -> str:
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE
+
+
 def emf_line(values: Mapping[str, float], dimensions: Mapping[str, str], timestamp_ms: Optional[int] = None) -> str:
-    document = {
-        "_aws": {
-            "Timestamp": timestamp_ms if timestamp_ms is not None else int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [sorted(dimensions)],
-                    "Metrics": [{"Name": name, "Unit": UNITS[name]} for name in values],
-                }
-            ],
-        },
-        **dimensions,
-        **values,
-    }
-    return json.dumps(document)
+    """One EMF document: the values under the configured namespace, with the service dimension added."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    emf = EphemeralMetrics(namespace=namespace(), service=service_name())
+    for name, value in dimensions.items():
+        emf.add_dimension(name=name, value=value)
+    for name, value in values.items():
+        emf.add_metric(name=name, unit=UNITS[name], value=value)
+    document = emf.serialize_metric_set()
+    if timestamp_ms is not None:
+        document["_aws"]["Timestamp"] = timestamp_ms
+    return json.dumps(document, separators=(",", ":"))
 
 
 def emit(values: Mapping[str, float], dimensions: Mapping[str, str], stream: Optional[TextIO] = None) -> None:

@@ -56,6 +56,7 @@ class Export:
     table: str
     export_time_us: int
     data_keys: tuple[str, ...]
+    manifest: Optional[str] = None  # manifest-files.json, one data file per line (the Distributed Map reads it)
 
 
 def _objects(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
@@ -81,6 +82,7 @@ def locate(s3: Any, source: ExportSource, export_time: Optional[str] = None) -> 
     summaries = [k for k in keys if k.endswith("manifest-summary.json")]
     table, time_us = source.table, _parse_time(export_time) if export_time else None
     data: list[str] = []
+    manifest = None
     if summaries:
         summary = json.loads(s3.get_object(Bucket=source.bucket, Key=summaries[-1])["Body"].read())
         table = table or table_from_arn(str(summary.get("tableArn", "")) + "/stream/x")
@@ -88,6 +90,7 @@ def locate(s3: Any, source: ExportSource, export_time: Optional[str] = None) -> 
             time_us = _parse_time(summary["exportTime"])
         files_key = summaries[-1].replace("manifest-summary.json", "manifest-files.json")
         if files_key in keys:
+            manifest = files_key
             body = s3.get_object(Bucket=source.bucket, Key=files_key)["Body"].read().decode()
             data = [json.loads(line)["dataFileS3Key"] for line in body.splitlines() if line.strip()]
     if not data:
@@ -98,7 +101,7 @@ def locate(s3: Any, source: ExportSource, export_time: Optional[str] = None) -> 
         raise ExportError(f"export s3://{source.bucket}/{source.prefix} has no manifest with its export time: pass --export-time")
     if not data:
         raise ExportError(f"export s3://{source.bucket}/{source.prefix} holds no data files")
-    return Export(table, time_us, tuple(data))
+    return Export(table, time_us, tuple(data), manifest)
 
 
 def rows(s3: Any, bucket: str, key: str) -> Iterator[dict]:

@@ -37,7 +37,7 @@ class ReplayConfig:
 
 
 def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> SegmentProgress:
-    import boto3
+    from projector import aws
 
     from projector.checkpoints import open_checkpoints
     from projector.config import load_model
@@ -48,7 +48,7 @@ def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> S
 
     model = load_model(config.model)
     names = TableNames.parse(config.table_names, model.tables)
-    client = boto3.client("dynamodb")
+    client = aws.client("dynamodb")
     store = open_store(config.store_url)
     try:
         return replay_segment(

@@ -103,35 +103,47 @@ def rebuild(
     rng: Optional[random.Random] = None,
 ) -> RebuildReport:
     """Rebuild one aggregate; the phase is recorded in the checkpoint store so ``resume`` can finish any step."""
-    store, model = job.store, job.model
-    aggregate = model.aggregate(aggregate_name)
-    store.prepare([aggregate])
     recorded = _recorded(job, aggregate_name) if resume else None
     if recorded is not None:
         old = Targets(recorded["old_read"], tuple(recorded["old_write"]))
         new = recorded["new"]
+        job.store.prepare([job.model.aggregate(aggregate_name)])
         if recorded["phase"] == "switched":
             _retire(job, aggregate_name, old, new, keep_old)
             return RebuildReport(old, new, Summary())
     else:
-        old = store.targets(aggregate_name)
-        existing = {old.read, *old.write}
-        new = default_target(aggregate)
-        if new in existing:
-            new = f"{new}_r{int(time.time())}"
-        store.create_target(aggregate, new)
-        _record(job, aggregate_name, old, new, "scanning")
-        store.set_targets(aggregate_name, Targets(old.read, (*old.write, new)))
+        old, new = start(job, aggregate_name)
         sleep(settle_s)
     summary = job.run(aggregate_name, resume=recorded is not None, targets=(new,))
-    report = RebuildReport(old, new, summary)
+    return finish(job, aggregate_name, old, new, RebuildReport(old, new, summary), sample=sample,
+                  count_tolerance=count_tolerance, keep_old=keep_old, rng=rng)
+
+
+def start(job: ReplayJob, aggregate_name: str) -> tuple[Targets, str]:
+    """Create the new target and register it as an extra write target (live projectors dual-write from now)."""
+    store = job.store
+    aggregate = job.model.aggregate(aggregate_name)
+    store.prepare([aggregate])
+    old = store.targets(aggregate_name)
+    new = default_target(aggregate)
+    if new in {old.read, *old.write}:
+        new = f"{new}_r{int(time.time())}"
+    store.create_target(aggregate, new)
+    _record(job, aggregate_name, old, new, "scanning")
+    store.set_targets(aggregate_name, Targets(old.read, (*old.write, new)))
+    return old, new
+
+
+def finish(job: ReplayJob, aggregate_name: str, old: Targets, new: str, report: RebuildReport, *, sample: int = 20,
+           count_tolerance: float = 0.0, keep_old: bool = False, rng: Optional[random.Random] = None) -> RebuildReport:
+    """Check the scanned target; switch readers and writers to it, or put the targets back and drop it."""
     try:
-        _check(job, aggregate, new, report, sample, count_tolerance, rng or random.Random())
+        _check(job, job.model.aggregate(aggregate_name), new, report, sample, count_tolerance, rng or random.Random())
     except RebuildAborted:
-        abort(store, aggregate_name)
+        abort(job.store, aggregate_name)
         job.checkpoints.delete_prefix(_state_key(aggregate_name))
         raise
-    store.set_targets(aggregate_name, Targets(new, (new,)))
+    job.store.set_targets(aggregate_name, Targets(new, (new,)))
     _record(job, aggregate_name, old, new, "switched")
     _retire(job, aggregate_name, old, new, keep_old)
     return report

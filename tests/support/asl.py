@@ -1,30 +1,61 @@
 """Just enough of the Amazon States Language to run ``replay/state_machine.json`` in a test.
 
-Supports Task (Parameters with ``.$`` paths, Retry ignored), Map
-(ItemsPath, Iterator, ResultPath), Choice (BooleanEquals), Succeed, and
-ResultPath ``$`` or ``$.field``. Anything else raises, so the test fails
-when the definition grows past what is exercised here.
+Supports Task, Pass (Result, InputPath, Parameters), Wait (no time passes),
+Choice (And, IsPresent, StringEquals, BooleanEquals), Succeed (OutputPath),
+Fail, and Map in inline or distributed mode (ItemsPath, or an ItemReader
+answered by ``read_items``; ItemSelector with ``$$.Map.Item.Value``;
+Iterator or ItemProcessor), with ``.$`` paths, ResultPath (``$``, a field,
+or null) and Catch. Retry is ignored. Anything else raises, so the test
+fails when the definition grows past what is exercised here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+
+MISSING = object()
 
 
-def _path(document: Any, path: str) -> Any:
+class StateFailed(Exception):
+    """A Fail state was reached (``error`` is its Error name), or a Task raised with no Catch."""
+
+    def __init__(self, error: str, cause: str = "") -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+
+
+def _path(document: Any, path: str, context: Optional[dict] = None) -> Any:
+    if path.startswith("$$."):
+        document, path = context or {}, "$" + path[2:]
     if path == "$":
         return document
     value = document
     for part in path[2:].split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
         value = value[part]
     return value
 
 
-def _parameters(template: dict, document: Any) -> dict:
-    return {k[:-2] if k.endswith(".$") else k: _path(document, v) if k.endswith(".$") else v for k, v in template.items()}
+def _parameters(template: dict, document: Any, context: Optional[dict] = None) -> dict:
+    out = {}
+    for key, value in template.items():
+        if key.endswith(".$"):
+            found = _path(document, value, context)
+            if found is MISSING:
+                raise StateFailed("States.Runtime", f"path {value} not found")
+            out[key[:-2]] = found
+        elif isinstance(value, dict):
+            out[key] = _parameters(value, document, context)
+        else:
+            out[key] = value
+    return out
 
 
-def _with_result(document: Any, path: str, result: Any) -> Any:
+def _with_result(document: Any, state: dict, result: Any) -> Any:
+    path = state.get("ResultPath", "$")
+    if path is None:
+        return document
     if path == "$":
         return result
     updated = dict(document)
@@ -32,34 +63,76 @@ def _with_result(document: Any, path: str, result: Any) -> Any:
     return updated
 
 
-def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, dict], Any], max_transitions: int = 10_000) -> Any:
+def _rule(rule: dict, document: Any) -> bool:
+    if "And" in rule:
+        return all(_rule(r, document) for r in rule["And"])
+    value = _path(document, rule["Variable"])
+    if "IsPresent" in rule:
+        return (value is not MISSING) is rule["IsPresent"]
+    if "StringEquals" in rule:
+        return value == rule["StringEquals"]
+    if "BooleanEquals" in rule:
+        return value is rule["BooleanEquals"]
+    raise NotImplementedError(f"choice rule {sorted(rule)}")
+
+
+def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, dict], Any],
+                      read_items: Optional[Callable[[dict], list]] = None, max_transitions: int = 10_000) -> Any:
     state_name = definition["StartAt"]
     states = definition["States"]
     for _ in range(max_transitions):
         state = states[state_name]
         kind = state["Type"]
-        if kind == "Task":
-            payload = _parameters(state["Parameters"], document) if "Parameters" in state else document
-            document = _with_result(document, state.get("ResultPath", "$"), invoke(state["Resource"], payload))
-        elif kind == "Map":
-            items = _path(document, state["ItemsPath"])
-            results = [run_state_machine(state["Iterator"], item, invoke, max_transitions) for item in items]
-            document = _with_result(document, state.get("ResultPath", "$"), results)
-        elif kind == "Choice":
-            for choice in state["Choices"]:
-                if set(choice) - {"Variable", "BooleanEquals", "Next"}:
-                    raise NotImplementedError(f"choice rule {sorted(choice)}")
-                if _path(document, choice["Variable"]) is choice["BooleanEquals"]:
-                    state_name = choice["Next"]
-                    break
+        try:
+            if kind == "Task":
+                payload = _parameters(state["Parameters"], document) if "Parameters" in state else document
+                document = _with_result(document, state, invoke(state["Resource"], payload))
+            elif kind == "Pass":
+                value = _path(document, state["InputPath"]) if "InputPath" in state else document
+                if "Parameters" in state:
+                    value = _parameters(state["Parameters"], value)
+                document = _with_result(document, state, state["Result"] if "Result" in state else value)
+            elif kind == "Wait":
+                pass
+            elif kind == "Map":
+                document = _with_result(document, state, _map(state, document, invoke, read_items, max_transitions))
+            elif kind == "Choice":
+                state_name = next((c["Next"] for c in state["Choices"] if _rule(c, document)), state.get("Default"))
+                continue
+            elif kind == "Succeed":
+                return {} if "OutputPath" in state and state["OutputPath"] is None else document
+            elif kind == "Fail":
+                raise StateFailed(state["Error"], state.get("Cause", ""))
             else:
-                state_name = state["Default"]
+                raise NotImplementedError(f"state type {kind}")
+        except StateFailed as failure:
+            if kind == "Fail" or "Catch" not in state:
+                raise
+            catch = next(c for c in state["Catch"] if c["ErrorEquals"] in (["States.ALL"], [failure.error]))
+            document = _with_result(document, catch, {"Error": failure.error})
+            state_name = catch["Next"]
             continue
-        elif kind == "Succeed":
-            return document
-        else:
-            raise NotImplementedError(f"state type {kind}")
         if state.get("End"):
             return document
         state_name = state["Next"]
     raise RuntimeError("state machine did not finish")
+
+
+def _map(state: dict, document: Any, invoke, read_items, max_transitions: int) -> list:
+    if "ItemReader" in state:
+        reader = state["ItemReader"]
+        items = read_items({**reader, "Parameters": _parameters(reader["Parameters"], document)})
+    else:
+        items = _path(document, state["ItemsPath"])
+    processor = state.get("ItemProcessor") or state["Iterator"]
+    results = []
+    for index, item in enumerate(items):
+        if "ItemSelector" in state:
+            item = _parameters(state["ItemSelector"], document, {"Map": {"Item": {"Value": item, "Index": index}}})
+        try:
+            results.append(run_state_machine(processor, item, invoke, read_items, max_transitions))
+        except StateFailed:
+            raise
+        except Exception as error:
+            raise StateFailed(type(error).__name__, str(error)) from error
+    return results
