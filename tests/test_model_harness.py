@@ -14,33 +14,42 @@ equal what the final tables imply.
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from domain.sample import MODEL as SAMPLE
 from projector.table_names import TableNames
 from testkit import check_model
 from tests.models import crm, groups, single_table
 
+# Each example drives moto through some 30 steps (about half a second): the thorough profile runs
+# 2,000 per model rather than the 10,000 of the pure property tests.
+EXAMPLES = {"thorough": 2_000}.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), 60)
+HARNESS = settings(max_examples=EXAMPLES, stateful_step_count=30, deadline=None,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
 
 def test_the_sample_converges():
-    check_model(SAMPLE)
+    check_model(SAMPLE, settings=HARNESS)
 
 
 def test_a_crm_with_moving_items_and_versioned_joins_converges():
-    check_model(crm.MODEL)
+    check_model(crm.MODEL, settings=HARNESS)
 
 
 def test_a_crm_deployed_under_physical_table_names_converges():
     names = TableNames({name: f"prod-{name}" for name in crm.MODEL.tables})
-    check_model(crm.MODEL, names=names)
+    check_model(crm.MODEL, names=names, settings=HARNESS)
 
 
 def test_a_single_table_design_converges():
-    check_model(single_table.MODEL)
+    check_model(single_table.MODEL, settings=HARNESS)
 
 
 def test_route_functions_and_a_hand_written_translator_converge():
-    check_model(groups.MODEL, items=groups.ITEMS)
+    check_model(groups.MODEL, items=groups.ITEMS, settings=HARNESS)
 
 
 def test_a_hand_written_translator_that_breaks_its_contract_is_caught():
