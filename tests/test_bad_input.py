@@ -91,3 +91,20 @@ def test_a_version_attribute_that_is_not_an_integer_only_loses_its_tie_breaking(
         report = Projector(MODEL, store, quarantine).project([raw])
         assert report.failed_from is None and not report.quarantined
         assert store.get("customer", f"c{index}")["name"] == "Ada"
+
+
+def test_two_poison_records_with_long_positions_get_two_quarantine_entries():
+    """Positions used to be cut to 128 characters: two records alike in those kept one entry and counted two."""
+    from tests.corpus.bad_records import _set, broken
+
+    long_sequences = ["9" * 199 + "a", "9" * 199 + "b"]
+    raws = [broken(lambda: order("c1", f"o{i}", seq=i), _set(["dynamodb", "SequenceNumber"], s))
+            for i, s in enumerate(long_sequences)]
+    quarantine = MemoryQuarantine()
+    report = Projector(MODEL, MemoryStore(), quarantine).project(raws)
+    assert len(report.quarantined) == 2
+    entries = quarantine.list()
+    assert len(entries) == 2, [e.id for e in entries]
+    assert all(len(e.position) <= 128 for e in entries)
+    assert len(Projector(MODEL, MemoryStore(), quarantine).project(raws).quarantined) == 2
+    assert len(quarantine.list()) == 2, "a redelivered record keeps its id"

@@ -73,6 +73,8 @@ CORPUS: list[tuple[str, Any, str]] = [
     ("unknown table ARN", broken(_order, _set(["eventSourceARN"], ARN.format(table="invoices"))), "table 'invoices' is not part of the model"),
     ("missing SequenceNumber", broken(_order, _delete(["dynamodb", "SequenceNumber"])), "SequenceNumber must be a string of digits"),
     ("SequenceNumber not digits", broken(_order, _set(["dynamodb", "SequenceNumber"], "12ab")), "SequenceNumber must be a string of digits"),
+    ("SequenceNumber of 200 characters", broken(_order, _set(["dynamodb", "SequenceNumber"], "9" * 199 + "x")),
+     "SequenceNumber must be a string of digits"),
     ("missing creation time", broken(_order, _delete(["dynamodb", "ApproximateCreationDateTime"])), "ApproximateCreationDateTime"),
     ("creation time garbage", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], "yesterday")), "ApproximateCreationDateTime"),
     ("negative creation time", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], -5)), "not a plausible time"),
