@@ -240,16 +240,17 @@ def cmd_project(args) -> int:
 
 def cmd_quarantine(args) -> int:
     from projector.quarantine import open_quarantine
+    from projector.terminal import find_printed, printable
 
     model, store = _open(args)
     quarantine = open_quarantine(quarantine_url(store.url, args.quarantine))
     if args.action == "list":
         entries = quarantine.list(args.table)
         for entry in entries:
-            print(f"{entry.id}\t{entry.event_id or '-'}\t{entry.summary or entry.reason}")
+            print("\t".join(printable(t) for t in (entry.id, entry.event_id or "-", entry.summary or entry.reason)))
         print(f"{len(entries)} quarantined record(s)", file=sys.stderr)
         return EXIT_OK
-    entry = quarantine.get(args.entry)
+    entry = quarantine.get(args.entry) or find_printed(args.entry, quarantine.list(), lambda e: e.id)
     if entry is None:
         print(f"dynafold: no quarantined record {args.entry!r}", file=sys.stderr)
         return EXIT_PROBLEM
@@ -262,14 +263,14 @@ def cmd_quarantine(args) -> int:
         return EXIT_OK
     if args.action == "drop":
         quarantine.drop(entry.id)
-        print(f"dropped {entry.id}", file=sys.stderr)
+        print(f"dropped {printable(entry.id)}", file=sys.stderr)
         return EXIT_OK
     from projector.redrive import redrive
     from projector.server_clock import server_time_us
 
     projector, client = _projector(model, store, args.quarantine, args.names)
     ok, message = redrive(projector, quarantine, entry, now_us=lambda: server_time_us(client))
-    print(message, file=sys.stderr)
+    print(printable(message), file=sys.stderr)
     return EXIT_OK if ok else EXIT_PROBLEM
 
 

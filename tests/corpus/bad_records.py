@@ -71,6 +71,8 @@ CORPUS: list[tuple[str, Any, str]] = [
     ("missing eventSourceARN", broken(_order, _delete(["eventSourceARN"])), "eventSourceARN is missing"),
     ("Kinesis ARN", broken(_order, _set(["eventSourceARN"], "arn:aws:kinesis:us-east-1:1:stream/x")), "not a DynamoDB stream ARN"),
     ("unknown table ARN", broken(_order, _set(["eventSourceARN"], ARN.format(table="invoices"))), "table 'invoices' is not part of the model"),
+    ("escape sequences in the ARN", broken(_order, _set(["eventSourceARN"], ARN.format(table="orders\x1b]0;owned\x07"))),
+     "is not part of the model"),
     ("missing SequenceNumber", broken(_order, _delete(["dynamodb", "SequenceNumber"])), "SequenceNumber must be a string of digits"),
     ("SequenceNumber not digits", broken(_order, _set(["dynamodb", "SequenceNumber"], "12ab")), "SequenceNumber must be a string of digits"),
     ("SequenceNumber of 200 characters", broken(_order, _set(["dynamodb", "SequenceNumber"], "9" * 199 + "x")),
