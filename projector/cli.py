@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = actions.add_parser("list", help="one line per quarantined record")
     listing.add_argument("--table", help="only this source table")
     for name, text in (
-        ("show", "the full entry, raw record included"),
+        ("show", "the full entry, with the record's identity and declared attributes"),
         ("retry", "project the record again (after a fix); removed from the quarantine if it now succeeds"),
         ("drop", "delete the entry for good"),
     ):

@@ -1,9 +1,11 @@
-"""The quarantine: where records that can never be projected are kept, whole.
+"""The quarantine: where records that can never be projected are kept.
 
-A poison record (undecodable, untranslatable) is written here with its raw
-payload, its table, its shard position, the error and the time, and then
-skipped so the shard moves on. Entries are keyed by (table, position), so a
-redelivered poison record is stored once. ``dynafold quarantine`` lists,
+A poison record (undecodable, untranslatable) is written here with its
+identity and its declared attributes (``raw``, as ``projector.sanitize``
+keeps it: never an undeclared attribute), its table, its shard position,
+the error and the time, and then skipped so the shard moves on. Entries
+are keyed by (table, position), so a redelivered poison record is stored
+once. ``dynafold quarantine`` lists (summaries, never the full reason),
 shows, re-drives and drops them.
 """
 
