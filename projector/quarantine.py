@@ -99,9 +99,11 @@ CREATE TABLE IF NOT EXISTS dynafold_quarantine (
     reason TEXT NOT NULL,
     raw TEXT NOT NULL,
     quarantined_at REAL NOT NULL,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
 )
 """
+_COLUMNS = "source_table, position, event_id, reason, raw, quarantined_at, source, summary"
 
 
 class SQLiteQuarantine:
@@ -110,20 +112,26 @@ class SQLiteQuarantine:
     def __init__(self, url: str) -> None:
         self.url = url
         self._connections = ThreadConnections(path_of(url))
-        self._db().execute(_SCHEMA)
+        db = self._db()
+        db.execute(_SCHEMA)
+        if "summary" not in {row[1] for row in db.execute("PRAGMA table_info(dynafold_quarantine)")}:
+            db.execute("ALTER TABLE dynafold_quarantine ADD COLUMN summary TEXT NOT NULL DEFAULT ''")
 
     def _db(self) -> sqlite3.Connection:
         return self._connections.get()
 
     def put(self, entries: Iterable[QuarantineEntry]) -> None:
         rows = [
-            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.source) for e in entries
+            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.source, e.summary)
+            for e in entries
         ]
         if rows:
-            self._db().executemany("INSERT OR IGNORE INTO dynafold_quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db().executemany(
+                f"INSERT OR IGNORE INTO dynafold_quarantine (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
     def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
-        sql = "SELECT source_table, position, event_id, reason, raw, quarantined_at, source FROM dynafold_quarantine"
+        sql = f"SELECT {_COLUMNS} FROM dynafold_quarantine"
         args: tuple = ()
         if table is not None:
             sql += " WHERE source_table = ?"
@@ -131,11 +139,7 @@ class SQLiteQuarantine:
         return [QuarantineEntry(*row) for row in self._db().execute(sql + " ORDER BY id", args)]
 
     def get(self, entry_id: str) -> Optional[QuarantineEntry]:
-        row = self._db().execute(
-            "SELECT source_table, position, event_id, reason, raw, quarantined_at, source "
-            "FROM dynafold_quarantine WHERE id = ?",
-            (entry_id,),
-        ).fetchone()
+        row = self._db().execute(f"SELECT {_COLUMNS} FROM dynafold_quarantine WHERE id = ?", (entry_id,)).fetchone()
         return None if row is None else QuarantineEntry(*row)
 
     def drop(self, entry_id: str) -> bool:
