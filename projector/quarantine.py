@@ -107,11 +107,18 @@ _COLUMNS = "source_table, position, event_id, reason, raw, quarantined_at, sourc
 
 
 class SQLiteQuarantine:
-    """A table in the SQLite file (the store's own file by default)."""
+    """A table in the SQLite file (the store's own file by default).
+
+    Its connections delete securely (``secure_delete``: freed content is
+    overwritten with zeros), and ``drop`` then checkpoints and truncates the
+    WAL, whose older frames still hold the entry: a dropped entry leaves no
+    bytes behind (unless another connection reads at that moment and the
+    checkpoint cannot finish; the next drop completes it).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._connections = ThreadConnections(path_of(url))
+        self._connections = ThreadConnections(path_of(url), pragmas=("secure_delete=ON",))
         db = self._db()
         db.execute(_SCHEMA)
         if "summary" not in {row[1] for row in db.execute("PRAGMA table_info(dynafold_quarantine)")}:
@@ -143,7 +150,10 @@ class SQLiteQuarantine:
         return None if row is None else QuarantineEntry(*row)
 
     def drop(self, entry_id: str) -> bool:
-        return self._db().execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
+        db = self._db()
+        dropped = db.execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dropped
 
 
 def open_quarantine(url: str) -> Quarantine:

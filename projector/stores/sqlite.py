@@ -75,9 +75,11 @@ class ThreadConnections:
     each opens it this way so threads never share a connection.
     """
 
-    def __init__(self, path: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, path: str, timeout_s: float = 30.0, pragmas: Sequence[str] = ()) -> None:
+        """``pragmas`` are run on every new connection (after WAL mode and full sync)."""
         self.path = path
         self.timeout = timeout_s
+        self.pragmas = tuple(pragmas)
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:
@@ -86,6 +88,8 @@ class ThreadConnections:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
+            for pragma in self.pragmas:
+                conn.execute(f"PRAGMA {pragma}")
             self._local.conn = conn
         return conn
 
