@@ -263,6 +263,22 @@ class SQLiteStore:
         self._connections.close()
 
 
+# Result codes that say the file cannot be used now (busy, full, I/O, read-only, damaged), never that a
+# record is at fault: the batch is retried, nothing is quarantined.
+_UNAVAILABLE = (
+    "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN",
+    "SQLITE_NOMEM", "SQLITE_INTERRUPT", "SQLITE_PROTOCOL", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM",
+)
+
+
+def unavailable(error: sqlite3.Error) -> Optional[StoreUnavailable]:
+    """The ``StoreUnavailable`` an SQLite error means, or None when it is not about the file's state."""
+    name = getattr(error, "sqlite_errorname", None) or ""
+    if name.startswith(_UNAVAILABLE) or (not name and "locked" in str(error)):
+        return StoreUnavailable(f"sqlite store unavailable: {error}")
+    return None
+
+
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection, immediate: bool) -> None:
         self.conn = conn
@@ -271,21 +287,30 @@ class _Transaction:
     def __enter__(self) -> sqlite3.Connection:
         try:
             self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
-        except sqlite3.OperationalError as error:
-            raise StoreUnavailable(f"sqlite store busy: {error}") from None
+        except sqlite3.Error as error:
+            raise (unavailable(error) or StoreUnavailable(f"sqlite store unavailable: {error}")) from None
         return self.conn
 
     def __exit__(self, kind, error, tb) -> None:
         if kind is None:
             try:
                 self.conn.execute("COMMIT")
-            except sqlite3.OperationalError as commit_error:
+                return
+            except sqlite3.Error as commit_error:
+                self._rollback()
+                raise StoreUnavailable(f"sqlite store unavailable: {commit_error}") from None
+        self._rollback()
+        mapped = unavailable(error) if isinstance(error, sqlite3.Error) else None
+        if mapped is not None:
+            raise mapped from None
+
+    def _rollback(self) -> None:
+        """Roll back what is left: on SQLITE_FULL, IOERR or BUSY, SQLite may have rolled back already."""
+        if self.conn.in_transaction:
+            try:
                 self.conn.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite store busy: {commit_error}") from None
-        else:
-            self.conn.execute("ROLLBACK")
-            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-                raise StoreUnavailable(f"sqlite store busy: {error}") from None
+            except sqlite3.Error:
+                pass  # the error being handled says more than this one
 
 
 def _all_targets(db: sqlite3.Connection) -> dict[str, Targets]:
