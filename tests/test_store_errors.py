@@ -8,6 +8,9 @@ quarantined; the handler raises only when it cannot name the failed record.
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from domain.sample import MODEL
@@ -16,6 +19,7 @@ from projector.lambda_handler import make_handler
 from projector.quarantine import MemoryQuarantine
 from domain.state import AggregateState
 from projector.stores.base import DocKey, DocumentWrite, StoreUnavailable
+from projector.stores.opensearch import OpenSearchStore
 from projector.stores.sqlite import SQLiteStore
 from tests.support.records import customer
 
@@ -44,5 +48,60 @@ def test_a_full_sqlite_disk_is_a_store_error_that_names_the_cause(tmp_path, size
         for i in range(100):
             store.write([DocumentWrite(DocKey("customer_v1", f"d{i}"), None, AggregateState(), {"name": "x" * size})])
     batch = [customer(f"c{i}", name="x" * size, seq=i) for i in range(1, 30)]
+    handle = make_handler(lambda: projector, emit=lambda *a: None)
+    assert handle({"Records": batch}, None) == {"batchItemFailures": sequences(batch)}
+
+
+class _Answering(BaseHTTPRequestHandler):
+    """Answers every request 200 with the server's ``body`` (a proxy that is not OpenSearch)."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    do_GET = do_PUT = do_HEAD = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def proxy():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answering)
+    server.daemon_threads = True
+    server.body = b""
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+NOT_OPENSEARCH = {
+    "html": b"<html><body>502 Bad Gateway</body></html>",
+    "truncated": b'{"docs": [{"found": tr',
+    "a list": b"[]",
+    "a string": b'"ok"',
+    "docs not a list": b'{"docs": "none", "items": 7}',
+    "entries not objects": b'{"docs": [1], "items": [1]}',
+}
+
+
+@pytest.mark.parametrize("body", NOT_OPENSEARCH.values(), ids=NOT_OPENSEARCH.keys())
+def test_a_200_answer_that_is_not_opensearch_json_is_a_store_error(proxy, body, monkeypatch):
+    """A proxy answering 200 with invalid JSON raised a raw JSONDecodeError (or a TypeError on odd JSON) out of the handler."""
+    proxy.body = body
+    store = OpenSearchStore.from_url(f"opensearch+http://127.0.0.1:{proxy.server_address[1]}")
+    for call in (lambda: store.prepare(list(MODEL.aggregates.values())), lambda: store.load({"customer": ["c1"]}),
+                 lambda: store.write([DocumentWrite(DocKey("customer_v1", "c1"), None, AggregateState(), None)]),
+                 lambda: store.reload([DocKey("customer_v1", "c1")])):
+        with pytest.raises(StoreUnavailable):
+            call()
+    monkeypatch.setattr(store, "prepare", lambda aggregates: None)
+    projector = Projector(MODEL, store, MemoryQuarantine(), backoff=QUICK)
+    batch = [customer("c1", seq=1), customer("c2", seq=2)]
     handle = make_handler(lambda: projector, emit=lambda *a: None)
     assert handle({"Records": batch}, None) == {"batchItemFailures": sequences(batch)}

@@ -388,16 +388,20 @@ class OpenSearchStore(OpenSearchReads):
 
         Statuses the caller expects are passed as ``ignore=`` and come back as
         the response body, so they are neither raised nor logged as failures
-        by the client.
+        by the client. An answer that is not JSON, or JSON other than an
+        object (a proxy answering 200), is ``StoreUnavailable`` too.
         """
         try:
-            return method(**kwargs)
+            answer = method(**kwargs)
         except TransportError as error:
             if error.status_code == 413:
                 raise RequestTooLarge(self._describe(operation, error)) from None
             raise StoreUnavailable(self._describe(operation, error)) from None
         except OpenSearchException as error:
             raise StoreUnavailable(self._describe(operation, error)) from None
+        if not isinstance(answer, (Mapping, bool)):  # a proxy's 200 that is JSON but not OpenSearch's
+            raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {type(answer).__name__}, not an object")
+        return answer
 
     def _describe(self, operation: str, error: Exception) -> str:
         return describe(self._where, operation, error, self._secrets)
