@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional, Protocol
 
 import attrs
 
-from projector.stores.sqlite import ThreadConnections, path_of
+from projector.stores.sqlite import ThreadConnections, path_of, unavailable
 
 
 def raw_json(raw: Any) -> str:
@@ -119,10 +119,12 @@ class SQLiteQuarantine:
     def __init__(self, url: str) -> None:
         self.url = url
         self._connections = ThreadConnections(path_of(url), pragmas=("secure_delete=ON",))
-        db = self._db()
-        db.execute(_SCHEMA)
-        if "summary" not in {row[1] for row in db.execute("PRAGMA table_info(dynafold_quarantine)")}:
-            db.execute("ALTER TABLE dynafold_quarantine ADD COLUMN summary TEXT NOT NULL DEFAULT ''")
+        self._connections.run_script(_SCHEMA)
+        try:
+            if "summary" not in {row[1] for row in self._db().execute("PRAGMA table_info(dynafold_quarantine)")}:
+                self._db().execute("ALTER TABLE dynafold_quarantine ADD COLUMN summary TEXT NOT NULL DEFAULT ''")
+        except sqlite3.Error as error:
+            raise (unavailable(error) or error) from None
 
     def _db(self) -> sqlite3.Connection:
         return self._connections.get()

@@ -8,6 +8,7 @@ quarantined; the handler raises only when it cannot name the failed record.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,7 +16,7 @@ import pytest
 
 from domain.sample import MODEL
 from projector.batch import Backoff, Projector
-from projector.lambda_handler import make_handler
+from projector.lambda_handler import UnnamedFailure, make_handler
 from projector.quarantine import MemoryQuarantine
 from domain.state import AggregateState
 from projector.stores.base import DocKey, DocumentWrite, StoreUnavailable
@@ -105,3 +106,42 @@ def test_a_200_answer_that_is_not_opensearch_json_is_a_store_error(proxy, body, 
     batch = [customer("c1", seq=1), customer("c2", seq=2)]
     handle = make_handler(lambda: projector, emit=lambda *a: None)
     assert handle({"Records": batch}, None) == {"batchItemFailures": sequences(batch)}
+
+
+def test_a_lock_held_past_the_busy_timeout_at_cold_start_fails_the_batch_and_the_next_invocation_builds_again(tmp_path):
+    """WAL mode and the schema ran outside the lock-error mapping: 'database is locked' escaped the handler."""
+    path = tmp_path / "views.db"
+    url = f"sqlite:///{path}"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StoreUnavailable, match="locked"):
+        SQLiteStore(url, busy_timeout_s=0.05)
+    built = []
+
+    def build() -> Projector:
+        built.append(1)
+        return Projector(MODEL, SQLiteStore(url, busy_timeout_s=0.05), MemoryQuarantine())
+
+    handle = make_handler(build, emit=lambda *a: None)
+    batch = [customer("c1", seq=1), customer("c2", seq=2)]
+    assert handle({"Records": batch}, None) == {"batchItemFailures": sequences(batch)}
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert handle({"Records": batch}, None) == {"batchItemFailures": []}
+    assert len(built) == 2 and SQLiteStore(url).get("customer", "c2") is not None
+
+
+def test_the_handler_raises_only_when_it_cannot_name_the_failed_record():
+    """A failure the report can name returns batchItemFailures; without a sequence number Lambda must retry the batch."""
+
+    def broken() -> Projector:
+        raise StoreUnavailable("the store is down")
+
+    handle = make_handler(broken, emit=lambda *a: None)
+    batch = [customer("c1", seq=1), customer("c2", seq=2)]
+    assert handle({"Records": batch}, None) == {"batchItemFailures": sequences(batch)}
+    assert handle({"Records": []}, None) == {"batchItemFailures": []}
+    nameless = customer("c0", seq=0)
+    del nameless["dynamodb"]["SequenceNumber"]
+    with pytest.raises(UnnamedFailure):
+        handle({"Records": [nameless, *batch]}, None)

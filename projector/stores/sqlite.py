@@ -83,15 +83,27 @@ class ThreadConnections:
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:
+        """This thread's connection; a file that cannot be opened or set up now is ``StoreUnavailable``."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            for pragma in self.pragmas:
-                conn.execute(f"PRAGMA {pragma}")
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                for pragma in self.pragmas:
+                    conn.execute(f"PRAGMA {pragma}")
+            except sqlite3.Error as error:
+                conn.close()
+                raise (unavailable(error) or error) from None
             self._local.conn = conn
         return conn
+
+    def run_script(self, script: str) -> None:
+        """A schema script, with the store's error mapping (many cold starts race on it)."""
+        try:
+            self.get().executescript(script)
+        except sqlite3.Error as error:
+            raise (unavailable(error) or error) from None
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -112,7 +124,7 @@ class SQLiteStore:
         os.makedirs(directory, exist_ok=True)
         self._connections = ThreadConnections(self.path, busy_timeout_s)
         self._aggregates: dict[str, Aggregate] = {}
-        self._connections.get().executescript(_SCHEMA)
+        self._connections.run_script(_SCHEMA)
 
     def _transaction(self, immediate: bool = False):
         return _Transaction(self._connections.get(), immediate)
