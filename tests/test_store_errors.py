@@ -19,6 +19,7 @@ from projector.batch import Backoff, Projector
 from projector.lambda_handler import UnnamedFailure, make_handler
 from projector.quarantine import MemoryQuarantine
 from domain.state import AggregateState
+from projector.stores import open_store
 from projector.stores.base import DocKey, DocumentWrite, StoreUnavailable
 from projector.stores.opensearch import OpenSearchStore
 from projector.stores.sqlite import SQLiteStore
@@ -145,3 +146,21 @@ def test_the_handler_raises_only_when_it_cannot_name_the_failed_record():
     del nameless["dynamodb"]["SequenceNumber"]
     with pytest.raises(UnnamedFailure):
         handle({"Records": [nameless, *batch]}, None)
+
+
+@pytest.mark.parametrize("store_url", ["opensearch"], indirect=True)
+@pytest.mark.parametrize("lost", ["everything", "the control index"])
+def test_a_warm_projector_rediscovers_targets_after_the_indices_disappear(store_url, lost):
+    """A warm container kept its cached targets and failed every batch ('targets changed') until a cold start."""
+    store = open_store(store_url)
+    handle = make_handler(lambda: Projector(MODEL, store, MemoryQuarantine(), backoff=QUICK), emit=lambda *a: None)
+    first = [customer("c1", seq=1)]
+    assert handle({"Records": first}, None) == {"batchItemFailures": []}
+    indices = [store.prefix + "dynafold_control"] + ([store.prefix + "customer_v1", store.prefix + "lesson_v1"]
+                                                     if lost == "everything" else [])
+    for index in indices:
+        store.client.indices.delete(index=index)
+    later = [customer("c2", seq=2), customer("c1", seq=3, name="Grace")]
+    assert handle({"Records": later}, None) == {"batchItemFailures": []}
+    assert store.get("customer", "c2")["name"] == "Ada" and store.get("customer", "c1")["name"] == "Grace"
+    assert store.targets("customer").write == ("customer_v1",)

@@ -38,7 +38,9 @@ Cost
     control documents seen. If the control documents name a target the cache
     did not have, a second ``_mget`` fetches its documents (only right after a
     rebuild registers a target). ``prepare`` fills the cache, so even the
-    first batch costs one ``_mget``. ``write`` is one ``_bulk``: ``create``
+    first batch costs one ``_mget``. If the control documents or indices
+    vanished (``UnknownTarget``), ``load`` forgets the cache, prepares again
+    and loads once more. ``write`` is one ``_bulk``: ``create``
     for an expected absence, ``index`` with ``if_seq_no``/``if_primary_term``
     otherwise. Both are split when a batch touches more documents or bytes
     than one request may carry (``max_batch_docs``, ``max_request_bytes``:
@@ -183,6 +185,25 @@ class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
         self._sync_alias(aggregate.name)
 
     def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
+        try:
+            return self._load(wanted)
+        except UnknownTarget:
+            if not self._rediscover(wanted):
+                raise
+            return self._load(wanted)
+
+    def _rediscover(self, names: Collection[str]) -> bool:
+        """Targets vanished under a warm projector (a restored cluster, a deleted index): forget the cache and
+        prepare again the aggregates this store prepared (False if none), or every batch fails until a cold start."""
+        known = [self._aggregates[name] for name in names if name in self._aggregates]
+        with self._lock:
+            for aggregate in known:
+                self._write_targets.pop(aggregate.name, None)
+        self._control_ready = False
+        self.prepare(known)
+        return bool(known)
+
+    def _load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
         names = list(wanted)
         if not names:
             return Loaded({}, {})
@@ -355,9 +376,9 @@ class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
             raise StoreUnavailable(self._describe(operation, error)) from None
         except OpenSearchException as error:
             raise StoreUnavailable(self._describe(operation, error)) from None
-        if not isinstance(answer, (Mapping, bool)):  # a proxy's 200 that is JSON but not OpenSearch's
-            raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {type(answer).__name__}, not an object")
-        return answer
+        if isinstance(answer, (Mapping, bool)):
+            return answer
+        raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {type(answer).__name__}, not an object")
 
     def _describe(self, operation: str, error: Exception) -> str:
         return describe(self._where, operation, error, self._secrets)
