@@ -299,7 +299,8 @@ def cmd_replay(args) -> int:
         return _replay_exports(args, model, store, open_quarantine(quarantine_location), client, names)
     processes = None
     if args.workers > 1 and not store.url.startswith("memory://"):
-        processes = ReplayConfig(args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL", store.url,
+        model_spec = args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL"
+        processes = ReplayConfig(model_spec, store_url(args.store),  # as given: store.url holds no credentials
                                  quarantine_location, checkpoints_url, args.page_size, args.names.to_text())
     job = ReplayJob(
         model, store, open_quarantine(quarantine_location), client, open_checkpoints(checkpoints_url),

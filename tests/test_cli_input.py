@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
+
+import boto3
+import pytest
+
 from domain.sample import MODEL
 from projector.batch import Projector
 from projector.cli import main
+from projector.provision import create_tables
 from projector.quarantine import SQLiteQuarantine
+from projector.sample_writer import SampleWriter
+from projector.stores import open_store
 from projector.stores.sqlite import SQLiteStore
 from tests.support.records import ARN, order
 
+PASSWORD = "s3cr3t/Pa55:word@"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202e"
 
 
@@ -34,3 +48,62 @@ def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_
     err = capsys.readouterr().err
     assert all(c == "\n" or c.isprintable() for c in err), repr(err)
     assert len(SQLiteQuarantine(url).list()) == 1
+
+
+class _BasicAuthProxy(BaseHTTPRequestHandler):
+    """Forwards to the server's ``upstream`` only requests carrying its ``authorization``; 401 for the others."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.headers.get("authorization") != self.server.authorization:
+            status, data, kind = 401, b'{"error": "unauthorized", "status": 401}', "application/json"
+        else:
+            request = urllib.request.Request(self.server.upstream + self.path, data=body if body else None,
+                                             method=self.command, headers={"content-type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    status, data, kind = answer.status, answer.read(), answer.headers.get("content-type", "")
+            except urllib.error.HTTPError as error:
+                status, data, kind = error.code, error.read(), error.headers.get("content-type", "")
+        self.send_response(status)
+        self.send_header("content-type", kind)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def guarded_osmem(osmem_url):
+    """osmem behind basic auth (user ``replayer``, password ``PASSWORD``): the URL without credentials."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BasicAuthProxy)
+    server.daemon_threads = True
+    server.upstream = osmem_url.rstrip("/")
+    server.authorization = "Basic " + base64.b64encode(f"replayer:{PASSWORD}".encode()).decode()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("dynamodb_endpoint", ["moto"], indirect=True)
+def test_replay_worker_processes_reach_a_store_whose_url_holds_credentials(dynamodb_endpoint, guarded_osmem, tmp_path,
+                                                                            capsys):
+    """Workers got store.url, which is redacted: every segment failed with 401 and no document was written."""
+    client = boto3.client("dynamodb")
+    create_tables(client, MODEL)
+    writer = SampleWriter(client)
+    for i in range(30):
+        writer.put("customers", {"customer_id": f"c{i:02d}", "name": f"Customer {i}", "email": f"c{i}@x.io"})
+    url = f"opensearch+http://replayer:{quote(PASSWORD, safe='')}@{guarded_osmem}"
+    code = main(["replay", "--store", url, "--aggregate", "customer", "--segments", "3", "--workers", "2",
+                 "--no-progress", "--quarantine", f"sqlite:///{tmp_path}/q.db", "--checkpoints", f"sqlite:///{tmp_path}/c.db"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert len(list(open_store(url).documents("customer"))) == 30
+    assert PASSWORD not in out.out + out.err and quote(PASSWORD, safe="") not in out.out + out.err
