@@ -157,13 +157,13 @@ def _is_aws_unreachable(error: Exception) -> bool:
     return isinstance(error, (BotoCoreError, ClientError))
 
 
-def _open(args):
+def _open(args, read_only: bool = False):
     from projector.config import table_names
     from projector.stores import open_store
 
     model = load_model(args.model)
     args.names = table_names(model, args.table_names)
-    store = open_store(store_url(args.store))
+    store = open_store(store_url(args.store), read_only=read_only)  # readers work on files nobody may write
     return model, store
 
 
@@ -177,7 +177,7 @@ def _checkpoints_url(args, store) -> str:
 def cmd_dump(args) -> int:
     from projector.stores.codec import dumps
 
-    model, store = _open(args)
+    model, store = _open(args, read_only=True)
     model.aggregate(args.aggregate)
     for document in store.documents(args.aggregate):
         sys.stdout.write(dumps(document) + "\n")
@@ -187,7 +187,7 @@ def cmd_dump(args) -> int:
 def cmd_search(args) -> int:
     from projector.stores.codec import dumps
 
-    model, store = _open(args)
+    model, store = _open(args, read_only=True)
     model.aggregate(args.aggregate)
     for document in store.search(args.aggregate, args.query, limit=args.limit):
         sys.stdout.write(dumps(document) + "\n")
@@ -242,8 +242,9 @@ def cmd_quarantine(args) -> int:
     from projector.quarantine import open_quarantine
     from projector.terminal import find_printed, printable
 
-    model, store = _open(args)
-    quarantine = open_quarantine(quarantine_url(store.url, args.quarantine))
+    read_only = args.action in ("list", "show")
+    model, store = _open(args, read_only)
+    quarantine = open_quarantine(quarantine_url(store.url, args.quarantine), read_only=read_only)
     if args.action == "list":
         entries = quarantine.list(args.table)
         for entry in entries:

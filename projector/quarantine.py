@@ -116,9 +116,12 @@ class SQLiteQuarantine:
     checkpoint cannot finish; the next drop completes it).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """``read_only``: for list and show, on a file nobody may write (no schema is created)."""
         self.url = url
-        self._connections = ThreadConnections(path_of(url), pragmas=("secure_delete=ON",))
+        self._connections = ThreadConnections(path_of(url), pragmas=("secure_delete=ON",), read_only=read_only)
+        if read_only:
+            return
         self._connections.run_script(_SCHEMA)
         try:
             if "summary" not in {row[1] for row in self._db().execute("PRAGMA table_info(dynafold_quarantine)")}:
@@ -145,11 +148,20 @@ class SQLiteQuarantine:
         if table is not None:
             sql += " WHERE source_table = ?"
             args = (table,)
-        return [QuarantineEntry(*row) for row in self._db().execute(sql + " ORDER BY id", args)]
+        return [QuarantineEntry(*row) for row in self._rows(sql + " ORDER BY id", args)]
 
     def get(self, entry_id: str) -> Optional[QuarantineEntry]:
-        row = self._db().execute(f"SELECT {_COLUMNS} FROM dynafold_quarantine WHERE id = ?", (entry_id,)).fetchone()
-        return None if row is None else QuarantineEntry(*row)
+        rows = self._rows(f"SELECT {_COLUMNS} FROM dynafold_quarantine WHERE id = ?", (entry_id,))
+        return QuarantineEntry(*rows[0]) if rows else None
+
+    def _rows(self, sql: str, args: tuple) -> list[tuple]:
+        """The rows of a query; none from a file (opened read-only) that never had a quarantine."""
+        try:
+            return self._db().execute(sql, args).fetchall()
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return []
+            raise (unavailable(error) or error) from None
 
     def drop(self, entry_id: str) -> bool:
         db = self._db()
@@ -157,12 +169,16 @@ class SQLiteQuarantine:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return dropped
 
+    def close(self) -> None:
+        self._connections.close()
 
-def open_quarantine(url: str) -> Quarantine:
+
+def open_quarantine(url: str, *, read_only: bool = False) -> Quarantine:
+    """The quarantine at ``url``; ``read_only`` opens an SQLite file for reading only (list, show)."""
     if url.startswith("memory://"):
         return MemoryQuarantine(url)
     if url.startswith("sqlite:///"):
-        return SQLiteQuarantine(url)
+        return SQLiteQuarantine(url, read_only=read_only)
     if url.startswith("dynamodb://"):
         from projector.control_table import DynamoQuarantine
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import shutil
+import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -20,7 +23,7 @@ from projector.quarantine import SQLiteQuarantine
 from projector.sample_writer import SampleWriter
 from projector.stores import open_store
 from projector.stores.sqlite import SQLiteStore
-from tests.support.records import ARN, order
+from tests.support.records import ARN, customer, order
 
 PASSWORD = "s3cr3t/Pa55:word@"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202e"
@@ -107,3 +110,65 @@ def test_replay_worker_processes_reach_a_store_whose_url_holds_credentials(dynam
     assert code == 0, out.err
     assert len(list(open_store(url).documents("customer"))) == 30
     assert PASSWORD not in out.out + out.err and quote(PASSWORD, safe="") not in out.out + out.err
+
+
+@pytest.mark.parametrize("command", [["dump", "--aggregate", "customer"], ["quarantine", "list"],
+                                     ["sweep", "--older-than", "48h"]], ids=["dump", "quarantine-list", "sweep"])
+@pytest.mark.parametrize("kind, code, message", [
+    ("memory", 2, "in-memory"),
+    ("directory", 2, "directory"),
+    ("not a database", 2, "not an SQLite database"),
+], ids=["memory", "directory", "not-a-database"])
+def test_odd_sqlite_urls_are_usage_errors_not_tracebacks(tmp_path, capsys, command, kind, code, message):
+    """:memory: was accepted (quarantined records vanished with the process); a directory or another file raised."""
+    target = {"memory": ":memory:", "directory": str(tmp_path), "not a database": str(tmp_path / "notes.txt")}[kind]
+    (tmp_path / "notes.txt").write_text("these are not the views you are looking for\n" * 100)
+    assert main([command[0], "--store", f"sqlite:///{target}", *command[1:]]) == code
+    assert message in capsys.readouterr().err
+
+
+def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unavailable(capsys):
+    """/proc takes no new files, like a read-only mount: a command that writes exits 3, not with a traceback."""
+    assert main(["sweep", "--store", "sqlite:////proc/self/views.db"]) == 3
+    assert "unable to open database file" in capsys.readouterr().err
+
+
+@pytest.fixture
+def read_only_copy(tmp_path):
+    """A views file (one customer, one quarantined record) copied into a directory nothing can write to."""
+    url = f"sqlite:///{tmp_path}/views.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    bad = order("c1", "o1", seq=2)
+    bad["dynamodb"]["NewImage"]["total"] = {"S": "ten"}
+    Projector(MODEL, store, quarantine).project([customer("c1", seq=1), bad])
+    store.close()
+    quarantine.close()
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(tmp_path / "views.db", copy / "views.db")
+    if os.geteuid() == 0:
+        flags = subprocess.run(["chattr", "+i", str(copy / "views.db"), str(copy)], capture_output=True)
+        if flags.returncode != 0:
+            pytest.skip(f"root cannot make a read-only file here (chattr +i: {flags.stderr.decode().strip()})")
+    else:
+        (copy / "views.db").chmod(0o444)
+        copy.chmod(0o555)
+    yield f"sqlite:///{copy}/views.db"
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(copy / "views.db"), str(copy)], check=True)
+    else:
+        copy.chmod(0o755)
+
+
+def test_read_commands_open_a_read_only_copy_of_a_views_file(read_only_copy, capsys):
+    """Read commands opened the file for writing (WAL mode, the schema): a read-only copy could not even be dumped."""
+    assert main(["dump", "--store", read_only_copy, "--aggregate", "customer"]) == 0
+    assert '"customer_id":"c1"' in capsys.readouterr().out.replace(" ", "")
+    assert main(["search", "--store", read_only_copy, "--aggregate", "customer", "Ada"]) == 0
+    assert "c1" in capsys.readouterr().out
+    assert main(["quarantine", "--store", read_only_copy, "list"]) == 0
+    assert "orders/100000000000000000002" in capsys.readouterr().out
+    assert main(["quarantine", "--store", read_only_copy, "show", "orders/100000000000000000002"]) == 0
+    capsys.readouterr()
+    assert main(["quarantine", "--store", read_only_copy, "drop", "orders/100000000000000000002"]) == 3
+    assert "store unavailable" in capsys.readouterr().err

@@ -27,6 +27,7 @@ from projector.stores.base import (
     DocumentWrite,
     Loaded,
     Outcome,
+    StoreUnavailable,
     StoredDocument,
     Targets,
     UnknownTarget,
@@ -65,13 +66,18 @@ def _quote(name: str) -> str:
 
 
 class SQLiteStore:
-    def __init__(self, url: str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0, read_only: bool = False) -> None:
+        """``read_only`` opens the file for reading only (``sqlite_connections``) and creates nothing."""
         self.url = url
         self.path = path_of(url)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        self._connections = ThreadConnections(self.path, busy_timeout_s)
+        self._connections = ThreadConnections(self.path, busy_timeout_s, read_only=read_only)
         self._aggregates: dict[str, Aggregate] = {}
+        if read_only:
+            return
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
         self._connections.run_script(_SCHEMA)
 
     def _transaction(self, immediate: bool = False):
