@@ -32,7 +32,7 @@ from domain.records import RecordRef, SourceRecord
 from domain.state import AggregateState
 from projector.quarantine import Quarantine, QuarantineEntry, raw_json
 from projector.records import MalformedRecord, decode_stream_record, record_ref
-from projector.sanitize import sanitize
+from projector.sanitize import SanitizingQuarantine
 from projector.table_names import IDENTITY, TableNames
 from projector.stores.base import (
     Conflict,
@@ -128,7 +128,7 @@ class Projector:
         ``names`` maps the model's logical tables to the deployed ones."""
         self.model = model
         self.store = store
-        self.quarantine = quarantine
+        self.quarantine = SanitizingQuarantine.around(quarantine, model, names)  # nothing undeclared is kept
         self.lookup_factory = lookup_factory
         self.backoff = backoff
         self.sleep = sleep
@@ -161,11 +161,11 @@ class Projector:
                 records.append(decode(raw))
             except MalformedRecord as error:
                 records.append(None)
-                poison[index] = self._entry(raw, error.ref, str(error), source)
+                poison[index] = _entry(raw, error.ref, str(error), source)
             except Exception as error:  # a shape no check foresaw: still one record, never the batch
                 records.append(None)
                 ref = record_ref(raw, table)
-                poison[index] = self._entry(raw, ref, f"{ref}: undecodable record ({type(error).__name__})", source)
+                poison[index] = _entry(raw, ref, f"{ref}: undecodable record ({type(error).__name__})", source)
         created = [r.version.created_at_us for r in records if r is not None and r.origin.value == "stream"]
         report.oldest_created_us = min(created) if created else None
         routed = self._translate(raws, records, poison, report, source, time_left, margin_s)
@@ -182,19 +182,6 @@ class Projector:
             self._quarantine_rejected(raws, records, report, source)
         return report
 
-    def _entry(self, raw: Any, ref: RecordRef, reason: str, source: str, detail: Optional[str] = None) -> QuarantineEntry:
-        """The quarantine entry of a poison record: its identity and declared attributes (``sanitize``).
-
-        ``reason`` never quotes item contents; ``detail`` may, and is kept
-        (without undeclared values) in the entry's reason only, never in its
-        summary, which logs and listings show.
-        """
-        table = self.names.logical(ref.table) or ref.table
-        kept = sanitize(raw, self.model, table, "scan" if source in ("scan", "export") else "stream")
-        position = ref.sequence or ref.event_id or "sha256:" + hashlib.sha256(raw_json(raw).encode()).hexdigest()[:32]
-        text = f"{reason}: {kept.redact(detail)}" if detail else reason
-        return QuarantineEntry(ref.table, position, ref.event_id, text, kept.text, source=source, summary=reason)
-
     def _quarantine_rejected(self, raws, records, report: BatchReport, source: str) -> None:
         """Find, record by record, which records make the store refuse a document; quarantine those only.
 
@@ -209,7 +196,7 @@ class Projector:
                 reason = self._apply_alone(item, index, report)
                 if reason is not None:
                     ref = records[index].ref if records[index] is not None else record_ref(raws[index])
-                    entries[index] = self._entry(
+                    entries[index] = _entry(
                         raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id}: {reason}", source
                     )
         if not entries:
@@ -284,11 +271,11 @@ class Projector:
                 break
             except Exception as error:  # a poison record, whatever the translator raised
                 if isinstance(error, TranslationError):
-                    poison[index] = self._entry(raws[index], record.ref, f"{record.ref}: {error}", source)
-                else:  # its message may quote item contents: only in the quarantine, without undeclared values
-                    poison[index] = self._entry(
-                        raws[index], record.ref, f"{record.ref}: translator raised {type(error).__name__}", source,
-                        detail=str(error),
+                    poison[index] = _entry(raws[index], record.ref, f"{record.ref}: {error}", source)
+                else:  # its message may quote item contents: keep it in the quarantine, not in logs
+                    poison[index] = _entry(
+                        raws[index], record.ref, f"{record.ref}: translator raised {type(error).__name__}: {error}",
+                        source, summary=f"{record.ref}: translator raised {type(error).__name__}",
                     )
                 continue
             report.events += len(mine)
@@ -423,6 +410,10 @@ def _logged(into: list, entries) -> None:
         )
 
 
+def _entry(raw: Any, ref: RecordRef, reason: str, source: str, summary: Optional[str] = None) -> QuarantineEntry:
+    payload = raw_json(raw)
+    position = ref.sequence or ref.event_id or "sha256:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+    return QuarantineEntry(ref.table, position, ref.event_id, reason, payload, source=source, summary=summary or reason)
 
 
 class _NoLookup:

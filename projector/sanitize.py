@@ -25,6 +25,8 @@ That is all re-driving needs: it re-reads the item by its key, and uses the
 old and new images only to find the documents the item may have left,
 which declared attributes name. ``Sanitized.redact`` removes the withheld
 values from a message (a hand-written translator's error may quote them).
+The projector puts every entry through ``SanitizingQuarantine``, whatever
+quarantine it was given, so no path can keep a record whole.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import base64
 import binascii
 import datetime as _dt
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -41,7 +44,8 @@ from typing import Any, Iterable, Optional
 import attrs
 
 from domain.model import Model
-from projector.quarantine import raw_json
+from projector.quarantine import Quarantine, QuarantineEntry, raw_json
+from projector.table_names import IDENTITY, TableNames
 
 WITHHELD = "dynafold:withheld"
 REDACTED = "<withheld>"
@@ -49,7 +53,8 @@ ENVELOPE = ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion", 
 STREAM_ENVELOPE = ("ApproximateCreationDateTime", "SequenceNumber", "SizeBytes", "StreamViewType")
 IMAGES = ("Keys", "NewImage", "OldImage")
 IDENTITY_FIELDS = ("type", "principalId")
-_TYPE_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
+_BYTES = ("B", "__bytes__")  # DynamoDB JSON's binary, and raw_json's for bytes
+_NOT_NAMES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS", "__bytes__"})
 _SHORT = 4
 
 
@@ -170,9 +175,9 @@ class _State:
 def _texts(value: Any) -> Iterable[str]:
     if isinstance(value, Mapping):
         for name, inner in value.items():
-            if isinstance(name, str) and name not in _TYPE_TAGS:
+            if isinstance(name, str) and name not in _NOT_NAMES:
                 yield name
-            if name == "B" and isinstance(inner, str):
+            if name in _BYTES and isinstance(inner, str):
                 yield from _decoded(inner)
             yield from _texts(inner)
     elif isinstance(value, (list, tuple, set, frozenset)):
@@ -209,3 +214,45 @@ def without_note(value: Any) -> Any:
     if isinstance(value, dict):
         value.pop(WITHHELD, None)
     return value
+
+
+class SanitizingQuarantine:
+    """A quarantine that keeps of each entry only what ``sanitize`` keeps, in front of any other."""
+
+    def __init__(self, inner: Quarantine, model: Model, names: TableNames = IDENTITY) -> None:
+        self.inner = inner
+        self.model = model
+        self.names = names
+        self.url = inner.url
+
+    @classmethod
+    def around(cls, quarantine: Quarantine, model: Model, names: TableNames = IDENTITY) -> "SanitizingQuarantine":
+        if isinstance(quarantine, cls):
+            quarantine = quarantine.inner
+        return cls(quarantine, model, names)
+
+    def put(self, entries: Iterable[QuarantineEntry]) -> None:
+        self.inner.put([self.sanitized(entry) for entry in entries])
+
+    def sanitized(self, entry: QuarantineEntry) -> QuarantineEntry:
+        """The entry with its record sanitized and undeclared values out of the part of its reason after the
+        summary (the summary itself never quotes item contents)."""
+        try:
+            raw = json.loads(entry.raw)
+        except ValueError:
+            raw = entry.raw
+        table = self.names.logical(entry.table) or entry.table
+        kept = sanitize(raw, self.model, table, "scan" if entry.source in ("scan", "export") else "stream")
+        summary = entry.summary or entry.reason
+        detail = entry.reason[len(summary):] if entry.reason.startswith(summary) else entry.reason
+        reason = entry.reason[: len(entry.reason) - len(detail)] + kept.redact(detail)
+        return attrs.evolve(entry, raw=kept.text, reason=reason, summary=summary)
+
+    def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
+        return self.inner.list(table)
+
+    def get(self, entry_id: str) -> Optional[QuarantineEntry]:
+        return self.inner.get(entry_id)
+
+    def drop(self, entry_id: str) -> bool:
+        return self.inner.drop(entry_id)
