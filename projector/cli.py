@@ -28,6 +28,17 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _limit(text: str) -> int:
+    """A search limit: 1 to 10,000 (OpenSearch's result window), the same on every store."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 10000")
+    return value
+
+
 def _model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="module:attribute of the model (default: $DYNAFOLD_MODEL, else the sample)")
     parser.add_argument("--table-names", help="logical=physical table names, comma-separated (default: $DYNAFOLD_TABLES)")
@@ -66,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(search)
     _model_arg(search)
     search.add_argument("--aggregate", required=True, help="aggregate name, e.g. lesson")
-    search.add_argument("--limit", type=int, default=10, help="at most this many documents (default: %(default)s)")
+    search.add_argument("--limit", type=_limit, default=10, help="at most this many documents, 1 to 10000 (default: %(default)s)")
     search.add_argument("query", help="words that must all occur, e.g. 'wonderwall'")
 
     replay = commands.add_parser(

@@ -19,7 +19,7 @@ from domain.sample import MODEL
 from projector.batch import Projector
 from projector.cli import main
 from projector.provision import create_tables
-from projector.quarantine import SQLiteQuarantine
+from projector.quarantine import MemoryQuarantine, SQLiteQuarantine
 from projector.sample_writer import SampleWriter
 from projector.stores import open_store
 from projector.stores.sqlite import SQLiteStore
@@ -172,3 +172,20 @@ def test_read_commands_open_a_read_only_copy_of_a_views_file(read_only_copy, cap
     capsys.readouterr()
     assert main(["quarantine", "--store", read_only_copy, "drop", "orders/100000000000000000002"]) == 3
     assert "store unavailable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "opensearch"], indirect=True)
+@pytest.mark.parametrize("limit", ["-1", "0", "10001", "100000", "ten"])
+def test_a_search_limit_outside_1_to_10000_is_a_usage_error(store_url, limit, capsys):
+    """-1 returned everything on SQLite and nothing on OpenSearch; 100000 on OpenSearch exited 3 (unreachable)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "--store", store_url, "--aggregate", "customer", "--limit", limit, "ada"])
+    assert exit_.value.code == 2
+    assert "--limit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "opensearch"], indirect=True)
+def test_a_search_limit_of_10000_is_accepted(store_url, capsys):
+    Projector(MODEL, open_store(store_url), MemoryQuarantine()).project([customer("c1", seq=1)])
+    assert main(["search", "--store", store_url, "--aggregate", "customer", "--limit", "10000", "ada"]) == 0
+    assert "c1" in capsys.readouterr().out
