@@ -67,6 +67,8 @@ class Sanitized:
 
     def redact(self, message: str) -> str:
         """``message`` without any withheld value (short ones only where they stand alone)."""
+        if not message:
+            return message
         for secret in self.withheld:
             if len(secret) >= _SHORT:
                 message = message.replace(secret, REDACTED)
@@ -85,7 +87,7 @@ def sanitize(raw: Any, model: Model, table: Optional[str], source: str = "stream
         state.withheld.clear()
         state.texts.clear()
         kept = {WITHHELD: {"record": {"unreadable": True}}}
-    return Sanitized(_json(kept), tuple(sorted(state.texts, key=lambda t: (-len(t), t))))
+    return Sanitized(raw_json(kept), tuple(sorted(state.texts, key=lambda t: (-len(t), t))))
 
 
 class _State:
@@ -155,7 +157,7 @@ class _State:
             self.drop(where, value)
 
     def drop(self, where: str, value: Any) -> None:
-        text = _json(value)
+        text = raw_json(value)
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         self.withheld[where] = {"bytes": len(text.encode("utf-8", "surrogatepass")), "sha256": digest}
         self.collect(value)
@@ -202,11 +204,7 @@ def _decoded(text: str) -> Iterable[str]:
 
 
 def _size(value: Any) -> int:
-    return len(_json(value).encode("utf-8", "surrogatepass"))
-
-
-def _json(value: Any) -> str:
-    return raw_json(value)
+    return len(raw_json(value).encode("utf-8", "surrogatepass"))
 
 
 def without_note(value: Any) -> Any:

@@ -150,3 +150,22 @@ def test_no_undeclared_value_is_written_printed_or_logged_and_no_item_content_is
     for text in logged:
         for content in (SECRET, "@example.com", "Wonderwall", *names):
             assert content not in text, text[:2000]
+
+
+def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_driven(dynamodb, tmp_path):
+    """A scan or export row is an image itself: restricted the same way, and re-driving needs no more."""
+    from projector.redrive import redrive
+    from replay.scan import scan_decoder
+
+    url = f"sqlite:///{tmp_path}/views.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    projector = Projector(MODEL, store, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    row = {"customer_id": {"S": "c7"}, "name": {"N": "1"}, "password_hash": {"S": f"pbkdf2${SECRET}"}}
+    report = projector.project([row], decode=scan_decoder(MODEL.table("customers"), 1_790_000_000_000_000), source="scan")
+    assert len(report.quarantined) == 1
+    (entry,) = quarantine.list()
+    assert SECRET not in entry.raw and '"name": {"N": "1"}' in entry.raw and entry.source == "scan"
+    SampleWriter(dynamodb).put("customers", {"customer_id": "c7", "name": "Ada", "email": "a@x.io"})
+    ok, message = redrive(projector, quarantine, entry)
+    assert ok, message
+    assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []
