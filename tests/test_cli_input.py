@@ -6,6 +6,7 @@ import base64
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -133,9 +134,10 @@ def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unavailable(capsys):
     assert "unable to open database file" in capsys.readouterr().err
 
 
-@pytest.fixture
-def read_only_copy(tmp_path):
-    """A views file (one customer, one quarantined record) copied into a directory nothing can write to."""
+@pytest.fixture(params=["immutable", "permissions"])
+def read_only_copy(request, tmp_path):
+    """A views file (one customer, one quarantined record) copied where nothing may write, and how to run
+    the CLI there: ``chattr +i`` (root only), or permission bits (root runs the CLI without CAP_DAC_OVERRIDE)."""
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
     bad = order("c1", "o1", seq=2)
@@ -146,32 +148,43 @@ def read_only_copy(tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(tmp_path / "views.db", copy / "views.db")
-    if os.geteuid() == 0:
-        flags = subprocess.run(["chattr", "+i", str(copy / "views.db"), str(copy)], capture_output=True)
-        if flags.returncode != 0:
-            pytest.skip(f"root cannot make a read-only file here (chattr +i: {flags.stderr.decode().strip()})")
+    root, paths = os.geteuid() == 0, [str(copy / "views.db"), str(copy)]
+    prefix: list[str] = []
+    if request.param == "immutable":
+        if not root or subprocess.run(["chattr", "+i", *paths], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i needs root and a file system that supports it")
     else:
+        if root:
+            if not shutil.which("setpriv"):
+                pytest.skip("root ignores permission bits and setpriv is missing to drop CAP_DAC_OVERRIDE")
+            prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"]
         (copy / "views.db").chmod(0o444)
         copy.chmod(0o555)
-    yield f"sqlite:///{copy}/views.db"
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "-i", str(copy / "views.db"), str(copy)], check=True)
-    else:
-        copy.chmod(0o755)
+    yield f"sqlite:///{copy}/views.db", prefix
+    if request.param == "immutable":
+        subprocess.run(["chattr", "-i", *paths], check=True)
+    copy.chmod(0o755)
 
 
-def test_read_commands_open_a_read_only_copy_of_a_views_file(read_only_copy, capsys):
+def dynafold(prefix: list[str], *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    return subprocess.run([*prefix, sys.executable, "-m", "projector.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_read_commands_open_a_read_only_copy_of_a_views_file(read_only_copy):
     """Read commands opened the file for writing (WAL mode, the schema): a read-only copy could not even be dumped."""
-    assert main(["dump", "--store", read_only_copy, "--aggregate", "customer"]) == 0
-    assert '"customer_id":"c1"' in capsys.readouterr().out.replace(" ", "")
-    assert main(["search", "--store", read_only_copy, "--aggregate", "customer", "Ada"]) == 0
-    assert "c1" in capsys.readouterr().out
-    assert main(["quarantine", "--store", read_only_copy, "list"]) == 0
-    assert "orders/100000000000000000002" in capsys.readouterr().out
-    assert main(["quarantine", "--store", read_only_copy, "show", "orders/100000000000000000002"]) == 0
-    capsys.readouterr()
-    assert main(["quarantine", "--store", read_only_copy, "drop", "orders/100000000000000000002"]) == 3
-    assert "store unavailable" in capsys.readouterr().err
+    url, prefix = read_only_copy
+    dump = dynafold(prefix, "dump", "--store", url, "--aggregate", "customer")
+    assert dump.returncode == 0 and '"customer_id":"c1"' in dump.stdout.replace(" ", ""), dump.stderr
+    search = dynafold(prefix, "search", "--store", url, "--aggregate", "customer", "Ada")
+    assert search.returncode == 0 and "c1" in search.stdout, search.stderr
+    listing = dynafold(prefix, "quarantine", "--store", url, "list")
+    assert listing.returncode == 0 and "orders/100000000000000000002" in listing.stdout, listing.stderr
+    show = dynafold(prefix, "quarantine", "--store", url, "show", "orders/100000000000000000002")
+    assert show.returncode == 0, show.stderr
+    drop = dynafold(prefix, "quarantine", "--store", url, "drop", "orders/100000000000000000002")
+    assert drop.returncode == 3 and "store unavailable" in drop.stderr, drop.stderr
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "opensearch"], indirect=True)

@@ -97,7 +97,7 @@ class ThreadConnections:
         try:
             conn.execute("PRAGMA schema_version")
         except sqlite3.OperationalError as error:
-            if not (getattr(error, "sqlite_errorname", None) or "").startswith("SQLITE_CANTOPEN"):
+            if not (getattr(error, "sqlite_errorname", None) or "").startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
                 raise
             conn.close()  # no shared-memory file can be made beside it: nothing can write it either
             conn = sqlite3.connect(uri + "&immutable=1", uri=True, **options)
