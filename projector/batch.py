@@ -29,6 +29,7 @@ from projector.fanout import DEFAULT_PAGE_SIZE, FanOut, FanOuts
 from projector.quarantine import Quarantine, QuarantineEntry
 from projector.records import MalformedRecord, decode_stream_record, record_ref
 from projector.report import BatchReport
+from projector.sanitize import SanitizingQuarantine
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
 from projector.write_loop import Backoff, ConditionalWriter
@@ -64,7 +65,7 @@ class Projector:
         lets a long-lived projector skip loading documents it wrote itself."""
         self.model = model
         self.store = store
-        self.quarantine = quarantine
+        self.quarantine = SanitizingQuarantine.around(quarantine, model, names)  # nothing undeclared is kept
         self.lookup_factory = lookup_factory
         self.backoff = backoff
         self.sleep = sleep

@@ -43,7 +43,7 @@ class SQLiteCheckpoints:
     def __init__(self, url: str) -> None:
         self.url = url
         self._connections = ThreadConnections(path_of(url))
-        self._db().execute("CREATE TABLE IF NOT EXISTS dynafold_checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._connections.run_script("CREATE TABLE IF NOT EXISTS dynafold_checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     def _db(self) -> sqlite3.Connection:
         return self._connections.get()

@@ -28,6 +28,17 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _limit(text: str) -> int:
+    """A search limit: 1 to 10,000 (OpenSearch's result window), the same on every store."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 10000")
+    return value
+
+
 def _model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="module:attribute of the model (default: $DYNAFOLD_MODEL, else the sample)")
     parser.add_argument("--table-names", help="logical=physical table names, comma-separated (default: $DYNAFOLD_TABLES)")
@@ -66,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(search)
     _model_arg(search)
     search.add_argument("--aggregate", required=True, help="aggregate name, e.g. lesson")
-    search.add_argument("--limit", type=int, default=10, help="at most this many documents (default: %(default)s)")
+    search.add_argument("--limit", type=_limit, default=10, help="at most this many documents, 1 to 10000 (default: %(default)s)")
     search.add_argument("query", help="words that must all occur, e.g. 'wonderwall'")
 
     replay = commands.add_parser(
@@ -116,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = actions.add_parser("list", help="one line per quarantined record")
     listing.add_argument("--table", help="only this source table")
     for name, text in (
-        ("show", "the full entry, raw record included"),
+        ("show", "the full entry, with the record's identity and declared attributes"),
         ("retry", "project the record again (after a fix); removed from the quarantine if it now succeeds"),
         ("drop", "delete the entry for good"),
     ):
@@ -173,13 +184,13 @@ def _is_aws_unreachable(error: Exception) -> bool:
     return isinstance(error, (BotoCoreError, ClientError))
 
 
-def _open(args):
+def _open(args, read_only: bool = False):
     from projector.config import table_names
     from projector.stores import open_store
 
     model = load_model(args.model)
     args.names = table_names(model, args.table_names)
-    store = open_store(store_url(args.store))
+    store = open_store(store_url(args.store), read_only=read_only)  # readers work on files nobody may write
     return model, store
 
 
@@ -193,7 +204,7 @@ def _checkpoints_url(args, store) -> str:
 def cmd_dump(args) -> int:
     from projector.stores.codec import dumps
 
-    model, store = _open(args)
+    model, store = _open(args, read_only=True)
     model.aggregate(args.aggregate)
     for document in store.documents(args.aggregate):
         sys.stdout.write(dumps(document) + "\n")
@@ -203,7 +214,7 @@ def cmd_dump(args) -> int:
 def cmd_search(args) -> int:
     from projector.stores.codec import dumps
 
-    model, store = _open(args)
+    model, store = _open(args, read_only=True)
     model.aggregate(args.aggregate)
     for document in store.search(args.aggregate, args.query, limit=args.limit):
         sys.stdout.write(dumps(document) + "\n")
@@ -260,16 +271,18 @@ def cmd_project(args) -> int:
 
 def cmd_quarantine(args) -> int:
     from projector.quarantine import open_quarantine
+    from projector.terminal import find_printed, printable
 
-    model, store = _open(args)
-    quarantine = open_quarantine(quarantine_url(store.url, args.quarantine))
+    read_only = args.action in ("list", "show")
+    model, store = _open(args, read_only)
+    quarantine = open_quarantine(quarantine_url(store.url, args.quarantine), read_only=read_only)
     if args.action == "list":
         entries = quarantine.list(args.table)
         for entry in entries:
-            print(f"{entry.id}\t{entry.event_id or '-'}\t{entry.summary or entry.reason}")
+            print("\t".join(printable(t) for t in (entry.id, entry.event_id or "-", entry.summary or entry.reason)))
         print(f"{len(entries)} quarantined record(s)", file=sys.stderr)
         return EXIT_OK
-    entry = quarantine.get(args.entry)
+    entry = quarantine.get(args.entry) or find_printed(args.entry, quarantine.list(), lambda e: e.id)
     if entry is None:
         print(f"dynafold: no quarantined record {args.entry!r}", file=sys.stderr)
         return EXIT_PROBLEM
@@ -282,14 +295,14 @@ def cmd_quarantine(args) -> int:
         return EXIT_OK
     if args.action == "drop":
         quarantine.drop(entry.id)
-        print(f"dropped {entry.id}", file=sys.stderr)
+        print(f"dropped {printable(entry.id)}", file=sys.stderr)
         return EXIT_OK
     from projector.redrive import redrive
     from projector.server_clock import server_time_us
 
     projector, client = _projector(model, store, args.quarantine, args.names)
     ok, message = redrive(projector, quarantine, entry, now_us=lambda: server_time_us(client))
-    print(message, file=sys.stderr)
+    print(printable(message), file=sys.stderr)
     return EXIT_OK if ok else EXIT_PROBLEM
 
 
@@ -318,7 +331,8 @@ def cmd_replay(args) -> int:
         return _replay_exports(args, model, store, open_quarantine(quarantine_location), client, names)
     processes = None
     if args.workers > 1 and not store.url.startswith("memory://"):
-        processes = ReplayConfig(args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL", store.url,
+        model_spec = args.model or os.environ.get("DYNAFOLD_MODEL") or "domain.sample:MODEL"
+        processes = ReplayConfig(model_spec, store_url(args.store),  # as given: store.url holds no credentials
                                  quarantine_location, checkpoints_url, args.page_size, args.names.to_text())
     job = ReplayJob(
         model, store, open_quarantine(quarantine_location), client, open_checkpoints(checkpoints_url),

@@ -3,7 +3,7 @@
 One table (``dynamodb://dynafold-control``), key ``pk`` (S) + ``sk`` (S):
 
 - ``pk = "quarantine"``, ``sk = "<table>/<position>"``: a poison record,
-  its raw payload gzip-compressed into a binary attribute and split over
+  its kept record (``projector.sanitize``) gzip-compressed into a binary attribute and split over
   ``sk#part/N`` items when it is larger than one item may be (a record can
   carry two 400 KB images), so nothing is ever cut off;
 - ``pk = "checkpoint"``, ``sk = <key>``: a checkpoint value.

@@ -5,7 +5,10 @@ and returns ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures): the
 lowest failed record and every record after it, which Lambda redelivers.
 Poison records are quarantined and count as processed. Near the end of the
 invocation's time the handler stops and reports what it did not finish,
-rather than being killed mid-write.
+rather than being killed mid-write. A failure it can name the records of
+(a store down, a projector that cannot be built at a cold start) comes back
+as ``batchItemFailures``; it raises only when the failed record has no
+sequence number to report.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from projector import logs, metrics
 from projector.batch import BatchReport, Projector
-from projector.config import load_model, quarantine_url, store_url
+from projector.config import ConfigurationError, load_model, quarantine_url, store_url
 from projector.records import table_from_arn
 
 log = logging.getLogger("dynafold.lambda")
@@ -72,6 +75,22 @@ def failures(records: list, report: BatchReport) -> list[dict[str, str]]:
     return [{"itemIdentifier": s} for s in map(_sequence, records[report.failed_from:]) if s is not None]
 
 
+def failed_batch(records: list, error: Exception) -> BatchReport:
+    """Every record failed: the projector could not be built (a cold start meeting a locked or
+    unreachable store; the next invocation builds again) or raised. Redelivery is harmless."""
+    from projector.stores.base import StoreUnavailable, UnknownTarget
+
+    if isinstance(error, (StoreUnavailable, UnknownTarget, ConfigurationError)):  # messages built without item contents
+        reason = f"{type(error).__name__}: {error}"
+    else:
+        reason = f"unexpected {type(error).__name__}"
+    log.error("batch not projected", extra={"records": len(records), "reason": reason})
+    report = BatchReport(records=len(records))
+    if records:
+        report.fail(0, reason)
+    return report
+
+
 def make_handler(
     projector_factory: Callable[[], Projector] = build_projector,
     *,
@@ -83,19 +102,22 @@ def make_handler(
 
     def handle(event: dict, context: Any = None) -> dict:
         logs.invocation(context)
-        if "projector" not in state:
-            state["projector"] = projector_factory()
-        projector = state["projector"]
         records = event.get("Records") or []
         started = time.monotonic()
         if context is not None and hasattr(context, "get_remaining_time_in_millis"):
             time_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
         else:
             time_left = lambda: float("inf")  # noqa: E731
-        report = projector.project(records, time_left=time_left, margin_s=margin / 1000)
+        try:
+            if "projector" not in state:
+                state["projector"] = projector_factory()
+            report = state["projector"].project(records, time_left=time_left, margin_s=margin / 1000)
+        except Exception as error:  # raising would make Lambda retry the batch without the bookkeeping
+            report = failed_batch(records, error)
         duration_ms = (time.monotonic() - started) * 1000
         physical = next((t for t in (table_from_arn(r.get("eventSourceARN")) for r in records if isinstance(r, dict)) if t), "?")
-        table = projector.names.logical(physical) or physical  # alarms and dashboards name the model's tables
+        built = state.get("projector")
+        table = (built.names.logical(physical) if built is not None else None) or physical  # the model's names
         result = {"batchItemFailures": failures(records, report)}
         log.info(
             "batch projected",

@@ -1,9 +1,11 @@
-"""The quarantine: where records that can never be projected are kept, whole.
+"""The quarantine: where records that can never be projected are kept.
 
-A poison record (undecodable, untranslatable) is written here with its raw
-payload, its table, its shard position, the error and the time, and then
-skipped so the shard moves on. Entries are keyed by (table, position), so a
-redelivered poison record is stored once. ``dynafold quarantine`` lists,
+A poison record (undecodable, untranslatable) is written here with its
+identity and its declared attributes (``raw``, as ``projector.sanitize``
+keeps it: never an undeclared attribute), its table, its shard position,
+the error and the time, and then skipped so the shard moves on. Entries
+are keyed by (table, position), so a redelivered poison record is stored
+once. ``dynafold quarantine`` lists (summaries, never the full reason),
 shows, re-drives and drops them.
 """
 
@@ -19,7 +21,7 @@ from typing import Any, Iterable, Optional, Protocol
 
 import attrs
 
-from projector.stores.sqlite import ThreadConnections, path_of
+from projector.stores.sqlite import ThreadConnections, path_of, unavailable
 
 
 def raw_json(raw: Any) -> str:
@@ -116,54 +118,86 @@ CREATE TABLE IF NOT EXISTS dynafold_quarantine (
     reason TEXT NOT NULL,
     raw TEXT NOT NULL,
     quarantined_at REAL NOT NULL,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
 )
 """
+_COLUMNS = "source_table, position, event_id, reason, raw, quarantined_at, source, summary"
 
 
 class SQLiteQuarantine:
-    """A table in the SQLite file (the store's own file by default)."""
+    """A table in the SQLite file (the store's own file by default).
 
-    def __init__(self, url: str) -> None:
+    Its connections delete securely (``secure_delete``: freed content is
+    overwritten with zeros), and ``drop`` then checkpoints and truncates the
+    WAL, whose older frames still hold the entry: a dropped entry leaves no
+    bytes behind (unless another connection reads at that moment and the
+    checkpoint cannot finish; the next drop completes it).
+    """
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """``read_only``: for list and show, on a file nobody may write (no schema is created)."""
         self.url = url
-        self._connections = ThreadConnections(path_of(url))
-        self._db().execute(_SCHEMA)
+        self._connections = ThreadConnections(path_of(url), pragmas=("secure_delete=ON",), read_only=read_only)
+        if read_only:
+            return
+        self._connections.run_script(_SCHEMA)
+        try:
+            if "summary" not in {row[1] for row in self._db().execute("PRAGMA table_info(dynafold_quarantine)")}:
+                self._db().execute("ALTER TABLE dynafold_quarantine ADD COLUMN summary TEXT NOT NULL DEFAULT ''")
+        except sqlite3.Error as error:
+            raise (unavailable(error) or error) from None
 
     def _db(self) -> sqlite3.Connection:
         return self._connections.get()
 
     def put(self, entries: Iterable[QuarantineEntry]) -> None:
         rows = [
-            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.source) for e in entries
+            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.source, e.summary)
+            for e in entries
         ]
         if rows:
-            self._db().executemany("INSERT OR IGNORE INTO dynafold_quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db().executemany(
+                f"INSERT OR IGNORE INTO dynafold_quarantine (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
     def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
-        sql = "SELECT source_table, position, event_id, reason, raw, quarantined_at, source FROM dynafold_quarantine"
+        sql = f"SELECT {_COLUMNS} FROM dynafold_quarantine"
         args: tuple = ()
         if table is not None:
             sql += " WHERE source_table = ?"
             args = (table,)
-        return [QuarantineEntry(*row) for row in self._db().execute(sql + " ORDER BY id", args)]
+        return [QuarantineEntry(*row) for row in self._rows(sql + " ORDER BY id", args)]
 
     def get(self, entry_id: str) -> Optional[QuarantineEntry]:
-        row = self._db().execute(
-            "SELECT source_table, position, event_id, reason, raw, quarantined_at, source "
-            "FROM dynafold_quarantine WHERE id = ?",
-            (entry_id,),
-        ).fetchone()
-        return None if row is None else QuarantineEntry(*row)
+        rows = self._rows(f"SELECT {_COLUMNS} FROM dynafold_quarantine WHERE id = ?", (entry_id,))
+        return QuarantineEntry(*rows[0]) if rows else None
+
+    def _rows(self, sql: str, args: tuple) -> list[tuple]:
+        """The rows of a query; none from a file (opened read-only) that never had a quarantine."""
+        try:
+            return self._db().execute(sql, args).fetchall()
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return []
+            raise (unavailable(error) or error) from None
 
     def drop(self, entry_id: str) -> bool:
-        return self._db().execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
+        db = self._db()
+        dropped = db.execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dropped
+
+    def close(self) -> None:
+        self._connections.close()
 
 
-def open_quarantine(url: str) -> Quarantine:
+def open_quarantine(url: str, *, read_only: bool = False) -> Quarantine:
+    """The quarantine at ``url``; ``read_only`` opens an SQLite file for reading only (list, show)."""
     if url.startswith("memory://"):
         return MemoryQuarantine(url)
     if url.startswith("sqlite:///"):
-        return SQLiteQuarantine(url)
+        return SQLiteQuarantine(url, read_only=read_only)
     if url.startswith("dynamodb://"):
         from projector.control_table import DynamoQuarantine
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import hashlib
 from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -56,8 +57,18 @@ def _table_from_arn(arn: str) -> Optional[str]:
     return resource[1]
 
 
+SHORT_LIMIT = 128
+
+
 def _short(value: Any) -> str:
-    return value[:128] if isinstance(value, str) else ""
+    """A name part of at most ``SHORT_LIMIT`` characters; a longer one keeps its start and a hash of the whole,
+    so two records that differ only past the cut never share a quarantine id."""
+    if not isinstance(value, str):
+        return ""
+    if len(value) <= SHORT_LIMIT:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return value[: SHORT_LIMIT - 48] + "~sha256:" + digest
 
 
 def record_ref(raw: Any, table: Optional[str] = None) -> RecordRef:

@@ -1,7 +1,8 @@
 """Re-driving a quarantined record once the model or the data is fixed.
 
 A quarantine entry can be days old, older than the tombstones that would
-make its image stale, so its image is never applied as it is. The record
+make its image stale, so its image is never applied as it is (and the
+quarantine keeps only its declared attributes: ``sanitize``). The record
 names the item and where it was: re-driving reads the item as it is now (a
 consistent read, stamped like a scan row on DynamoDB's clock) and projects
 that, its presence or its absence, with the quarantined record's images as
@@ -24,6 +25,7 @@ from domain.source import SourceVersion
 from projector.batch import Projector
 from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry, restore_raw
 from projector.records import MalformedRecord, decode_stream_record, scanned_record
+from projector.sanitize import without_note
 
 
 def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,
@@ -36,7 +38,7 @@ def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry
 
     clock = now_us or (lambda: int(time.time() * 1_000_000) - 60_000_000)
     model = projector.model
-    raw = restore_raw(entry.raw)
+    raw = without_note(restore_raw(entry.raw))
     table = entry.table if entry.table in model.tables else None
     t_read = clock()
     try:

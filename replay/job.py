@@ -26,10 +26,14 @@ from replay.runner import ReplayFailed, Run, SegmentProgress, Summary, begin, re
 
 @attrs.frozen
 class ReplayConfig:
-    """What a worker process needs to open everything itself."""
+    """What a worker process needs to open everything itself.
+
+    ``store_url`` is the URL as given, credentials included (``store.url`` is
+    redacted, and a worker would be refused with it); never shown in a repr.
+    """
 
     model: str
-    store_url: str
+    store_url: str = attrs.field(repr=False)
     quarantine_url: str
     checkpoints_url: str
     page_size: Optional[int] = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from projector.stores.base import DocumentStore
 
 
-def open_store(url: str) -> DocumentStore:
-    """``memory://``, ``sqlite:///path.db`` or ``opensearch+http(s)://host:port``."""
+def open_store(url: str, *, read_only: bool = False) -> DocumentStore:
+    """``memory://``, ``sqlite:///path.db`` or ``opensearch+http(s)://host:port``; ``read_only`` opens
+    an SQLite file for reading only (the others need no such care)."""
     if url.startswith("memory://"):
         from projector.stores.memory import MemoryStore
 
@@ -14,7 +15,7 @@ def open_store(url: str) -> DocumentStore:
     if url.startswith("sqlite:///"):
         from projector.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(url)
+        return SQLiteStore(url, read_only=read_only)
     if url.startswith(("opensearch+http://", "opensearch+https://")):
         from projector.stores.opensearch import OpenSearchStore
 

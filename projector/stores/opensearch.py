@@ -2,6 +2,7 @@
 
 URL, options and credentials: ``opensearch_url``; mappings:
 ``opensearch_mappings``; outcomes and error messages: ``opensearch_errors``;
+the control document and alias updates of a switch: ``opensearch_switch``;
 bounded ``_mget`` and ``_bulk``: ``opensearch_requests``; the readers' side
 (``get``, ``documents``, ``search``, ``stored``): ``opensearch_reads``.
 No exception message or repr of this store holds credentials: whole-request
@@ -37,7 +38,9 @@ Cost
     control documents seen. If the control documents name a target the cache
     did not have, a second ``_mget`` fetches its documents (only right after a
     rebuild registers a target). ``prepare`` fills the cache, so even the
-    first batch costs one ``_mget``. ``write`` is one ``_bulk``: ``create``
+    first batch costs one ``_mget``. If the control documents or indices
+    vanished (``UnknownTarget``), ``load`` forgets the cache, prepares again
+    and loads once more. ``write`` is one ``_bulk``: ``create``
     for an expected absence, ``index`` with ``if_seq_no``/``if_primary_term``
     otherwise. Both are split when a batch touches more documents or bytes
     than one request may carry (``max_batch_docs``, ``max_request_bytes``:
@@ -87,16 +90,16 @@ from projector.stores.base import (
     require_targets,
 )
 from projector.stores.opensearch_errors import describe, error_type
-from projector.stores.opensearch_mappings import CONTROL_BODY, MAX_ID_BYTES, META, VISIBLE, index_body, valid_id
+from projector.stores.opensearch_mappings import CONTROL_BODY, MAX_ID_BYTES, META, index_body, valid_id
 from projector.stores.opensearch_reads import OpenSearchReads, stored_document
+from projector.stores.opensearch_switch import OpenSearchSwitch
 from projector.stores.opensearch_requests import BoundedRequests, BulkAction, Limits, RequestTooLarge
 from projector.stores.opensearch_url import connect, redacted
 
 CONTROL_INDEX = "dynafold_control"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,254}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
-_SYNC_ROUNDS = 10
-class OpenSearchStore(OpenSearchReads):
+class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
     """The document store port on an OpenSearch cluster (see the module docstring)."""
 
     def __init__(
@@ -182,6 +185,25 @@ class OpenSearchStore(OpenSearchReads):
         self._sync_alias(aggregate.name)
 
     def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
+        try:
+            return self._load(wanted)
+        except UnknownTarget:
+            if not self._rediscover(wanted):
+                raise
+            return self._load(wanted)
+
+    def _rediscover(self, names: Collection[str]) -> bool:
+        """Targets vanished under a warm projector (a restored cluster, a deleted index): forget the cache and
+        prepare again the aggregates this store prepared (False if none), or every batch fails until a cold start."""
+        known = [self._aggregates[name] for name in names if name in self._aggregates]
+        with self._lock:
+            for aggregate in known:
+                self._write_targets.pop(aggregate.name, None)
+        self._control_ready = False
+        self.prepare(known)
+        return bool(known)
+
+    def _load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
         names = list(wanted)
         if not names:
             return Loaded({}, {})
@@ -336,51 +358,6 @@ class OpenSearchStore(OpenSearchReads):
         if error and error_type(error) != "resource_already_exists_exception":
             raise StoreUnavailable(f"OpenSearch at {self._where}: creating index {index} failed: {error_type(error)}")
 
-    def _put_control(self, aggregate: str, targets: Targets) -> None:
-        """Replace the control document, conditioned on the version just read (retried on a race)."""
-        source = {"read": targets.read, "write": list(targets.write)}
-        for _ in range(_SYNC_ROUNDS):
-            entry = self._call("set_targets", self.client.get, index=self._control_index, id=aggregate, ignore=404)
-            if entry.get("found"):
-                response = self._call(
-                    "set_targets",
-                    self.client.index,
-                    index=self._control_index,
-                    id=aggregate,
-                    body=source,
-                    if_seq_no=entry["_seq_no"],
-                    if_primary_term=entry["_primary_term"],
-                    ignore=409,
-                )
-            else:
-                response = self._call(
-                    "set_targets", self.client.create, index=self._control_index, id=aggregate, body=source, ignore=409
-                )
-            if "error" not in response:
-                return
-        raise StoreUnavailable(f"OpenSearch at {self._where}: the targets of {aggregate!r} kept changing concurrently")
-
-    def _sync_alias(self, aggregate: str) -> None:
-        """Point the read alias at the control document's read target, until both agree on a fresh read."""
-        alias = self._alias(aggregate)
-        for _ in range(_SYNC_ROUNDS):
-            read = self.targets(aggregate).read
-            want = self._index(read) if read is not None else None
-            response = self._call("alias", self.client.indices.get_alias, name=alias, ignore=404)
-            on = {
-                index: entry["aliases"].get(alias) or {}
-                for index, entry in response.items()
-                if isinstance(entry, Mapping) and isinstance(entry.get("aliases"), Mapping)
-            }
-            actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": alias}} for i in sorted(on) if i != want]
-            if want is not None and (want not in on or not on[want].get("filter")):
-                actions.append({"add": {"index": want, "alias": alias, "filter": VISIBLE}})
-            if not actions:
-                return
-            # a 404 means a concurrent switch moved it first; either way, look again
-            self._call("alias", self.client.indices.update_aliases, body={"actions": actions}, ignore=404)
-        raise StoreUnavailable(f"OpenSearch at {self._where}: the alias {alias!r} kept changing concurrently")
-
     # errors
 
     def _call(self, operation: str, method: Callable[..., Any], **kwargs: Any) -> Any:
@@ -388,16 +365,20 @@ class OpenSearchStore(OpenSearchReads):
 
         Statuses the caller expects are passed as ``ignore=`` and come back as
         the response body, so they are neither raised nor logged as failures
-        by the client.
+        by the client. An answer that is not JSON, or JSON other than an
+        object (a proxy answering 200), is ``StoreUnavailable`` too.
         """
         try:
-            return method(**kwargs)
+            answer = method(**kwargs)
         except TransportError as error:
             if error.status_code == 413:
                 raise RequestTooLarge(self._describe(operation, error)) from None
             raise StoreUnavailable(self._describe(operation, error)) from None
         except OpenSearchException as error:
             raise StoreUnavailable(self._describe(operation, error)) from None
+        if isinstance(answer, (Mapping, bool)):
+            return answer
+        raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {type(answer).__name__}, not an object")
 
     def _describe(self, operation: str, error: Exception) -> str:
         return describe(self._where, operation, error, self._secrets)

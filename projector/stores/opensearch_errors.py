@@ -20,7 +20,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
-from opensearchpy.exceptions import ConnectionTimeout, TransportError
+from opensearchpy.exceptions import ConnectionTimeout, SerializationError, TransportError
 
 from projector.stores.base import Conflict, Outcome, Rejected, Retryable, Written
 
@@ -90,6 +90,8 @@ def describe(where: str, operation: str, error: Exception, secrets: Iterable[str
         detail = f"connection failed ({type(cause).__name__ if cause else 'no answer'}: {clip(str(cause or error.error))})"
     elif isinstance(error, TransportError):
         detail = f"HTTP {error.status_code} {clip(str(error.error))}"
+    elif isinstance(error, SerializationError):
+        detail = f"unreadable answer: {clip(str(error))}"
     else:
         detail = type(error).__name__
     message = f"OpenSearch at {where}: {operation} failed: {detail}"

@@ -98,6 +98,13 @@ def send_halving(
         yield from send_halving(items[middle:], send, on_refused)
 
 
+def _objects(value: Any) -> list[dict[str, Any]] | None:
+    """``value`` if it is a list of JSON objects (as OpenSearch answers), else None."""
+    if isinstance(value, list) and all(isinstance(entry, Mapping) for entry in value):
+        return value
+    return None
+
+
 @dataclass(frozen=True)
 class BulkAction:
     """One document's two ``_bulk`` lines (newline-terminated) and their size in bytes."""
@@ -177,20 +184,25 @@ class BoundedRequests:
 
     def _mget(self, refs: Sequence[_Ref], operation: str) -> list[dict[str, Any]]:
         response = self._call(operation, self._client.mget, body='{"docs":[' + ",".join(r.text for r in refs) + "]}")
-        entries = response.get("docs") or []
-        if len(entries) != len(refs):
-            raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {len(entries)} of {len(refs)} documents")
+        entries = _objects(response.get("docs"))
+        if entries is None or len(entries) != len(refs):
+            count = "no list of" if entries is None else len(entries)
+            raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} answered {count} of {len(refs)} documents")
         return entries
 
     def _bulk(self, actions: Sequence[BulkAction]) -> dict[DocKey, Outcome]:
         response = self._call("write", self._client.bulk, body="".join(a.text for a in actions), filter_path=_BULK_FILTER)
-        items = response.get("items") or []
-        if len(items) != len(actions):
-            raise StoreUnavailable(f"OpenSearch at {self._where}: write answered {len(items)} items for {len(actions)} documents")
+        items = _objects(response.get("items"))
+        if items is None or len(items) != len(actions):
+            count = "no list of" if items is None else len(items)
+            raise StoreUnavailable(f"OpenSearch at {self._where}: write answered {count} items for {len(actions)} documents")
         found: dict[DocKey, Outcome] = {}
         for action, item in zip(actions, items):
-            (result,) = item.values()
-            found[action.key] = outcome(result)
+            try:
+                (result,) = item.values()
+                found[action.key] = outcome(result)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                found[action.key] = Retryable("the answer for this document is not a _bulk item")
         return found
 
     def _refused(self, part: Sequence[Any]) -> None:

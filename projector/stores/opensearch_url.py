@@ -29,6 +29,7 @@ from typing import Any, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from opensearchpy import OpenSearch
+from opensearchpy.exceptions import SerializationError
 from opensearchpy.serializer import JSONSerializer
 
 from projector.stores import codec
@@ -47,7 +48,11 @@ class ExactJSONSerializer(JSONSerializer):
         return data if isinstance(data, str) else codec.dumps(data)
 
     def loads(self, s: str) -> Any:
-        return codec.loads(s)
+        """An answer that is not JSON (a proxy's error page) is the client's ``SerializationError``, a store error."""
+        try:
+            return codec.loads(s)
+        except (ValueError, TypeError, RecursionError) as error:
+            raise SerializationError(f"the answer is not JSON ({type(error).__name__})") from None
 
 
 @dataclass(frozen=True)

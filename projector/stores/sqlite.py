@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from typing import Any, Collection, Iterator, Mapping, Optional, Sequence
 
 from domain.aggregate import Aggregate
@@ -37,6 +36,9 @@ from projector.stores.base import (
     require_targets,
 )
 from projector.stores.search_terms import text_fields, words
+from projector.stores.sqlite_connections import ThreadConnections, Transaction, path_of, unavailable
+
+__all__ = ["SQLiteStore", "ThreadConnections", "path_of", "unavailable"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynafold_targets (
@@ -59,59 +61,27 @@ INSERT OR IGNORE INTO dynafold_revision VALUES (1, 0);
 _CHUNK = 500
 
 
-def path_of(url: str) -> str:
-    if not url.startswith("sqlite:///"):
-        raise ValueError(f"not a sqlite store URL: {url!r} (expected sqlite:///relative.db or sqlite:////absolute.db)")
-    path = url[len("sqlite:///"):]
-    if not path:
-        raise ValueError("sqlite store URL names no file")
-    return path
-
-
-class ThreadConnections:
-    """One connection per thread to one SQLite file, in autocommit mode (transactions are explicit).
-
-    The store, the quarantine and the checkpoints share a file by default;
-    each opens it this way so threads never share a connection.
-    """
-
-    def __init__(self, path: str, timeout_s: float = 30.0) -> None:
-        self.path = path
-        self.timeout = timeout_s
-        self._local = threading.local()
-
-    def get(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-        return conn
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 class SQLiteStore:
-    def __init__(self, url: str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0, read_only: bool = False) -> None:
+        """``read_only`` opens the file for reading only (``sqlite_connections``) and creates nothing."""
         self.url = url
         self.path = path_of(url)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        self._connections = ThreadConnections(self.path, busy_timeout_s)
+        self._connections = ThreadConnections(self.path, busy_timeout_s, read_only=read_only)
         self._aggregates: dict[str, Aggregate] = {}
-        self._connections.get().executescript(_SCHEMA)
+        if read_only:
+            return
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
+        self._connections.run_script(_SCHEMA)
 
     def _transaction(self, immediate: bool = False):
-        return _Transaction(self._connections.get(), immediate)
+        return Transaction(self._connections.get(), immediate)
 
     def prepare(self, aggregates: Collection[Aggregate]) -> None:
         for aggregate in aggregates:
@@ -257,31 +227,6 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._connections.close()
-
-
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection, immediate: bool) -> None:
-        self.conn = conn
-        self.immediate = immediate
-
-    def __enter__(self) -> sqlite3.Connection:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
-        except sqlite3.OperationalError as error:
-            raise StoreUnavailable(f"sqlite store busy: {error}") from None
-        return self.conn
-
-    def __exit__(self, kind, error, tb) -> None:
-        if kind is None:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.OperationalError as commit_error:
-                self.conn.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite store busy: {commit_error}") from None
-        else:
-            self.conn.execute("ROLLBACK")
-            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-                raise StoreUnavailable(f"sqlite store busy: {error}") from None
 
 
 def _all_targets(db: sqlite3.Connection) -> dict[str, Targets]:

@@ -59,6 +59,14 @@ def _delete(path: list) -> Callable[[dict], None]:
 
 
 NEW = ["dynamodb", "NewImage"]
+SECRET = "do-not-leak"  # in every customer's undeclared password_hash (tests.support.records)
+
+
+def _all(*changes: Callable[[dict], None]) -> Callable[[dict], None]:
+    def change(raw: dict) -> None:
+        for one in changes:
+            one(raw)
+    return change
 
 CORPUS: list[tuple[str, Any, str]] = [
     ("string instead of a record", "INSERT c1", "record is not an object"),
@@ -71,8 +79,12 @@ CORPUS: list[tuple[str, Any, str]] = [
     ("missing eventSourceARN", broken(_order, _delete(["eventSourceARN"])), "eventSourceARN is missing"),
     ("Kinesis ARN", broken(_order, _set(["eventSourceARN"], "arn:aws:kinesis:us-east-1:1:stream/x")), "not a DynamoDB stream ARN"),
     ("unknown table ARN", broken(_order, _set(["eventSourceARN"], ARN.format(table="invoices"))), "table 'invoices' is not part of the model"),
+    ("escape sequences in the ARN", broken(_order, _set(["eventSourceARN"], ARN.format(table="orders\x1b]0;owned\x07"))),
+     "is not part of the model"),
     ("missing SequenceNumber", broken(_order, _delete(["dynamodb", "SequenceNumber"])), "SequenceNumber must be a string of digits"),
     ("SequenceNumber not digits", broken(_order, _set(["dynamodb", "SequenceNumber"], "12ab")), "SequenceNumber must be a string of digits"),
+    ("SequenceNumber of 200 characters", broken(_order, _set(["dynamodb", "SequenceNumber"], "9" * 199 + "x")),
+     "SequenceNumber must be a string of digits"),
     ("missing creation time", broken(_order, _delete(["dynamodb", "ApproximateCreationDateTime"])), "ApproximateCreationDateTime"),
     ("creation time garbage", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], "yesterday")), "ApproximateCreationDateTime"),
     ("negative creation time", broken(_order, _set(["dynamodb", "ApproximateCreationDateTime"], -5)), "not a plausible time"),
@@ -116,4 +128,16 @@ CORPUS: list[tuple[str, Any, str]] = [
     ("total as a string", broken(_order, _set(NEW + ["total"], {"S": "ten"})), "attribute 'total' must be N, not S"),
     ("opt-in as a string", broken(_customer, _set(NEW + ["marketing_opt_in"], {"S": "true"})), "attribute 'marketing_opt_in' must be BOOL, not S"),
     ("customer name as a map", broken(_customer, _set(NEW + ["name"], {"M": {}})), "attribute 'name' must be S, not M"),
+    ("a secret in a malformed undeclared attribute", broken(_customer, _set(NEW + ["password_hash"], {"S": f"pbkdf2${SECRET}", "N": "1"})),
+     "exactly one type key"),
+    ("a secret in an image that is a list", broken(_customer, _set(NEW, [{"password_hash": {"S": f"pbkdf2${SECRET}"}}])),
+     "NewImage: item must be an object"),
+    ("a secret in a record of an unknown table", broken(_customer, _set(["eventSourceARN"], ARN.format(table="accounts"))),
+     "table 'accounts' is not part of the model"),
+    ("a secret in an unknown field", broken(_customer, _all(_set(["debug"], {"password_hash": f"pbkdf2${SECRET}"}),
+                                                            _set(["eventName"], "UPSERT"))), "unknown eventName"),
+    ("a secret in the old image of a broken record", broken(_customer, _all(_set(["dynamodb", "OldImage"], {
+        "customer_id": {"S": "c-bad"}, "password_hash": {"S": f"old-{SECRET}"}}), _set(NEW + ["name"], {"N": "1"}))),
+     "attribute 'name' must be S, not N"),
+    ("a record that is a string holding a secret", f"INSERT customers password_hash={SECRET}", "record is not an object"),
 ]
