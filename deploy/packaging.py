@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from domain.model import Model
+from projector.errors import ConfigurationError
 
 ENGINE = ("domain", "projector", "replay")
 
@@ -41,7 +42,7 @@ def model_files(spec: str) -> Iterator[tuple[Path, str]]:
         sys.path.insert(0, here)
     found = importlib.util.find_spec(module)
     if found is None or found.origin is None:
-        raise ValueError(f"cannot find the model module {module!r} (from {here})")
+        raise ConfigurationError(f"cannot find the model module {module!r} (from {here})")
     origin = Path(found.origin)
     parts = module.split(".")
     if origin.name == "__init__.py":

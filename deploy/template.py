@@ -17,6 +17,7 @@ from typing import Optional
 
 from deploy import iam, network, operations
 from deploy.cfn import dump, get_att, if_, join, not_, equals, ref, sub, unique_ids, NO_VALUE
+from projector.errors import ConfigurationError
 from domain.model import Model
 
 TABLE_NAME = "^[A-Za-z0-9_.-]{3,255}$"
@@ -25,7 +26,7 @@ LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653]
 
 
-class DeployError(Exception):
+class DeployError(ConfigurationError):
     """The model or the options cannot be deployed as asked (the message says why)."""
 
 
@@ -162,7 +163,7 @@ def shared_resources(model: Model, ids: dict[str, str], tables: list[str]) -> di
         "RedriveDeadLetters": {"Type": "AWS::SQS::Queue", "Properties": dict(queue)},
         "StreamRedriveFunction": _function(
             "Re-drives a failed stream range from the failure queue, or repairs its aggregates once the stream "
-            "no longer holds it", "projector.redrive_queue.handler", "StreamRedriveFunctionRole", "StreamRedriveFunctionLogs",
+            "no longer holds it", "replay.redrive_queue.handler", "StreamRedriveFunctionRole", "StreamRedriveFunctionLogs",
             Timeout=900, MemorySize=ref("ReplayMemorySize"), EphemeralStorage={"Size": 4096},
             Environment={"Variables": {"DYNAFOLD_TIME_MARGIN_MS": "60000"}},
             Events={"Failures": {"Type": "SQS", "Properties": {

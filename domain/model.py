@@ -15,7 +15,7 @@ import attrs
 
 from domain.aggregate import Aggregate
 from domain.compile import check_table
-from domain.tables import ModelError, Table
+from domain.tables import ModelError, Table, UnknownName
 from domain.translation import TablePlan, Translator
 
 
@@ -74,13 +74,13 @@ class Model:
         try:
             return self.aggregates[name]
         except KeyError:
-            raise KeyError(f"unknown aggregate {name!r}; this model has {sorted(self.aggregates)}") from None
+            raise UnknownName(f"unknown aggregate {name!r}; this model has {sorted(self.aggregates)}") from None
 
     def table(self, name: str) -> Table:
         try:
             return self.tables[name]
         except KeyError:
-            raise KeyError(f"unknown table {name!r}; this model has {sorted(self.tables)}") from None
+            raise UnknownName(f"unknown table {name!r}; this model has {sorted(self.tables)}") from None
 
     def plan(self, table: str) -> TablePlan:
         return self.plans[table]

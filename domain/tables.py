@@ -24,6 +24,13 @@ class ModelError(ValueError):
     """A declaration that cannot work, named by aggregate and field."""
 
 
+class UnknownName(KeyError):
+    """An aggregate or table the model does not have (a user's typo, not a bug)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown name"
+
+
 @attrs.frozen
 class Index:
     """A secondary index: the attributes it is keyed by."""

@@ -14,22 +14,23 @@ retried, and a batch still ends with time to spare.
 
 from __future__ import annotations
 
-import os
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
+
+from projector.config import setting
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
 MAX_ATTEMPTS = 3  # the first attempt included; worst case for one call: 3 x (2 s + 5 s) plus under 6 s of backoff, well inside a minute
 
 
-def client_config(env: Mapping[str, str] = os.environ) -> Any:
+def client_config(env: Optional[Mapping[str, str]] = None) -> Any:
     """The botocore ``Config`` every dynafold client uses."""
     from botocore.config import Config
 
     return Config(
-        connect_timeout=float(env.get("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", CONNECT_TIMEOUT_S)),
-        read_timeout=float(env.get("DYNAFOLD_AWS_READ_TIMEOUT_S", READ_TIMEOUT_S)),
-        retries={"mode": "standard", "total_max_attempts": int(env.get("DYNAFOLD_AWS_MAX_ATTEMPTS", MAX_ATTEMPTS))},
+        connect_timeout=float(setting("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", env) or CONNECT_TIMEOUT_S),
+        read_timeout=float(setting("DYNAFOLD_AWS_READ_TIMEOUT_S", env) or READ_TIMEOUT_S),
+        retries={"mode": "standard", "total_max_attempts": int(setting("DYNAFOLD_AWS_MAX_ATTEMPTS", env) or MAX_ATTEMPTS)},
     )
 
 

@@ -1,15 +1,12 @@
-"""Configuration from environment variables (flags override them in the CLI).
+"""Configuration: every environment variable dynafold reads, read here and nowhere else.
 
-- ``DYNAFOLD_STORE``: document store URL (``sqlite:///views.db``,
-  ``opensearch+https://host:443``, ``memory://``).
-- ``DYNAFOLD_QUARANTINE``: quarantine URL; by default the store's own SQLite
-  file (or memory), and required for OpenSearch (``dynamodb://table``).
-- ``DYNAFOLD_MODEL``: ``module:attribute`` of the model (default: the sample).
-- ``DYNAFOLD_TABLES``: logical=physical table names (``customers=prod-customers,...``).
-- ``DYNAFOLD_TIME_MARGIN_MS``: stop a Lambda batch when less time is left.
-- ``DYNAFOLD_DOCUMENT_CACHE``: documents a warm container remembers from its own writes (default
-  10,000; 0 turns the cache off).
-- ``AWS_ENDPOINT_URL``: honoured by boto3 itself (moto, DynamoDB Local).
+A flag given on the command line overrides its variable. ``VARIABLES`` is
+the documented list (the README's table is checked against it); a module
+that needs a setting asks ``setting(NAME)`` or takes a ``Settings``, so no
+other module calls ``os.environ``. The model is never guessed: without
+``--model`` or ``DYNAFOLD_MODEL`` a command refuses to run (only ``demo``
+uses the sample), so a missing variable cannot silently project the sample
+model against real tables.
 """
 
 from __future__ import annotations
@@ -18,19 +15,124 @@ import importlib
 import os
 from typing import Mapping, Optional
 
+import attrs
+
 from domain.model import Model
 from domain.tables import ModelError
+from projector.errors import ConfigurationError
 
-DEFAULT_MODEL = "domain.sample:MODEL"
 DEFAULT_STORE = "sqlite:///dynafold.db"
+SAMPLE_MODEL = "domain.sample:MODEL"
+
+__all__ = ["ConfigurationError", "Settings", "VARIABLES", "load_model", "setting"]
 
 
-class ConfigurationError(Exception):
-    pass
+@attrs.frozen
+class Variable:
+    name: str
+    meaning: str
+    default: Optional[str] = None
 
 
-def load_model(spec: Optional[str] = None) -> Model:
-    spec = spec or os.environ.get("DYNAFOLD_MODEL") or DEFAULT_MODEL
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DYNAFOLD_MODEL", "`module:attribute` of the model; required (flag `--model`)"),
+    Variable("DYNAFOLD_STORE", "document store URL: `sqlite:///views.db`, `opensearch+https://host:443`, "
+                               "`memory://` (flag `--store`)", DEFAULT_STORE),
+    Variable("DYNAFOLD_QUARANTINE", "quarantine and checkpoint URL; required with OpenSearch "
+                                    "(`dynamodb://table` or `sqlite:///file`) (flag `--quarantine`)",
+             "the SQLite store's own file"),
+    Variable("DYNAFOLD_TABLES", "logical=physical table names, comma-separated (flag `--table-names`)", "identity"),
+    Variable("DYNAFOLD_LOG_LEVEL", "log level of the Lambda functions and the CLI (flag `--log-level`)", "INFO"),
+    Variable("DYNAFOLD_TIME_MARGIN_MS", "a stream or re-drive invocation stops when less time is left",
+             "5000 (stream), 60000 (re-drive)"),
+    Variable("DYNAFOLD_DOCUMENT_CACHE", "documents a warm stream container remembers from its own writes "
+                                        "(0 turns the cache off)", "10000"),
+    Variable("DYNAFOLD_REPLAY_MARGIN_MS", "a replay step stops when less time is left", "20000"),
+    Variable("DYNAFOLD_REPLAY_PAGE_SIZE", "items per scan page in a replay step", "DynamoDB's 1 MB pages"),
+    Variable("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", "connect timeout of every AWS call", "2"),
+    Variable("DYNAFOLD_AWS_READ_TIMEOUT_S", "read timeout of every AWS call", "5"),
+    Variable("DYNAFOLD_AWS_MAX_ATTEMPTS", "attempts per AWS call, the first included (botocore standard mode)", "3"),
+    Variable("DYNAFOLD_OPENSEARCH_USERNAME", "basic-auth user for an OpenSearch store URL without user info"),
+    Variable("DYNAFOLD_OPENSEARCH_PASSWORD", "basic-auth password, with the user above"),
+    Variable("POWERTOOLS_SERVICE_NAME", "the `service` of log lines and metrics", "dynafold"),
+    Variable("POWERTOOLS_METRICS_NAMESPACE", "CloudWatch namespace of the metrics", "dynafold"),
+    Variable("AWS_LAMBDA_INITIALIZATION_TYPE", "set by Lambda; `provisioned-concurrency` marks no cold start"),
+    Variable("TMPDIR", "scratch space of a re-drive's verify", "/tmp"),
+    Variable("AWS_ENDPOINT_URL", "read by boto3 itself: moto's server or DynamoDB Local instead of AWS"),
+)
+_NAMES = frozenset(v.name for v in VARIABLES)
+
+
+def setting(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The value of a documented variable (empty counts as unset); an undocumented name is a bug."""
+    if name not in _NAMES:
+        raise KeyError(f"{name} is not one of dynafold's documented variables")
+    value = (os.environ if env is None else env).get(name)
+    return value or None
+
+
+def _integer(name: str, env: Optional[Mapping[str, str]], default: Optional[int]) -> Optional[int]:
+    text = setting(name, env)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name}={text!r} is not a whole number") from None
+
+
+@attrs.frozen
+class Settings:
+    """What a command or a function needs to wire itself, flags over variables over defaults."""
+
+    model: Optional[str] = None
+    store: str = attrs.field(default=DEFAULT_STORE, repr=lambda url: repr(redact(url)))
+    quarantine: Optional[str] = None
+    tables: Optional[str] = None
+    log_level: str = "INFO"
+    time_margin_ms: Optional[int] = None
+    document_cache: Optional[int] = None
+    replay_margin_ms: Optional[int] = None
+    replay_page_size: Optional[int] = None
+    scratch_dir: str = "/tmp"
+
+    @classmethod
+    def load(cls, env: Optional[Mapping[str, str]] = None, **flags: Optional[str]) -> "Settings":
+        """Settings from ``env`` (default: the process environment), each overridden by a flag given."""
+        def pick(flag: str, name: str, default=None):
+            value = flags.get(flag)
+            return value if value not in (None, "") else (setting(name, env) or default)
+
+        return cls(
+            model=pick("model", "DYNAFOLD_MODEL"),
+            store=pick("store", "DYNAFOLD_STORE", DEFAULT_STORE),
+            quarantine=pick("quarantine", "DYNAFOLD_QUARANTINE"),
+            tables=pick("tables", "DYNAFOLD_TABLES"),
+            log_level=(pick("log_level", "DYNAFOLD_LOG_LEVEL", "INFO")).upper(),
+            time_margin_ms=_integer("DYNAFOLD_TIME_MARGIN_MS", env, None),
+            document_cache=_integer("DYNAFOLD_DOCUMENT_CACHE", env, None),
+            replay_margin_ms=_integer("DYNAFOLD_REPLAY_MARGIN_MS", env, None),
+            replay_page_size=_integer("DYNAFOLD_REPLAY_PAGE_SIZE", env, None),
+            scratch_dir=setting("TMPDIR", env) or "/tmp",
+        )
+
+    def load_model(self) -> Model:
+        return load_model(self.model)
+
+    def table_names(self, model: Model):
+        return table_names(model, self.tables)
+
+    def quarantine_url(self, store_url: str) -> str:
+        return quarantine_url(store_url, self.quarantine)
+
+
+def load_model(spec: Optional[str]) -> Model:
+    """The model named ``module:attribute``; a clear error when there is none or it cannot work."""
+    if not spec:
+        raise ConfigurationError(
+            "no model: pass --model module:attribute or set DYNAFOLD_MODEL "
+            f"(the sample is {SAMPLE_MODEL}; `dynafold demo` runs it without AWS)"
+        )
     module_name, _, attribute = spec.partition(":")
     try:
         model = getattr(importlib.import_module(module_name), attribute or "MODEL")
@@ -43,23 +145,17 @@ def load_model(spec: Optional[str] = None) -> Model:
     return model
 
 
-def table_names(model: Model, flag: Optional[str] = None, env: Mapping[str, str] = os.environ):
-    from projector.table_names import TableNameError, TableNames
+def table_names(model: Model, text: Optional[str] = None):
+    """The logical→physical mapping of ``model``'s tables (``text``: ``customers=prod-customers,...``)."""
+    from projector.table_names import TableNames
 
-    try:
-        return TableNames.parse(flag if flag is not None else env.get("DYNAFOLD_TABLES"), model.tables)
-    except TableNameError as error:
-        raise ConfigurationError(str(error)) from None
+    return TableNames.parse(text, model.tables)
 
 
-def store_url(flag: Optional[str] = None, env: Mapping[str, str] = os.environ) -> str:
-    return flag or env.get("DYNAFOLD_STORE") or DEFAULT_STORE
-
-
-def quarantine_url(store: str, flag: Optional[str] = None, env: Mapping[str, str] = os.environ) -> str:
+def quarantine_url(store: str, flag: Optional[str] = None) -> str:
     from projector.quarantine import default_quarantine_url
 
-    url = flag or env.get("DYNAFOLD_QUARANTINE") or default_quarantine_url(store)
+    url = flag or default_quarantine_url(store)
     if url is None:
         raise ConfigurationError(
             "DYNAFOLD_QUARANTINE is required with this store (for example dynamodb://dynafold-control "

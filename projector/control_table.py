@@ -18,6 +18,7 @@ import gzip
 from typing import Any, Iterable, Optional
 
 from projector.quarantine import QuarantineEntry
+from projector.errors import ConfigurationError
 
 PART_BYTES = 300 * 1024
 
@@ -31,7 +32,7 @@ def _client():
 def _table_of(url: str) -> str:
     name = url[len("dynamodb://"):].strip("/")
     if not name:
-        raise ValueError("dynamodb:// URL names no table")
+        raise ConfigurationError("dynamodb:// URL names no table")
     return name
 
 
@@ -146,6 +147,23 @@ class DynamoCheckpoints:
 
     def put(self, key: str, value: str) -> None:
         self.client.put_item(TableName=self.table, Item={"pk": {"S": "checkpoint"}, "sk": {"S": key}, "value": {"S": value}})
+
+    def items(self, prefix: str = "") -> list[tuple[str, str]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": "checkpoint"}, ":prefix": {"S": prefix}},
+        }
+        if not prefix:
+            kwargs["KeyConditionExpression"] = "pk = :pk"
+            kwargs["ExpressionAttributeValues"] = {":pk": {"S": "checkpoint"}}
+        found = []
+        while True:
+            page = self.client.query(**kwargs)
+            found += [(item["sk"]["S"], item["value"]["S"]) for item in page.get("Items", [])]
+            if not page.get("LastEvaluatedKey"):
+                return sorted(found)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete_prefix(self, prefix: str) -> None:
         kwargs: dict[str, Any] = {

@@ -14,37 +14,25 @@ sequence number to report.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any, Callable, Optional
 
 from projector import logs, metrics
 from projector.batch import BatchReport, Projector
-from projector.config import ConfigurationError, load_model, quarantine_url, store_url
+from projector.config import Settings
+from projector.errors import ConfigurationError
 from projector.records import table_from_arn
 
 log = logging.getLogger("dynafold.lambda")
+DEFAULT_MARGIN_MS = 5000
 
 
-def build_projector() -> Projector:
-    """The projector this container uses, from environment variables."""
-    from projector import aws
-    from projector.checkpoints import open_checkpoints
-    from projector.config import table_names
-    from projector.document_cache import DEFAULT_CAPACITY, DocumentCache
-    from projector.lookup import DynamoLookup
-    from projector.quarantine import open_quarantine
-    from projector.stores import open_store
+def build_projector(settings: Optional[Settings] = None) -> Projector:
+    """The projector this container uses, wired from ``DYNAFOLD_*`` variables (``projector.runtime``)."""
+    from projector.runtime import Runtime
 
-    model = load_model()
-    names = table_names(model)
-    store = open_store(store_url())
-    control = quarantine_url(store.url)
-    quarantine = open_quarantine(control)
-    client = aws.client("dynamodb")
-    capacity = int(os.environ.get("DYNAFOLD_DOCUMENT_CACHE", DEFAULT_CAPACITY))
-    return Projector(model, store, quarantine, lookup_factory=lambda: DynamoLookup(client, model, names=names),
-                     names=names, cursors=open_checkpoints(control), cache=DocumentCache(capacity))
+    runtime = Runtime.open(settings or Settings.load())
+    return runtime.projector(cursors=runtime.checkpoints(runtime.quarantine_url))
 
 
 class UnnamedFailure(RuntimeError):
@@ -98,7 +86,7 @@ def make_handler(
     emit: Callable[[dict, dict], None] = metrics.emit,
 ) -> Callable[[dict, Any], dict]:
     state: dict[str, Projector] = {}
-    margin = margin_ms if margin_ms is not None else int(os.environ.get("DYNAFOLD_TIME_MARGIN_MS", "5000"))
+    margin = margin_ms if margin_ms is not None else (Settings.load().time_margin_ms or DEFAULT_MARGIN_MS)
 
     def handle(event: dict, context: Any = None) -> dict:
         logs.invocation(context)
@@ -156,7 +144,7 @@ def handler(event: dict, context: Any) -> dict:
     """The Lambda entry point (configured by ``DYNAFOLD_*`` environment variables)."""
     global _default
     if _default is None:
-        logs.configure(os.environ.get("DYNAFOLD_LOG_LEVEL", "INFO"))
+        logs.configure(Settings.load().log_level)
         _default = make_handler()
         tune_gc()
     return _default(event, context)

@@ -13,9 +13,10 @@ reduced to its class name (a traceback can quote values).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import Any, Optional
+
+from projector.config import setting
 
 SAFE_FIELDS = (
     "table",
@@ -43,12 +44,12 @@ SAFE_FIELDS = (
 DEFAULT_SERVICE = "dynafold"
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _formatter: Optional[Any] = None
-_cold = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
+_cold = setting("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
 
 
 def service_name() -> str:
     """The ``service`` key of log lines and the service dimension of metrics (Powertools' variable)."""
-    return os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+    return setting("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
 
 
 class SafeFields(logging.Filter):

@@ -11,10 +11,11 @@ are what ``dynafold project`` prints periodically.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Mapping, Optional, TextIO
+
+from projector.config import setting
 
 from projector.logs import service_name
 
@@ -53,7 +54,7 @@ def batch_metrics(report, duration_ms: float, now_us: Optional[int] = None) -> d
 
 
 def namespace() -> str:
-    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE
+    return setting("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE
 
 
 def emf_line(values: Mapping[str, float], dimensions: Mapping[str, str], timestamp_ms: Optional[int] = None) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Optional, Protocol
 import attrs
 
 from projector.stores.sqlite import ThreadConnections, path_of, unavailable
+from projector.errors import ConfigurationError
 
 
 def raw_json(raw: Any) -> str:
@@ -202,7 +203,7 @@ def open_quarantine(url: str, *, read_only: bool = False) -> Quarantine:
         from projector.control_table import DynamoQuarantine
 
         return DynamoQuarantine.from_url(url)
-    raise ValueError(f"unknown quarantine URL {url.split(':', 1)[0]!r}: use memory://, sqlite:///path.db or dynamodb://table")
+    raise ConfigurationError(f"unknown quarantine URL {url.split(':', 1)[0]!r}: use memory://, sqlite:///path.db or dynamodb://table")
 
 
 def default_quarantine_url(store_url: str) -> Optional[str]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
+import json
 from decimal import Decimal
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from domain.model import Model
+from domain.model import Model, TableSpec
 from domain.records import Origin, RecordRef, SourceRecord
 from domain.source import SourceItem, SourceVersion
 from domain.tables import Table
@@ -251,3 +252,24 @@ def scanned_record(
         image=image,
         origin=origin,
     )
+
+
+def scan_decoder(spec: TableSpec, t_start_us: int, origin: Origin = Origin.SCAN) -> Callable[[Any], SourceRecord]:
+    """Decode a typed scan row (or export line item) into a source record, or raise ``MalformedRecord``."""
+
+    def decode(row: Any) -> SourceRecord:
+        try:
+            image = decode_map(row)
+        except DecodeError as error:
+            raise MalformedRecord(RecordRef(spec.name, "", _position(row)), str(error)) from None
+        return scanned_record(spec, image, t_start_us, origin, _position(row, spec))
+
+    return decode
+
+
+def _position(row: Any, spec: Optional[TableSpec] = None) -> str:
+    """A stable name for a scan row: its key as JSON (the scan has no sequence numbers)."""
+    if isinstance(row, dict) and spec is not None:
+        key = {name: row.get(name) for name in spec.key_attributes}
+        return "key:" + json.dumps(key, sort_keys=True, default=str)
+    return ""

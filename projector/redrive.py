@@ -24,7 +24,7 @@ from domain.records import Origin, SourceRecord
 from domain.source import SourceVersion
 from projector.batch import Projector
 from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry, restore_raw
-from projector.records import MalformedRecord, decode_stream_record, scanned_record
+from projector.records import MalformedRecord, decode_stream_record, scan_decoder, scanned_record
 from projector.sanitize import without_note
 
 
@@ -34,8 +34,6 @@ def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry
 
     ``now_us`` gives the server time before the read (DynamoDB's clock; the caller's client knows it).
     """
-    from replay.scan import scan_decoder
-
     clock = now_us or (lambda: int(time.time() * 1_000_000) - 60_000_000)
     model = projector.model
     raw = without_note(restore_raw(entry.raw))

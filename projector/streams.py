@@ -14,6 +14,7 @@ from typing import Any, Optional
 import attrs
 
 from projector.checkpoints import Checkpoints
+from projector.errors import ConfigurationError
 
 
 @attrs.define
@@ -53,7 +54,7 @@ class StreamReader:
         for table in self._tables:
             arn = self._dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn")
             if not arn:
-                raise ValueError(f"table {table!r} has no stream: enable NEW_AND_OLD_IMAGES")
+                raise ConfigurationError(f"table {table!r} has no stream: enable NEW_AND_OLD_IMAGES")
             start = None
             while True:
                 kwargs = {"StreamArn": arn}

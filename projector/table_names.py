@@ -14,8 +14,10 @@ from typing import Iterable, Mapping, Optional
 
 import attrs
 
+from projector.errors import ConfigurationError
 
-class TableNameError(ValueError):
+
+class TableNameError(ConfigurationError, ValueError):
     pass
 
 

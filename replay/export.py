@@ -22,14 +22,16 @@ from typing import Any, Iterator, Optional
 import attrs
 
 from domain.records import Origin
+from projector.errors import ConfigurationError
 from projector.batch import Projector
 from projector.records import table_from_arn
-from replay.scan import scan_decoder
+from replay.runner import ReplayFailed
+from projector.records import scan_decoder
 
 RETENTION_S = 24 * 3600
 
 
-class ExportError(Exception):
+class ExportError(ConfigurationError):
     pass
 
 
@@ -143,7 +145,7 @@ def replay_export(projector: Projector, s3: Any, source: ExportSource, export: E
 def _project(projector: Projector, page: list, decode, counts: dict) -> None:
     report = projector.project(page, decode=decode, source="export")
     if report.failed_from is not None:
-        raise ExportError(f"export page could not be stored: {report.failure_reason}")
+        raise ReplayFailed(f"export page could not be stored: {report.failure_reason} (run the export replay again)")
     counts["items"] += len(page)
     counts["written"] += report.documents_written
     counts["quarantined"] += len(report.quarantined)

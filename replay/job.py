@@ -16,6 +16,8 @@ import attrs
 
 from domain.model import Model
 from projector.checkpoints import Checkpoints
+from projector.config import Settings
+from projector.errors import EXIT_UNAVAILABLE, EXIT_USAGE, Unavailable, classify
 from projector.quarantine import Quarantine
 from projector.server_clock import server_time_us
 from projector.stores.base import DocumentStore
@@ -26,42 +28,26 @@ from replay.runner import ReplayFailed, Run, SegmentProgress, Summary, begin, re
 
 @attrs.frozen
 class ReplayConfig:
-    """What a worker process needs to open everything itself.
+    """What a worker process needs to wire itself (``projector.runtime``): the settings as given,
+    credentials in the store URL included (``Settings`` never shows them in a repr)."""
 
-    ``store_url`` is the URL as given, credentials included (``store.url`` is
-    redacted, and a worker would be refused with it); never shown in a repr.
-    """
-
-    model: str
-    store_url: str = attrs.field(repr=False)
-    quarantine_url: str
+    settings: Settings
     checkpoints_url: str
     page_size: Optional[int] = None
-    table_names: str = ""
 
 
 def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> SegmentProgress:
-    from projector import aws
+    from projector.runtime import Runtime
 
-    from projector.checkpoints import open_checkpoints
-    from projector.config import load_model
-    from projector.lookup import DynamoLookup
-    from projector.quarantine import open_quarantine
-    from projector.stores import open_store
-    from projector.table_names import TableNames
-
-    model = load_model(config.model)
-    names = TableNames.parse(config.table_names, model.tables)
-    client = aws.client("dynamodb")
-    store = open_store(config.store_url)
+    runtime = Runtime.open(config.settings)
     try:
         return replay_segment(
-            model, store, open_quarantine(config.quarantine_url), client, open_checkpoints(config.checkpoints_url),
-            run, table, segment, lookup_factory=lambda: DynamoLookup(client, model, names=names),
-            page_size=config.page_size, names=names,
+            runtime.model, runtime.store, runtime.quarantine, runtime.dynamodb,
+            runtime.checkpoints(config.checkpoints_url), run, table, segment,
+            lookup_factory=runtime.lookup_factory(), page_size=config.page_size, names=runtime.names,
         )
     finally:
-        store.close()
+        runtime.store.close()
 
 
 class ReplayJob:
@@ -137,7 +123,7 @@ class ReplayJob:
             submit = lambda table, segment: pool.submit(self._thread_task, run, table, segment)  # noqa: E731
         self._stop.clear()
         futures = {submit(table, segment): (table, segment) for table, segment in tasks}
-        failures = []
+        failures: list[tuple[str, BaseException]] = []
         try:
             for future in as_completed(futures):
                 error = future.exception()
@@ -145,14 +131,14 @@ class ReplayJob:
                     raise error  # an interrupt or a kill: stop, the checkpoints hold the position
                 if error is not None:
                     table, segment = futures[future]
-                    failures.append(f"{table} segment {segment}: {type(error).__name__}: {error}")
+                    failures.append((f"{table} segment {segment}", error))
         except BaseException:
             self._stop.set()  # running segments stop after the page in hand; queued ones never start
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
         if failures:
-            raise ReplayFailed("; ".join(sorted(failures)) + " (run again with --resume to continue)")
+            raise segment_failure(failures)
 
     def _thread_task(self, run: Run, table: str, segment: int) -> SegmentProgress:
         return replay_segment(
@@ -168,3 +154,16 @@ class ReplayJob:
             board.update(done, final=finished)
             if finished:
                 return
+
+
+def segment_failure(failures: Sequence[tuple[str, BaseException]]) -> Exception:
+    """What failed segments mean: a configuration error (a missing table, access denied) is raised as
+    itself, since resuming cannot help; otherwise the run failed part-way and ``--resume`` continues it."""
+    for _, error in failures:
+        code, _message = classify(error)
+        if code == EXIT_USAGE:
+            return error
+    lines = "; ".join(sorted(f"{where}: {classify(error)[1] or f'{type(error).__name__}: {error}'}" for where, error in failures))
+    if all(classify(error)[0] == EXIT_UNAVAILABLE for _, error in failures):
+        return Unavailable(f"{lines} (run again with --resume to continue)")
+    return ReplayFailed(f"{lines} (run again with --resume to continue)")

@@ -15,61 +15,42 @@ replay reads ``export_begin`` (the export's ``manifest-files.json``) and
 then ``export_file`` for each data file, again until ``done``.
 
 Configuration: ``DYNAFOLD_STORE``, ``DYNAFOLD_QUARANTINE``, ``DYNAFOLD_MODEL``,
-``DYNAFOLD_REPLAY_MARGIN_MS`` (default 20000), ``DYNAFOLD_REPLAY_PAGE_SIZE``.
+``DYNAFOLD_REPLAY_MARGIN_MS`` (default 20000), ``DYNAFOLD_REPLAY_PAGE_SIZE`` (``projector.config``).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Callable, Optional
 
 from projector.checkpoints import MemoryCheckpoints
-from projector.server_clock import server_time_us
-from projector.table_names import IDENTITY
+from projector.config import Settings
+from projector.runtime import Runtime
 from replay.runner import Run, SegmentProgress, replay_segment
 
-_runtime: Optional[dict] = None
+DEFAULT_MARGIN_MS = 20_000
 
 
-def _default_runtime() -> dict:
-    from projector import aws
-
+def _default_runtime() -> Runtime:
     from projector import logs
-    from projector.config import load_model, quarantine_url, store_url, table_names
-    from projector.lookup import DynamoLookup
-    from projector.quarantine import open_quarantine
-    from projector.server_clock import server_time_us
-    from projector.stores import open_store
 
-    logs.configure(os.environ.get("DYNAFOLD_LOG_LEVEL", "INFO"))
-    model = load_model()
-    names = table_names(model)
-    store = open_store(store_url())
-    client = aws.client("dynamodb")
-    return {
-        "model": model,
-        "store": store,
-        "quarantine": open_quarantine(quarantine_url(store.url)),
-        "client": client,
-        "s3": aws.client("s3"),
-        "lookup_factory": lambda: DynamoLookup(client, model, names=names),
-        "names": names,
-        "clock": lambda: server_time_us(client),
-    }
+    settings = Settings.load()
+    logs.configure(settings.log_level)
+    return Runtime.open(settings)
 
 
-def make_handler(runtime_factory: Callable[[], dict] = _default_runtime, *, margin_ms: Optional[int] = None,
+def make_handler(runtime_factory: Callable[[], Runtime] = _default_runtime, *, margin_ms: Optional[int] = None,
                  page_size: Optional[int] = None) -> Callable[[dict, Any], dict]:
     state: dict = {}
-    margin = margin_ms if margin_ms is not None else int(os.environ.get("DYNAFOLD_REPLAY_MARGIN_MS", "20000"))
-    size = page_size or (int(os.environ["DYNAFOLD_REPLAY_PAGE_SIZE"]) if os.environ.get("DYNAFOLD_REPLAY_PAGE_SIZE") else None)
+    settings = Settings.load()
+    margin = margin_ms if margin_ms is not None else (settings.replay_margin_ms or DEFAULT_MARGIN_MS)
+    size = page_size or settings.replay_page_size
 
     def handle(event: dict, context: Any = None) -> dict:
         if "runtime" not in state:
             state["runtime"] = runtime_factory()
         runtime = state["runtime"]
-        model, store = runtime["model"], runtime["store"]
+        model, store = runtime.model, runtime.store
         aggregate = model.aggregate(event["aggregate"])
         action = event.get("action")
         if action in ACTIONS:
@@ -78,7 +59,7 @@ def make_handler(runtime_factory: Callable[[], dict] = _default_runtime, *, marg
             store.prepare([aggregate])
             total = int(event.get("total_segments") or 4)
             targets = list(event.get("targets") or store.targets(aggregate.name).write)
-            clock = runtime.get("clock") or (lambda: server_time_us(runtime["client"]))
+            clock = runtime.clock()
             t_start_us = int(clock())
             return {
                 "aggregate": aggregate.name,
@@ -96,9 +77,9 @@ def make_handler(runtime_factory: Callable[[], dict] = _default_runtime, *, marg
             checkpoints.put(key, event["checkpoint"])
         time_left = _time_left(context)
         progress: SegmentProgress = replay_segment(
-            model, store, runtime["quarantine"], runtime["client"], checkpoints, run, event["table"],
-            int(event["segment"]), lookup_factory=runtime["lookup_factory"], page_size=size,
-            time_left=time_left, margin_s=margin / 1000, names=runtime.get("names") or IDENTITY,
+            model, store, runtime.quarantine, runtime.dynamodb, checkpoints, run, event["table"],
+            int(event["segment"]), lookup_factory=runtime.lookup_factory(), page_size=size,
+            time_left=time_left, margin_s=margin / 1000, names=runtime.names,
         )
         return {**event, "checkpoint": progress.to_json(), "done": progress.done,
                 "items": progress.items, "pages": progress.pages}
@@ -112,15 +93,15 @@ def _time_left(context: Any) -> Callable[[], float]:
     return lambda: float("inf")
 
 
-def _job(runtime: dict):
+def _job(runtime: Runtime):
     from replay.job import ReplayJob
 
-    clock = runtime.get("clock") or (lambda: server_time_us(runtime["client"]))
-    return ReplayJob(runtime["model"], runtime["store"], runtime["quarantine"], runtime["client"], MemoryCheckpoints(),
-                     lookup_factory=runtime["lookup_factory"], names=runtime.get("names") or IDENTITY, clock=clock)
+    clock = runtime.clock()
+    return ReplayJob(runtime.model, runtime.store, runtime.quarantine, runtime.dynamodb, MemoryCheckpoints(),
+                     lookup_factory=runtime.lookup_factory(), names=runtime.names, clock=clock)
 
 
-def rebuild_begin(runtime: dict, event: dict, *_) -> dict:
+def rebuild_begin(runtime: Runtime, event: dict, *_) -> dict:
     """A new target, dual-written from now on; the scan that follows writes into it alone."""
     from replay import rebuild
 
@@ -129,7 +110,7 @@ def rebuild_begin(runtime: dict, event: dict, *_) -> dict:
             "settle_seconds": int(event.get("settle_seconds") or 5)}
 
 
-def rebuild_finish(runtime: dict, event: dict, *_) -> dict:
+def rebuild_finish(runtime: Runtime, event: dict, *_) -> dict:
     """Check the new target and switch to it; ``switched: false`` (targets restored) when the check fails."""
     from projector.stores.base import Targets
     from replay import rebuild
@@ -147,46 +128,46 @@ def rebuild_finish(runtime: dict, event: dict, *_) -> dict:
                                          f"{report.sampled} sampled)"}
 
 
-def rebuild_abort(runtime: dict, event: dict, *_) -> dict:
+def rebuild_abort(runtime: Runtime, event: dict, *_) -> dict:
     """The scan failed: readers never left the old target; drop the new one."""
     from replay import rebuild
 
-    return {"switched": False, "dropped": rebuild.abort(runtime["store"], event["aggregate"])}
+    return {"switched": False, "dropped": rebuild.abort(runtime.store, event["aggregate"])}
 
 
-def export_begin(runtime: dict, event: dict, *_) -> dict:
+def export_begin(runtime: Runtime, event: dict, *_) -> dict:
     """Where the export's data files are listed, for the Distributed Map's ItemReader; refuses stale exports."""
     from replay.export import RETENTION_S, ExportError, ExportSource, locate
 
     source = ExportSource.parse(event["export"])
-    export = locate(runtime["s3"], source, event.get("export_time"))
+    export = locate(runtime.client("s3"), source, event.get("export_time"))
     if int(time.time() * 1_000_000) - export.export_time_us > RETENTION_S * 1_000_000:
         raise ExportError("the export is older than the 24 h stream retention: changes since it would be lost")
     if export.manifest is None:
         raise ExportError(f"export s3://{source.bucket}/{source.prefix} has no manifest-files.json to fan out over; "
                           "replay it with dynafold replay --from-export")
-    names = runtime.get("names") or IDENTITY
-    table = export.table if export.table in runtime["model"].tables else names.logical(export.table)
-    if table not in runtime["model"].tables:
+    names = runtime.names
+    table = export.table if export.table in runtime.model.tables else names.logical(export.table)
+    if table not in runtime.model.tables:
         raise ExportError(f"the export is of table {export.table!r}, not one of the model's tables")
-    runtime["store"].prepare([runtime["model"].aggregate(event["aggregate"])])
-    targets = list(event.get("targets") or runtime["store"].targets(event["aggregate"]).write)
+    runtime.store.prepare([runtime.model.aggregate(event["aggregate"])])
+    targets = list(event.get("targets") or runtime.store.targets(event["aggregate"]).write)
     return {"aggregate": event["aggregate"], "table": table, "bucket": source.bucket, "manifest_key": export.manifest,
             "export_time_us": export.export_time_us, "targets": targets, "files": len(export.data_keys)}
 
 
-def export_file(runtime: dict, event: dict, time_left: Callable[[], float], margin_s: float,
+def export_file(runtime: Runtime, event: dict, time_left: Callable[[], float], margin_s: float,
                 page_size: Optional[int]) -> dict:
     """Project one data file of an export from ``position`` (lines done) until done or out of time."""
     from domain.records import Origin
     from projector.batch import Projector
     from replay.export import ExportError, rows
-    from replay.scan import scan_decoder
+    from projector.records import scan_decoder
 
-    model, aggregate = runtime["model"], event["aggregate"]
-    projector = Projector(model, runtime["store"], runtime["quarantine"], lookup_factory=runtime["lookup_factory"],
+    model, aggregate = runtime.model, event["aggregate"]
+    projector = Projector(model, runtime.store, runtime.quarantine, lookup_factory=runtime.lookup_factory(),
                           aggregates=[aggregate], targets={aggregate: tuple(event["targets"])},
-                          names=runtime.get("names") or IDENTITY)
+                          names=runtime.names)
     decode = scan_decoder(model.table(event["table"]), int(event["export_time_us"]), Origin.EXPORT)
     position, page, size = int(event.get("position") or 0), [], page_size or 100
 
@@ -195,7 +176,7 @@ def export_file(runtime: dict, event: dict, time_left: Callable[[], float], marg
         if report.failed_from is not None:
             raise ExportError(f"{event['key']}: a page could not be stored ({report.failure_reason})")
 
-    for index, item in enumerate(rows(runtime["s3"], event["bucket"], event["key"])):
+    for index, item in enumerate(rows(runtime.client("s3"), event["bucket"], event["key"])):
         if index < position:
             continue
         page.append(item)

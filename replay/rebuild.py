@@ -25,6 +25,7 @@ from typing import Callable, Optional
 import attrs
 
 from projector.dynamodb_json import decode_map
+from projector.errors import ProblemFound
 from projector.stores.base import Targets, default_target
 from projector.table_names import IDENTITY, TableNames
 from projector.stores.codec import canonical
@@ -33,7 +34,7 @@ from replay.job import ReplayJob
 from replay.runner import Summary
 
 
-class RebuildAborted(Exception):
+class RebuildAborted(ProblemFound):
     """The new target failed its checks; readers stay on the old one."""
 
 

@@ -23,13 +23,15 @@ import attrs
 from domain.model import Model
 from projector.batch import Backoff, Projector
 from projector.checkpoints import Checkpoints
+from projector.errors import ProblemFound
 from projector.quarantine import Quarantine, raw_json, restore_raw
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
-from replay.scan import read_ahead, scan_decoder, scan_pages
+from projector.records import scan_decoder
+from replay.scan import read_ahead, scan_pages
 
 
-class ReplayFailed(Exception):
+class ReplayFailed(ProblemFound):
     """A page could not be stored after retries; ``--resume`` continues from the last checkpoint."""
 
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import attrs
 
-from domain.model import TableSpec
-from domain.records import Origin, RecordRef, SourceRecord
-from projector.dynamodb_json import DecodeError, decode_map
-from projector.records import MalformedRecord, scanned_record
 
 
 @attrs.frozen
@@ -97,24 +92,3 @@ def read_ahead(pages: Iterator[Page], depth: int = 1) -> Iterator[Page]:
             yield item
     finally:
         stop.set()
-
-
-def scan_decoder(spec: TableSpec, t_start_us: int, origin: Origin = Origin.SCAN) -> Callable[[Any], SourceRecord]:
-    """Decode a typed scan row (or export line item) into a source record, or raise ``MalformedRecord``."""
-
-    def decode(row: Any) -> SourceRecord:
-        try:
-            image = decode_map(row)
-        except DecodeError as error:
-            raise MalformedRecord(RecordRef(spec.name, "", _position(row)), str(error)) from None
-        return scanned_record(spec, image, t_start_us, origin, _position(row, spec))
-
-    return decode
-
-
-def _position(row: Any, spec: Optional[TableSpec] = None) -> str:
-    """A stable name for a scan row: its key as JSON (the scan has no sequence numbers)."""
-    if isinstance(row, dict) and spec is not None:
-        key = {name: row.get(name) for name in spec.key_attributes}
-        return "key:" + json.dumps(key, sort_keys=True, default=str)
-    return ""

@@ -18,12 +18,13 @@ from typing import Optional
 import attrs
 
 from domain.model import Model
+from projector.errors import ConfigurationError
 from projector.stores.base import DocumentStore, DocumentWrite, Written
 
 RETENTION_S = 24 * 3600
 
 
-class HorizonTooShort(ValueError):
+class HorizonTooShort(ConfigurationError, ValueError):
     pass
 
 
@@ -77,4 +78,4 @@ def parse_duration(text: str) -> float:
             return float(text[:-1]) * units[text[-1]]
         return float(text)
     except ValueError:
-        raise ValueError(f"cannot read duration {text!r}: use e.g. 48h, 2d, 90m") from None
+        raise ConfigurationError(f"cannot read duration {text!r}: use e.g. 48h, 2d, 90m") from None

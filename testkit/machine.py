@@ -36,7 +36,8 @@ from projector.stores.codec import canonical
 from projector.stores.memory import MemoryStore
 from projector.table_names import IDENTITY, TableNames
 from replay.job import ReplayJob
-from replay.scan import scan_decoder, scan_pages
+from projector.records import scan_decoder
+from replay.scan import scan_pages
 from replay.verify import Verifier
 from testkit.drift import inject
 from testkit.dynamo import SimulatedClock, Tables, moto_on, version_after

@@ -20,6 +20,13 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def sample_model_by_default(monkeypatch):
+    """Commands need a model; the tests' default is the sample (a test of the refusal unsets it)."""
+    if not os.environ.get("DYNAFOLD_MODEL"):
+        monkeypatch.setenv("DYNAFOLD_MODEL", "domain.sample:MODEL")
+
+
 @pytest.fixture
 def aws(monkeypatch):
     """moto in-process, with fake credentials so nothing can reach AWS."""

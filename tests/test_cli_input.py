@@ -18,10 +18,10 @@ import pytest
 
 from domain.sample import MODEL
 from projector.batch import Projector
-from projector.cli import main
+from dynafold.cli import main
 from projector.provision import create_tables
 from projector.quarantine import MemoryQuarantine, SQLiteQuarantine
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from projector.stores.sqlite import SQLiteStore
 from tests.support.records import ARN, customer, order
@@ -168,7 +168,7 @@ def read_only_copy(request, tmp_path):
 
 def dynafold(prefix: list[str], *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    return subprocess.run([*prefix, sys.executable, "-m", "projector.cli", *args], capture_output=True, text=True,
+    return subprocess.run([*prefix, sys.executable, "-m", "dynafold", *args], capture_output=True, text=True,
                           env=env, timeout=60)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from deploy.build import write_zip
 from deploy.template import AOSS_REFUSAL, DeployError, generate, render
-from projector.cli import main
+from dynafold.cli import main
 from projector.config import load_model
 from tests.support import cfn
 
@@ -247,7 +247,7 @@ def test_the_package_carries_the_engine_and_the_models_own_package_only(tmp_path
     added = set(add_sources(tmp_path, "tests.models.crm:MODEL", None))
     assert {"tests/__init__.py", "tests/models/__init__.py", "tests/models/crm.py"} <= added
     assert not {name for name in added if name.startswith(("tests/servers", "tests/support", "testkit/", "deploy/"))}
-    assert {"projector/lambda_handler.py", "projector/redrive_queue.py", "replay/lambda_step.py",
+    assert {"projector/lambda_handler.py", "replay/redrive_queue.py", "replay/lambda_step.py",
             "replay/state_machine.json", "domain/sample/__init__.py"} <= added
     assert not [name for name in added if "__pycache__" in name or name.endswith(".pyc")]
     sample = set(add_sources(tmp_path / "sample", "domain.sample:MODEL", None))

@@ -42,7 +42,7 @@ from domain.sample import MODEL
 from projector.lookup import DynamoLookup
 from projector.provision import create_tables
 from projector.records import MalformedRecord, decode_stream_record
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from replay.verify import Verifier
 from tests.support.lambda_events import stream_records

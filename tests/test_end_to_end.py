@@ -11,7 +11,7 @@ from projector.batch import Projector
 from projector.lambda_handler import make_handler
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from tests.support import oracle, workload
 from tests.support.lambda_events import event, stream_records

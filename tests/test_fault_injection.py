@@ -19,7 +19,7 @@ from projector.batch import Backoff, Projector
 from projector.lambda_handler import make_handler
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from tests.support import oracle, workload
 from tests.support.faults import FaultyStore

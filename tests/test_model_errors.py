@@ -121,7 +121,7 @@ def test_the_cli_reports_a_bad_model_with_exit_code_2(tmp_path):
         "MODEL = Model([Aggregate('user', users, fields={}, joins={'plan': Join(Table('plans', 'plan_id'), "
         "on='plan_id', index='by_plan', fields={})})])\n"
     )
-    result = subprocess.run([sys.executable, "-m", "projector.cli", "dump", "--store", "memory://", "--aggregate",
+    result = subprocess.run([sys.executable, "-m", "dynafold", "dump", "--store", "memory://", "--aggregate",
                              "user", "--model", "badmodel:MODEL"], cwd=tmp_path, capture_output=True, text=True,
                             env={"PYTHONPATH": f"{tmp_path}:{sys.path[0]}", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2, result.stderr

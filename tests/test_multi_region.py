@@ -14,7 +14,7 @@ import pytest
 from deploy.parameters import overrides, stack_parameters
 from deploy.template import DeployError, render
 from domain.sample import MODEL
-from projector.cli import main
+from dynafold.cli import main
 from projector.provision import create_tables, table_definition
 from projector.table_names import TableNames
 

@@ -11,6 +11,7 @@ import pytest
 from deploy.template import render
 from domain.sample import MODEL
 from projector import lambda_handler
+from projector.config import Settings
 from projector.provision import create_tables
 from projector.stores import open_store
 from projector.table_names import TableNames
@@ -65,7 +66,7 @@ def test_records_of_prod_tables_become_documents_in_logical_names_through_joins_
     put(client, "lessons", lesson_id="l1", title="Strumming", song_id="s1")
     delivered: dict = {}
     deliver(handle, client, streams, delivered)
-    store = open_store(lambda_handler.store_url())
+    store = open_store(Settings.load().store)
     customers = {d["customer_id"]: d for d in store.documents("customer")}
     assert customers["c1"]["name"] == "Ada" and [o["order_id"] for o in customers["c1"]["orders"]] == ["o1"]
     (lesson,) = store.documents("lesson")
@@ -73,7 +74,7 @@ def test_records_of_prod_tables_become_documents_in_logical_names_through_joins_
     assert {d["table"] for d in emitted} == {"customers", "orders", "songs", "lessons"}, "logical names, as in the alarms"
     put(client, "songs", song_id="s1", title="Champagne Supernova", artist="Oasis")
     deliver(handle, client, streams, delivered)
-    (lesson,) = open_store(lambda_handler.store_url()).documents("lesson")
+    (lesson,) = open_store(Settings.load().store).documents("lesson")
     assert lesson["song_title"] == "Champagne Supernova", "the fan-out queried prod-lessons/by_song"
 
 
@@ -84,7 +85,7 @@ def test_a_record_of_a_table_outside_the_mapping_is_quarantined_not_projected(de
     projector = lambda_handler.build_projector()
     handle = lambda_handler.make_handler(lambda: projector)
     assert handle(event(stream_records(client, streams, "customers")), None) == {"batchItemFailures": []}
-    assert list(open_store(lambda_handler.store_url()).documents("customer")) == []
+    assert list(open_store(Settings.load().store).documents("customer")) == []
     (entry,) = projector.quarantine.list()
     assert "not part of the model" in entry.reason
 

@@ -13,7 +13,7 @@ from domain.sample import MODEL
 from projector.batch import Projector
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
-from projector.redrive_queue import FailedRange, Redriver, affected_aggregates, make_handler
+from replay.redrive_queue import FailedRange, Redriver, affected_aggregates, make_handler
 from projector.stores import open_store
 from replay.verify import Verifier
 from tests.support import oracle

@@ -23,10 +23,12 @@ from projector.checkpoints import MemoryCheckpoints
 from projector.lambda_handler import make_handler
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from projector.stores.base import Targets
 from replay.job import ReplayJob
+from projector.config import Settings
+from projector.runtime import Runtime
 from replay.lambda_step import make_handler as make_step_handler
 from replay.rebuild import RebuildAborted, rebuild
 from tests.support import oracle, workload
@@ -201,8 +203,7 @@ class FakeContext:
 def test_the_lambda_step_completes_a_multi_page_segment_across_several_invocations(dynamodb):
     writer = fill(dynamodb, operations=200)
     store = open_store("memory://")
-    runtime = {"model": MODEL, "store": store, "quarantine": MemoryQuarantine(), "client": dynamodb,
-               "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)}
+    runtime = Runtime(Settings(), MODEL, store, quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb})
     step = make_step_handler(lambda: runtime, margin_ms=1_000, page_size=1)
     begun = step({"action": "begin", "aggregate": "customer", "total_segments": 2}, None)
     invocations = 0
@@ -222,8 +223,7 @@ def test_the_lambda_step_completes_a_multi_page_segment_across_several_invocatio
 def test_the_state_machine_definition_drives_the_step_through_map_loop_and_choice(dynamodb):
     writer = fill(dynamodb, operations=150)
     store = open_store("memory://")
-    runtime = {"model": MODEL, "store": store, "quarantine": MemoryQuarantine(), "client": dynamodb,
-               "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)}
+    runtime = Runtime(Settings(), MODEL, store, quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb})
     step = make_step_handler(lambda: runtime, margin_ms=1_000, page_size=1)
     calls = []
 
@@ -242,7 +242,7 @@ def test_the_state_machine_definition_drives_the_step_through_map_loop_and_choic
 
 
 def test_replay_from_a_point_in_time_export(dynamodb, tmp_path, capsys):
-    from projector.cli import main
+    from dynafold.cli import main
 
     writer = fill(dynamodb, operations=120)
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -292,7 +292,7 @@ def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(dyna
     create_tables(client, MODEL)
     writer = fill(client, operations=400)
     url = f"sqlite:///{tmp_path}/v.db"
-    command = [sys.executable, "-m", "projector.cli", "replay", "--store", url, "--aggregate", "customer",
+    command = [sys.executable, "-m", "dynafold", "replay", "--store", url, "--aggregate", "customer",
                "--segments", "3", "--page-size", "2", "--workers", "2", "--no-progress"]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

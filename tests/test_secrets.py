@@ -17,12 +17,12 @@ from domain.model import Model
 from domain.sample import MODEL
 from domain.translation import Translator
 from projector.batch import Projector
-from projector.cli import main
+from dynafold.cli import main
 from projector.control_table import control_table_definition
 from projector.lambda_handler import make_handler
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine, SQLiteQuarantine, open_quarantine
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from projector.stores.sqlite import SQLiteStore
 from tests.corpus.bad_records import CORPUS, SECRET
@@ -155,7 +155,7 @@ def test_no_undeclared_value_is_written_printed_or_logged_and_no_item_content_is
 def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_driven(dynamodb, tmp_path):
     """A scan or export row is an image itself: restricted the same way, and re-driving needs no more."""
     from projector.redrive import redrive
-    from replay.scan import scan_decoder
+    from projector.records import scan_decoder
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)

@@ -13,10 +13,11 @@ import boto3
 import pytest
 
 from domain.sample import MODEL
-from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
 from projector.stores import open_store
 from projector.stores.base import Targets
+from projector.config import Settings
+from projector.runtime import Runtime
 from replay.lambda_step import make_handler
 from tests.support.asl import StateFailed, run_state_machine
 from tests.test_replay import FakeContext, assert_matches_oracle, fill
@@ -26,8 +27,7 @@ DEFINITION = json.loads((Path(__file__).resolve().parents[1] / "replay" / "state
 
 def machine(dynamodb, store, s3=None):
     """The state machine with the step handler behind its Lambda task, on moto; the actions it called."""
-    runtime = {"model": MODEL, "store": store, "quarantine": MemoryQuarantine(), "client": dynamodb, "s3": s3,
-               "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)}
+    runtime = Runtime(Settings(), MODEL, store, quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb, "s3": s3})
     step = make_handler(lambda: runtime, margin_ms=1_000, page_size=3)
     calls: list[str] = []
 
@@ -134,8 +134,7 @@ def test_an_export_file_is_worked_through_across_invocations_from_its_position(d
     s3.create_bucket(Bucket="dynafold-exports")
     export(dynamodb, s3, "orders", "e")
     store = open_store("memory://")
-    runtime = {"model": MODEL, "store": store, "quarantine": MemoryQuarantine(), "client": dynamodb, "s3": s3,
-               "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)}
+    runtime = Runtime(Settings(), MODEL, store, quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb, "s3": s3})
     step = make_handler(lambda: runtime, margin_ms=1_000, page_size=2)
     begun = step({"action": "export_begin", "aggregate": "customer", "export": "s3://dynafold-exports/e"}, None)
     assert begun["table"] == "orders" and begun["files"] >= 1
@@ -163,8 +162,7 @@ def test_an_export_older_than_the_stream_retention_is_refused(dynamodb):
         "tableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}))
     s3.put_object(Bucket="dynafold-exports", Key="old/AWSDynamoDB/1/manifest-files.json",
                   Body=json.dumps({"dataFileS3Key": "old/AWSDynamoDB/1/data/a.json.gz"}))
-    step = make_handler(lambda: {"model": MODEL, "store": open_store("memory://"), "quarantine": MemoryQuarantine(),
-                                 "client": dynamodb, "s3": s3, "lookup_factory": lambda: DynamoLookup(dynamodb, MODEL)})
+    step = make_handler(lambda: Runtime(Settings(), MODEL, open_store("memory://"), quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb, "s3": s3}))
     with pytest.raises(ExportError, match="24 h"):
         step({"action": "export_begin", "aggregate": "customer", "export": "s3://dynafold-exports/old"}, None)
 

@@ -12,10 +12,10 @@ import pytest
 from domain.sample import MODEL
 from domain.source import SourceItem, SourceVersion
 from domain.state import AggregateState
-from projector.cli import main
+from dynafold.cli import main
 from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
-from projector.sample_writer import SampleWriter
+from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from projector.stores.base import DocKey, DocumentWrite
 from replay.sweep import HorizonTooShort, sweep

@@ -24,6 +24,7 @@ import attrs
 
 from domain.aggregate import Aggregate
 from domain.state import AggregateState
+from projector.errors import ConfigurationError, Unavailable
 
 
 @attrs.frozen
@@ -89,12 +90,12 @@ class Targets:
     write: tuple[str, ...]
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(Unavailable):
     """The store could not be reached or answered with an error for the whole request."""
 
 
-class UnknownTarget(Exception):
-    pass
+class UnknownTarget(ConfigurationError):
+    """An aggregate has no physical target in this store yet (run a replay first) or is not in the model."""
 
 
 def default_target(aggregate: Aggregate) -> str:

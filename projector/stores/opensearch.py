@@ -130,10 +130,13 @@ class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
         self._control_ready = False
 
     @classmethod
-    def from_url(cls, url: str, **client_options: Any) -> "OpenSearchStore":
-        """A store from its URL (``opensearch_url``); ``client_options`` go to ``OpenSearch(...)``."""
+    def from_url(cls, url: str, *, read_only: bool = False, **client_options: Any) -> "OpenSearchStore":
+        """A store from its URL (``opensearch_url``); ``client_options`` go to ``OpenSearch(...)``.
+        ``read_only`` never refreshes (``_refresh`` needs write permission on a production domain):
+        reads then see what OpenSearch has refreshed, within its refresh interval."""
         c = connect(url, **client_options)
-        return cls(c.url, c.client, prefix=c.prefix, refresh=c.refresh, secrets=c.secrets, limits=c.limits)
+        return cls(c.url, c.client, prefix=c.prefix, refresh=c.refresh and not read_only, secrets=c.secrets,
+                   limits=c.limits)
 
     def __repr__(self) -> str:
         return f"OpenSearchStore({self.url!r})"

@@ -23,9 +23,10 @@ holds credentials; ``secrets`` lists what error messages must never show.
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from projector.config import setting
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from opensearchpy import OpenSearch
@@ -34,6 +35,7 @@ from opensearchpy.serializer import JSONSerializer
 
 from projector.stores import codec
 from projector.stores.opensearch_requests import Limits
+from projector.errors import ConfigurationError
 
 USERNAME_ENV = "DYNAFOLD_OPENSEARCH_USERNAME"
 PASSWORD_ENV = "DYNAFOLD_OPENSEARCH_PASSWORD"
@@ -72,41 +74,41 @@ def connect(url: str, **client_options: Any) -> Connection:
     parts = urlsplit(url)
     where = redacted(url)
     if parts.scheme not in ("opensearch+http", "opensearch+https"):
-        raise ValueError(f"not an OpenSearch store URL: {where!r} (expected opensearch+https://host:port)")
+        raise ConfigurationError(f"not an OpenSearch store URL: {where!r} (expected opensearch+https://host:port)")
     https = parts.scheme == "opensearch+https"
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise ValueError(f"OpenSearch store URL {where!r} has an invalid port") from None
+        raise ConfigurationError(f"OpenSearch store URL {where!r} has an invalid port") from None
     if not host:
-        raise ValueError(f"OpenSearch store URL {where!r} names no host")
+        raise ConfigurationError(f"OpenSearch store URL {where!r} names no host")
     port = port or (443 if https else 9200)
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
-        raise ValueError(f"unknown OpenSearch store URL parameter(s) {unknown}; known: {list(_OPTIONS)}")
+        raise ConfigurationError(f"unknown OpenSearch store URL parameter(s) {unknown}; known: {list(_OPTIONS)}")
     verify_certs = _flag(options.get("verify_certs", "true"), "verify_certs")
     try:
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT_S))
     except ValueError:
-        raise ValueError("OpenSearch store URL parameter timeout must be a number of seconds") from None
+        raise ConfigurationError("OpenSearch store URL parameter timeout must be a number of seconds") from None
     if not timeout > 0:
-        raise ValueError("OpenSearch store URL parameter timeout must be positive")
+        raise ConfigurationError("OpenSearch store URL parameter timeout must be positive")
     limits = Limits(
         _positive(options, "max_request_bytes", Limits.max_request_bytes),
         _positive(options, "max_batch_docs", Limits.max_batch_docs),
     )
     region, service = options.get("aws_region"), options.get("aws_service")
     if service is not None and service not in ("es", "aoss"):
-        raise ValueError("OpenSearch store URL parameter aws_service must be es or aoss")
+        raise ConfigurationError("OpenSearch store URL parameter aws_service must be es or aoss")
     if service is not None and not region:
-        raise ValueError("OpenSearch store URL parameter aws_service needs aws_region")
-    username = unquote(parts.username) if parts.username else os.environ.get(USERNAME_ENV)
-    password = unquote(parts.password or "") if parts.username else os.environ.get(PASSWORD_ENV)
+        raise ConfigurationError("OpenSearch store URL parameter aws_service needs aws_region")
+    username = unquote(parts.username) if parts.username else setting(USERNAME_ENV)
+    password = unquote(parts.password or "") if parts.username else setting(PASSWORD_ENV)
     if bool(username) != bool(password):
-        raise ValueError(f"set both {USERNAME_ENV} and {PASSWORD_ENV}, or neither")
+        raise ConfigurationError(f"set both {USERNAME_ENV} and {PASSWORD_ENV}, or neither")
     if username and region:
-        raise ValueError("use either basic auth or aws_region (SigV4 signing), not both")
+        raise ConfigurationError("use either basic auth or aws_region (SigV4 signing), not both")
     secrets: list[str] = []
     http_auth: Any = None
     if username:
@@ -145,9 +147,9 @@ def _positive(options: dict[str, str], name: str, default: int) -> int:
     try:
         value = int(options[name])
     except ValueError:
-        raise ValueError(f"OpenSearch store URL parameter {name} must be a whole number") from None
+        raise ConfigurationError(f"OpenSearch store URL parameter {name} must be a whole number") from None
     if value <= 0:
-        raise ValueError(f"OpenSearch store URL parameter {name} must be positive")
+        raise ConfigurationError(f"OpenSearch store URL parameter {name} must be positive")
     return value
 
 
@@ -157,7 +159,7 @@ def _flag(value: str, name: str) -> bool:
         return True
     if lowered in ("false", "0", "no", "off"):
         return False
-    raise ValueError(f"OpenSearch store URL parameter {name} must be true or false")
+    raise ConfigurationError(f"OpenSearch store URL parameter {name} must be true or false")
 
 
 def _sigv4(region: str, service: str) -> Any:
@@ -166,5 +168,5 @@ def _sigv4(region: str, service: str) -> Any:
 
     credentials = boto3.Session().get_credentials()
     if credentials is None:
-        raise ValueError("aws_region is set but boto3 finds no AWS credentials to sign requests with")
+        raise ConfigurationError("aws_region is set but boto3 finds no AWS credentials to sign requests with")
     return Urllib3AWSV4SignerAuth(credentials, region, service)

@@ -23,25 +23,26 @@ from typing import Optional, Sequence
 from urllib.parse import quote
 
 from projector.stores.base import StoreUnavailable
+from projector.errors import ConfigurationError
 
 
-class NotADatabase(ValueError):
+class NotADatabase(ConfigurationError, ValueError):
     """The URL names a file that is not an SQLite database."""
 
 
 def path_of(url: str) -> str:
     if not url.startswith("sqlite:///"):
-        raise ValueError(f"not a sqlite store URL: {url!r} (expected sqlite:///relative.db or sqlite:////absolute.db)")
+        raise ConfigurationError(f"not a sqlite store URL: {url!r} (expected sqlite:///relative.db or sqlite:////absolute.db)")
     path = url[len("sqlite:///"):]
     if not path:
-        raise ValueError("sqlite store URL names no file")
+        raise ConfigurationError("sqlite store URL names no file")
     if path == ":memory:":
-        raise ValueError(
+        raise ConfigurationError(
             "sqlite:///:memory: is refused: an in-memory database vanishes with the process (quarantined records "
             "with it) and other threads see none of its tables; name a file, or use memory:// for tests"
         )
     if os.path.isdir(path):
-        raise ValueError(f"sqlite URL names a directory, not a database file: {path}")
+        raise ConfigurationError(f"sqlite URL names a directory, not a database file: {path}")
     return path
 
 
@@ -70,7 +71,7 @@ class ThreadConnections:
 
     def _connect(self) -> sqlite3.Connection:
         if self.read_only and not os.path.exists(self.path):
-            raise ValueError(f"no SQLite file at {self.path}: nothing has been projected there")
+            raise ConfigurationError(f"no SQLite file at {self.path}: nothing has been projected there")
         conn = None
         try:
             conn = self._open()

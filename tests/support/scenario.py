@@ -10,7 +10,7 @@ from projector.lookup import DynamoLookup
 from projector.quarantine import MemoryQuarantine
 from projector.stores.memory import MemoryStore
 from projector.table_names import IDENTITY, TableNames
-from replay.scan import scan_decoder
+from projector.records import scan_decoder
 from replay.verify import Verifier
 from testkit.dynamo import SimulatedClock, Tables, moto_on
 

@@ -101,15 +101,51 @@ def _print_document(title: str, doc: dict[str, Any], out) -> None:
             print(f"    {key:<16} {value}", file=out)
 
 
+DEMO_MARKER = "dynafold_demo"
+
+
+def _replace_earlier_demo(db: str) -> None:
+    """Remove an earlier demo's file; refuse any other file rather than delete someone's data."""
+    import sqlite3
+
+    from projector.errors import ConfigurationError
+
+    if not os.path.exists(db):
+        return
+    try:
+        conn = sqlite3.connect(f"file:{os.path.abspath(db)}?mode=ro", uri=True)
+        try:
+            marked = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (DEMO_MARKER,)).fetchone() is not None
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        marked = False
+    if not marked:
+        raise ConfigurationError(f"{db} exists and is not a file an earlier demo wrote; choose another --db "
+                                 "(the demo replaces only its own files)")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+
+
+def _mark_as_demo(db: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARKER} (written_by TEXT)")
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, out=None) -> int:
     out = out or sys.stdout
     for name, value in (("AWS_ACCESS_KEY_ID", "demo"), ("AWS_SECRET_ACCESS_KEY", "demo"), ("AWS_DEFAULT_REGION", "us-east-1")):
         os.environ[name] = value
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    _replace_earlier_demo(db)
 
     import boto3
     from moto import mock_aws
@@ -121,7 +157,7 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
     from projector.lookup import DynamoLookup
     from projector.provision import create_tables
     from projector.quarantine import SQLiteQuarantine
-    from projector.sample_writer import SampleWriter
+    from testkit.sample_writer import SampleWriter
     from projector.streams import StreamReader
     from projector.stores.sqlite import SQLiteStore
     from replay.expected import expected_documents
@@ -134,6 +170,7 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
         create_tables(client, MODEL)
         writer = SampleWriter(client)
         store = SQLiteStore(url)
+        _mark_as_demo(db)
         projector = Projector(MODEL, store, SQLiteQuarantine(url), lookup_factory=lambda: DynamoLookup(client, MODEL))
         reader = StreamReader(client, streams, sorted(MODEL.tables), SQLiteCheckpoints(url), limit=50)
         print(f"dynafold demo: moto DynamoDB in-process, 5 tables with streams, documents in {url}", file=out)
@@ -188,5 +225,5 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
         f"{quarantined} record(s) quarantined; {time.monotonic() - started:.1f}s",
         file=out,
     )
-    print(f"try: dynafold search --store {url} --aggregate lesson wonderwall", file=out)
+    print(f"try: dynafold search --model domain.sample:MODEL --store {url} --aggregate lesson wonderwall", file=out)
     return 0 if mismatches == 0 else 1

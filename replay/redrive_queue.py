@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any, Callable, Optional
 
 import attrs
 
 from domain.model import Model
 from projector.batch import Projector
+from projector.config import Settings
 from projector.records import table_from_arn
 
+DEFAULT_MARGIN_MS = 60_000
 log = logging.getLogger("dynafold.redrive")
 
 GONE = ("TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException")
@@ -133,7 +134,7 @@ class Redriver:
 
 def make_handler(redriver_factory: Callable[[], Redriver]) -> Callable[[dict, Any], dict]:
     state: dict = {}
-    margin_s = int(os.environ.get("DYNAFOLD_TIME_MARGIN_MS", "60000")) / 1000
+    margin_s = (Settings.load().time_margin_ms or DEFAULT_MARGIN_MS) / 1000
 
     def handle(event: dict, context: Any = None) -> dict:
         from projector import logs
@@ -157,19 +158,17 @@ def make_handler(redriver_factory: Callable[[], Redriver]) -> Callable[[dict, An
     return handle
 
 
-def build_redriver() -> Redriver:
+def build_redriver(settings: Optional[Settings] = None) -> Redriver:
     """The re-driver this container uses: the stream function's projector, streams and a verifier."""
-    from projector import aws
-    from projector.lambda_handler import build_projector
-    from projector.lookup import DynamoLookup
+    from projector.runtime import Runtime
     from replay.verify import Verifier
 
-    projector = build_projector()
-    client = aws.client("dynamodb")
-    model, names = projector.model, projector.names
-    return Redriver(projector, aws.client("dynamodbstreams"), lambda: Verifier(
-        model, projector.store, client, lookup_factory=lambda: DynamoLookup(client, model, names=names), names=names,
-        scratch_dir=os.environ.get("TMPDIR", "/tmp")))
+    settings = settings or Settings.load()
+    runtime = Runtime.open(settings)
+    projector = runtime.projector(cursors=runtime.checkpoints(runtime.quarantine_url))
+    return Redriver(projector, runtime.client("dynamodbstreams"), lambda: Verifier(
+        runtime.model, runtime.store, runtime.dynamodb, lookup_factory=runtime.lookup_factory(), names=runtime.names,
+        scratch_dir=settings.scratch_dir))
 
 
 def handler(event: dict, context: Any) -> dict:
@@ -178,7 +177,7 @@ def handler(event: dict, context: Any) -> dict:
     if _default is None:
         from projector import logs
 
-        logs.configure(os.environ.get("DYNAFOLD_LOG_LEVEL", "INFO"))
+        logs.configure(Settings.load().log_level)
         _default = make_handler(build_redriver)
     return _default(event, context)
 

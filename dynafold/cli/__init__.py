@@ -1,0 +1,49 @@
+"""The ``dynafold`` command: parse, configure logging, run one command, map its failure to an exit code.
+
+Every command returns an exit code or raises; ``projector.errors.classify``
+turns what it raised into the one exit code that kind of failure means
+everywhere, with a one-line message (a bug, exit 70, also prints its
+traceback so it can be reported).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Optional, Sequence
+
+from dynafold.cli.parser import build_parser
+from projector.errors import EXIT_INTERNAL, classify
+
+__all__ = ["build_parser", "main"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from dynafold.cli.commands import COMMANDS
+    from dynafold.cli.output import configure_logging
+    from dynafold.cli.parser import parse
+
+    args = parse(argv)
+    try:
+        configure_logging(getattr(args, "log_level", None) or _level_from_environment())
+        return COMMANDS[args.command](args)
+    except (Exception, KeyboardInterrupt) as error:
+        code, message = classify(error)
+        if code == EXIT_INTERNAL:
+            traceback.print_exc(file=sys.stderr)
+            print(f"dynafold: internal error ({type(error).__name__}); please report it with the traceback above",
+                  file=sys.stderr)
+        else:
+            print(f"dynafold: {message}", file=sys.stderr)
+        return code
+
+
+def _level_from_environment() -> Optional[str]:
+    from projector.config import setting
+
+    level = setting("DYNAFOLD_LOG_LEVEL")
+    return level.upper() if level else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""One module per command; ``COMMANDS`` maps a subcommand to the function that runs it."""
+
+from __future__ import annotations
+
+from dynafold.cli.commands import deploy, maintenance, project, quarantine, replay, views
+
+COMMANDS = {
+    "demo": views.demo,
+    "project": project.project,
+    "dump": views.dump,
+    "search": views.search,
+    "status": views.status,
+    "quarantine": quarantine.quarantine,
+    "replay": replay.replay,
+    "verify": maintenance.verify,
+    "sweep": maintenance.sweep,
+    "deploy": deploy.deploy,
+}

@@ -1,0 +1,47 @@
+"""``dynafold verify`` (read-only unless ``--repair``) and ``dynafold sweep``."""
+
+from __future__ import annotations
+
+import sys
+
+from dynafold.cli import wiring
+from projector.errors import EXIT_OK, EXIT_PROBLEM
+
+
+def verify(args) -> int:
+    from projector.stores.codec import dumps
+    from replay.verify import Verifier
+
+    runtime = wiring.runtime(args)  # OpenSearch reads refresh, so just-written documents are not reported as drift
+    names = wiring.aggregates(runtime, args.aggregate)
+    verifier = Verifier(runtime.model, runtime.store, runtime.dynamodb, lookup_factory=runtime.lookup_factory(),
+                        segments=args.segments, workers=args.threads, sample=args.sample, names=runtime.names)
+    drifted = 0
+    results = []
+    for name in names:
+        report = verifier.verify(name)
+        repaired = [verifier.repair(d) for d in report.drift] if args.repair else []
+        drifted += len(report.drift)
+        results.append({"aggregate": name, "compared": report.compared, "transient": report.transient,
+                        "drift": [d.to_json() for d in report.drift], "repaired": sum(repaired)})
+        if args.format == "text":
+            print(f"{name}: {report.compared} documents compared, {len(report.drift)} drifted"
+                  + (f", {sum(repaired)} repaired" if args.repair else ""))
+            for drift in report.drift:
+                print(f"  {drift.kind:<10} {drift.id}")
+                for field in drift.fields:
+                    print(f"      {field.path}: expected {dumps(field.expected)}, found {dumps(field.actual)}")
+    if args.format == "json":
+        print(dumps({"aggregates": results, "drift": drifted}))
+    return EXIT_PROBLEM if drifted else EXIT_OK
+
+
+def sweep(args) -> int:
+    from replay.sweep import parse_duration, sweep as purge
+
+    runtime = wiring.runtime(args)
+    report = purge(runtime.model, runtime.store, older_than_s=parse_duration(args.older_than), force=args.force)
+    print(f"sweep: {report.examined} documents examined, {report.rewritten} rewritten without old tombstones, "
+          f"{report.deleted} tombstone documents deleted, {report.skipped} changed meanwhile (left for next time)",
+          file=sys.stderr)
+    return EXIT_OK

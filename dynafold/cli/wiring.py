@@ -1,0 +1,24 @@
+"""From parsed flags to a ``Runtime``: flags over ``DYNAFOLD_*`` variables, read in ``projector.config``."""
+
+from __future__ import annotations
+
+import argparse
+
+from projector.config import Settings
+from projector.runtime import Runtime
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(model=getattr(args, "model", None), store=getattr(args, "store", None),
+                         quarantine=getattr(args, "quarantine", None), tables=getattr(args, "table_names", None),
+                         log_level=getattr(args, "log_level", None))
+
+
+def runtime(args: argparse.Namespace, *, read_only: bool = False) -> Runtime:
+    """The runtime of a command; ``read_only`` commands never create or refresh anything."""
+    return Runtime.open(settings(args), read_only=read_only)
+
+
+def aggregates(runtime: Runtime, names) -> list[str]:
+    """The aggregates named (each checked against the model), else all of them."""
+    return [runtime.model.aggregate(name).name for name in names] if names else sorted(runtime.model.aggregates)

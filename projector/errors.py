@@ -1,0 +1,105 @@
+"""One error taxonomy, and the one exit code each kind of failure means.
+
+Every command, the CLI and the Lambda entry points classify a failure the
+same way, so an operator can script on the code:
+
+====  ==============================================================
+ 0    success
+ 1    the command ran and found a problem (records left failed, drift
+      found, a rebuild's check failed, an entry that does not exist)
+ 2    usage or configuration: bad flags, no model, a bad model, a table
+      or index that does not exist, access denied; retrying will not help
+ 3    unavailable: a store or AWS could not be reached, throttled or
+      timed out; retrying later may help
+ 70   internal error: a bug in dynafold (the traceback is printed)
+ 130  interrupted (Ctrl-C); work done so far is checkpointed
+====  ==============================================================
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class DynafoldError(Exception):
+    """Base of the failures dynafold names; ``exit_code`` says what kind it is."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class ProblemFound(DynafoldError):
+    """The command ran to the end and what it checked is not right."""
+
+    exit_code = EXIT_PROBLEM
+
+
+class ConfigurationError(DynafoldError, ValueError):
+    """Flags, environment or model cannot work; the message says which and why (a ``ValueError``
+    too: a bad URL or setting is a bad value)."""
+
+    exit_code = EXIT_USAGE
+
+
+class Unavailable(DynafoldError):
+    """Something dynafold depends on did not answer in time; a later attempt may succeed."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+_AWS_CONFIGURATION = {
+    "ResourceNotFoundException": "not found",
+    "TableNotFoundException": "not found",
+    "AccessDeniedException": "access denied",
+    "AccessDenied": "access denied",
+    "UnrecognizedClientException": "credentials not accepted",
+    "InvalidSignatureException": "credentials not accepted",
+    "ExpiredTokenException": "credentials expired",
+    "ValidationException": "request refused",
+    "NoSuchBucket": "not found",
+    "NoSuchKey": "not found",
+}
+
+
+def classify(error: BaseException) -> tuple[int, Optional[str]]:
+    """The exit code of ``error`` and the one-line message for it (``None``: a bug, show the traceback)."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(error, DynafoldError):
+        return error.exit_code, str(error) if error.exit_code != EXIT_INTERNAL else None
+    from domain.tables import ModelError, UnknownName
+
+    if isinstance(error, ModelError):
+        return EXIT_USAGE, f"model cannot work: {error}"
+    if isinstance(error, UnknownName):
+        return EXIT_USAGE, str(error)
+    return _classify_aws(error)
+
+
+def _classify_aws(error: BaseException) -> tuple[int, Optional[str]]:
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+    except ImportError:  # pragma: no cover - botocore is a dependency
+        return EXIT_INTERNAL, None
+    if isinstance(error, (NoCredentialsError, NoRegionError)):
+        return EXIT_USAGE, f"AWS configuration: {error}"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        operation = getattr(error, "operation_name", "") or "request"
+        meaning = _AWS_CONFIGURATION.get(code)
+        if meaning is not None:
+            return EXIT_USAGE, f"AWS {operation}: {meaning} ({code}): {_aws_message(error)}"
+        return EXIT_UNAVAILABLE, f"AWS {operation} failed ({code or 'no code'}): {_aws_message(error)}"
+    if isinstance(error, BotoCoreError):
+        return EXIT_UNAVAILABLE, f"AWS unreachable: {type(error).__name__}: {error}"
+    return EXIT_INTERNAL, None
+
+
+def _aws_message(error) -> str:
+    return error.response.get("Error", {}).get("Message", "") or type(error).__name__
