@@ -22,7 +22,7 @@ from projector.quarantine import MemoryQuarantine
 from testkit.sample_writer import SampleWriter
 from projector.stores import open_store
 from tests.support import oracle, workload
-from tests.support.faults import FaultyStore
+from testkit.store_contract.faults import FaultyStore
 from tests.support.lambda_events import event, stream_records
 
 TABLES = ("customers", "orders", "subscriptions", "songs", "lessons")

@@ -25,8 +25,9 @@ from projector.batch import Projector
 from projector.quarantine import MemoryQuarantine
 from projector.stores.base import DocKey, DocumentWrite, Rejected, Retryable, StoreUnavailable, Written
 from projector.stores.opensearch import OpenSearchStore
+from testkit.store_contract.documents import customer_doc
+from testkit.store_contract.records import customer_record, order_record
 from tests.servers.fixtures import drop_prefixed, prefixed_url
-from tests.test_store_contract import customer_doc, customer_record, order_record
 
 SERVER_LIMIT = 100 * 1024
 V1 = "customer_v1"

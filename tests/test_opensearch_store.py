@@ -1,9 +1,10 @@
 """What only the OpenSearch store promises: its request budget, its mappings, its URL and its secrets.
 
-The store contract itself runs in ``test_store_contract``; these tests run
-on osmem (an in-memory OpenSearch, one isolated clone per test) and on the
-real node of the session (``node``, under a prefix of the test's own), and,
-for whole-request failures neither produces on demand, on a stub HTTP server.
+The store contract itself runs in ``test_store_contract`` (its cases ship
+in ``testkit.store_contract``); these tests run on osmem (an in-memory
+OpenSearch, one isolated clone per test) and on the real node of the
+session (``node``, under a prefix of the test's own), and, for
+whole-request failures neither produces on demand, on a stub HTTP server.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from projector.stores.base import (
 )
 from projector.stores.opensearch import OpenSearchStore
 from projector.stores.opensearch_requests import Limits
+from testkit.store_contract.documents import customer_doc, put, tombstone
+from testkit.store_contract.records import customer_record, order_record
 from tests.test_end_to_end import project_and_check
-from tests.test_store_contract import customer_doc, customer_record, order_record, put, tombstone
 
 PASSWORD = "s3cr3t-Pa55/word"
 V1 = "customer_v1"

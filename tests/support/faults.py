@@ -1,33 +1,11 @@
-"""Fault injection for document stores, reproducible from a seed.
+"""Faults one level below the port, for stores that talk over TCP: OpenSearch's.
 
-``FaultyStore`` wraps any ``DocumentStore`` and fails the ways a real store
-fails, at the level of the port:
-
-- whole calls (``load``, ``reload``, ``write`` by default) raise
-  ``StoreUnavailable`` *before* reaching the store (``fail_call``: a
-  timeout, a refused or reset connection) or *after* the store did the work
-  (``lose_response``: the answer is lost, so a write took effect but the
-  caller does not know);
-- single write items come back ``Retryable`` without being sent
-  (``retryable_item``: a 429 or 5xx for that item);
-- single write items lose a real race (``conflict_item``): just before the
-  write is forwarded, another writer rewrites the stored document (or
-  creates it, empty) through the inner store, so the inner store itself
-  answers ``Conflict``;
-- ``delay`` seconds pass (through ``sleep``) before every call;
-- ``on_write(writes)`` runs before every write call, for tests that need
-  their own interference at that moment.
-
-Every draw comes from the ``rng`` passed in, so a failing run replays
-exactly. Rates and ``max_faults`` are plain attributes: change them at any
-time (start or end a storm). ``calls`` counts calls per method, ``injected``
-counts faults per kind, ``forwarded`` counts document writes that reached
-the inner store.
-
-``ResettingProxy`` is the same idea one level down, for stores that talk
-over TCP: a proxy in front of the real server whose connections can be
-reset before the request reaches the server, or after the server answered
-(the answer is lost).
+Faults at the port (``FaultyStore``, ``PortFaults``) ship with the store
+contract in ``testkit.store_contract``. ``ResettingProxy`` is the same idea
+one level down: a proxy in front of the real server whose connections can
+be reset before the request reaches the server, or after the server
+answered (the answer is lost). ``NetworkFaults`` is the contract's fault
+hook for OpenSearch: 429s from a real index block, resets from the proxy.
 """
 
 from __future__ import annotations
@@ -37,161 +15,60 @@ import select
 import socket
 import struct
 import threading
-import time
-from collections import Counter
-from typing import Any, Callable, Collection, Iterator, Mapping, Optional, Sequence
+from typing import Callable, Optional
+from urllib.parse import urlsplit
 
-from domain.aggregate import Aggregate
-from domain.state import AggregateState
-from projector.stores.base import (
-    DocKey,
-    DocumentStore,
-    DocumentWrite,
-    Loaded,
-    Outcome,
-    Retryable,
-    StoreUnavailable,
-    StoredDocument,
-    Targets,
-)
+import pytest
 
-FAULTY_CALLS = ("load", "reload", "write")
+from projector.stores.base import DocumentStore
+from testkit.store_contract.documents import V1
+from testkit.store_contract.faults import FaultyStore
 
 
-class FaultyStore:
-    def __init__(
-        self,
-        inner: DocumentStore,
-        rng: random.Random,
-        *,
-        fail_call: float = 0.0,
-        lose_response: float = 0.0,
-        retryable_item: float = 0.0,
-        conflict_item: float = 0.0,
-        delay: float = 0.0,
-        max_faults: Optional[int] = None,
-        faulty_calls: Collection[str] = FAULTY_CALLS,
-        on_write: Optional[Callable[[list[DocumentWrite]], None]] = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.inner = inner
-        self.rng = rng
-        self.fail_call = fail_call
-        self.lose_response = lose_response
-        self.retryable_item = retryable_item
-        self.conflict_item = conflict_item
-        self.delay = delay
-        self.max_faults = max_faults
-        self.faulty_calls = frozenset(faulty_calls)
-        self.on_write = on_write
-        self.sleep = sleep
-        self.calls: Counter[str] = Counter()
-        self.injected: Counter[str] = Counter()
-        self.forwarded = 0
+class NetworkFaults:
+    """Faults of OpenSearch: 429s from a real index block, resets from a real TCP proxy.
 
-    @property
-    def url(self) -> str:
-        return self.inner.url
+    ``url`` is the store's ``opensearch+http(s)://`` URL, ``admin`` a client of
+    it (it sets the block), ``open_store`` opens (and closes when the test
+    ends) a client at another URL, ``closers`` gets the proxy's close.
+    """
+
+    def __init__(self, url: str, admin, open_store: Callable[[str], DocumentStore], rng: random.Random,
+                 closers: list[Callable[[], None]]) -> None:
+        self.admin = admin
+        parts = urlsplit(url.replace("opensearch+", ""))
+        if "aws_region=" in parts.query:
+            pytest.skip("SigV4 signs the host name, so requests cannot go through a local fault proxy")
+        self.proxy = ResettingProxy((parts.hostname, parts.port or (443 if parts.scheme == "https" else 9200)))
+        closers.append(self.proxy.close)
+        userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        proxied = f"{parts.scheme}://{userinfo}127.0.0.1:{self.proxy.port}?{parts.query}"
+        if parts.scheme == "https":  # the certificate names the cluster, not the local proxy
+            proxied += "&verify_certs=false"
+        self._plan: Optional[tuple[str, Optional[int]]] = None
+        self.store = FaultyStore(open_store("opensearch+" + proxied), rng, on_write=self._on_write)
+
+    def _on_write(self, writes) -> None:
+        if self._plan is not None:
+            mode, times = self._plan
+            self.proxy.arm(mode, times)
+            if times is not None:
+                self._plan = None
+
+    def storm(self, on: bool) -> None:
+        self.admin.client.indices.put_settings(
+            index=self.admin.prefix + V1, body={"index.blocks.read_only_allow_delete": True if on else None}
+        )
+
+    def cut_writes(self) -> None:
+        self._plan = ("reset", None)
+
+    def lose_write_answers(self, times: Optional[int] = None) -> None:
+        self._plan = ("lose", times)
 
     def heal(self) -> None:
-        """No more faults of any kind from now on."""
-        self.fail_call = self.lose_response = self.retryable_item = self.conflict_item = 0.0
-
-    def _fault(self, kind: str, rate: float) -> bool:
-        if rate <= 0 or (self.max_faults is not None and sum(self.injected.values()) >= self.max_faults):
-            return False
-        if self.rng.random() < rate:
-            self.injected[kind] += 1
-            return True
-        return False
-
-    def _call(self, name: str, run: Callable[[], Any]) -> Any:
-        self.calls[name] += 1
-        if self.delay:
-            self.sleep(self.delay)
-        faulty = name in self.faulty_calls
-        if faulty and self._fault("fail_call", self.fail_call):
-            raise StoreUnavailable(f"injected fault: connection reset before {name} reached the store")
-        result = run()
-        if faulty and self._fault("lose_response", self.lose_response):
-            raise StoreUnavailable(f"injected fault: connection reset after {name} reached the store (answer lost)")
-        return result
-
-    def prepare(self, aggregates: Collection[Aggregate]) -> None:
-        return self._call("prepare", lambda: self.inner.prepare(aggregates))
-
-    def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
-        return self._call("load", lambda: self.inner.load(wanted))
-
-    def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
-        return self._call("reload", lambda: self.inner.reload(keys))
-
-    def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
-        def run() -> Mapping[DocKey, Outcome]:
-            if self.on_write is not None:
-                self.on_write(list(writes))
-            outcomes: dict[DocKey, Outcome] = {}
-            forward = []
-            for w in writes:
-                if self._fault("retryable_item", self.retryable_item):
-                    outcomes[w.key] = Retryable("injected fault: 429 too many requests")
-                    continue
-                if self._fault("conflict_item", self.conflict_item):
-                    self._race(w)
-                forward.append(w)
-            if forward:
-                self.forwarded += len(forward)
-                outcomes.update(self.inner.write(forward))
-            return outcomes
-
-        return self._call("write", run)
-
-    def _race(self, w: DocumentWrite) -> None:
-        """Another writer gets there first: the document is rewritten unchanged, or created empty."""
-        current = self.inner.reload([w.key]).get(w.key)
-        if current is None:
-            rival = DocumentWrite(w.key, None, AggregateState(), None)
-        else:
-            rival = DocumentWrite(w.key, current.token, current.state, current.body)
-        self.inner.write([rival])
-
-    def targets(self, aggregate: str) -> Targets:
-        return self._call("targets", lambda: self.inner.targets(aggregate))
-
-    def create_target(self, aggregate: Aggregate, target: str) -> None:
-        return self._call("create_target", lambda: self.inner.create_target(aggregate, target))
-
-    def set_targets(self, aggregate: str, targets: Targets) -> None:
-        return self._call("set_targets", lambda: self.inner.set_targets(aggregate, targets))
-
-    def drop_target(self, target: str) -> None:
-        return self._call("drop_target", lambda: self.inner.drop_target(target))
-
-    def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
-        return self._call("get", lambda: self.inner.get(aggregate, doc_id))
-
-    def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
-        return self._call("documents", lambda: self.inner.documents(aggregate))
-
-    def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        return self._call("search", lambda: self.inner.search(aggregate, query, limit))
-
-    def stored(self, target: str) -> Iterator[StoredDocument]:
-        return self._call("stored", lambda: self.inner.stored(target))
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        """Anything beyond the port (``delete``, ...) goes to the inner store, counted."""
-        attribute = getattr(self.inner, name)
-        if not callable(attribute):
-            return attribute
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            return self._call(name, lambda: attribute(*args, **kwargs))
-
-        return counted
+        self._plan = None
+        self.proxy.arm("pass")
 
 
 class ResettingProxy:
