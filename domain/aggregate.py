@@ -31,7 +31,7 @@ from domain.declarations import (
 from domain.kinds import Field, FieldKind, KindLike
 from domain.roles import JoinRole, MemberRole
 from domain.state import AggregateState
-from domain.tables import Entity, ModelError, Source, Table
+from domain.tables import Entity, ModelError, TableOrEntity, Table
 from domain.view import render
 
 __all__ = ["Aggregate", "Children", "Join", "ProjectionError", "RESERVED_FIELD", "ROOT"]
@@ -56,7 +56,7 @@ class Aggregate:
     """
 
     name: str
-    root: Source
+    root: TableOrEntity
     root_fields: Declared
     children: tuple[tuple[str, Children], ...]
     joins: tuple[tuple[str, Join], ...]
@@ -67,7 +67,7 @@ class Aggregate:
     fields: tuple[Field, ...]
     roles: tuple[MemberRole, ...] = attrs.field(eq=False, repr=False)
 
-    def __init__(self, name: str, root: Optional[Source] = None, *, fields: Optional[Mapping[str, KindLike]] = None,
+    def __init__(self, name: str, root: Optional[TableOrEntity] = None, *, fields: Optional[Mapping[str, KindLike]] = None,
                  children: Optional[Mapping[str, Children]] = None, joins: Optional[Mapping[str, Join]] = None,
                  derive: Optional[Callable[[Any], Mapping[str, Any]]] = None,
                  derived: Optional[Mapping[str, KindLike]] = None, version: int = 1,

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 from domain.declarations import RESERVED_FIELD, ROOT, Join
 from domain.roles import JoinRole, MemberRole
 from domain.view import Row, UndeclaredAttribute, short
-from domain.tables import ModelError, Source, Table, pinned
+from domain.tables import ModelError, TableOrEntity, Table, pinned
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -74,7 +74,7 @@ def _root_id(aggregate: Any, owner: str) -> tuple[str, ...]:
     return chosen
 
 
-def _routing_attributes(source: Source, parent: tuple[str, ...], joins: tuple[tuple[str, Join], ...]) -> frozenset[str]:
+def _routing_attributes(source: TableOrEntity, parent: tuple[str, ...], joins: tuple[tuple[str, Join], ...]) -> frozenset[str]:
     """Non-key attributes that decide where an item goes: records of such tables need their old image."""
     keys = set(source.key_attributes)
     names = set(parent)
@@ -84,7 +84,7 @@ def _routing_attributes(source: Source, parent: tuple[str, ...], joins: tuple[tu
     return frozenset(names - keys)
 
 
-def _joins(aggregate: Any, role: str, prefix: str, pointing: Source, joins, owner: str) -> tuple[JoinRole, ...]:
+def _joins(aggregate: Any, role: str, prefix: str, pointing: TableOrEntity, joins, owner: str) -> tuple[JoinRole, ...]:
     result = []
     for name, join in joins:
         label = f"{owner}, join {name!r}"
@@ -185,11 +185,11 @@ def _check_subfields(owner: str, name: str, kind: Any, depth: int = 0) -> None:
         _check_subfields(owner, f"{name}.{sub}", inner, depth + 1)
 
 
-def table_of(source: Source) -> Table:
+def table_of(source: TableOrEntity) -> Table:
     return source.table
 
 
-def check_table(aggregate: Any, source: Source, where: str, tables: dict[str, Table]) -> Optional[str]:
+def check_table(aggregate: Any, source: TableOrEntity, where: str, tables: dict[str, Table]) -> Optional[str]:
     """An error message when ``source`` names a table the model declares differently (or not at all)."""
     table = source.table
     declared = tables.get(table.name)

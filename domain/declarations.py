@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 import attrs
 
 from domain.kinds import Kind, KindLike, as_kind
-from domain.tables import Entity, ModelError, Source, Table
+from domain.tables import Entity, ModelError, TableOrEntity, Table
 
 RESERVED_FIELD = "dynafold"
 ROOT = "$root"
@@ -69,12 +69,12 @@ class Join:
     document that shows the item.
     """
 
-    target: Source
+    target: TableOrEntity
     on: tuple[tuple[str, str], ...]
     index: str
     fields: Declared
 
-    def __init__(self, target: Source, on: Union[str, Mapping[str, str]], *, index: str,
+    def __init__(self, target: TableOrEntity, on: Union[str, Mapping[str, str]], *, index: str,
                  fields: Mapping[str, KindLike]) -> None:
         if not isinstance(target, (Table, Entity)):
             raise ModelError(f"a join targets a Table or an Entity, not {type(target).__name__}")
@@ -98,13 +98,13 @@ class Children:
     engine still routes the old and the new image, so moves stay correct).
     """
 
-    source: Source
+    source: TableOrEntity
     parent: Optional[tuple[str, ...]]
     route: Optional[Callable[[Mapping[str, Any]], Iterable[str]]]
     fields: Declared
     joins: tuple[tuple[str, Join], ...]
 
-    def __init__(self, source: Source, parent: Union[str, Iterable[str], None] = None, *,
+    def __init__(self, source: TableOrEntity, parent: Union[str, Iterable[str], None] = None, *,
                  fields: Mapping[str, KindLike], joins: Optional[Mapping[str, Join]] = None,
                  route: Optional[Callable[[Mapping[str, Any]], Iterable[str]]] = None) -> None:
         if not isinstance(source, (Table, Entity)):

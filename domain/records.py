@@ -1,4 +1,4 @@
-"""Source records: one decoded observation of one source item.
+"""TableOrEntity records: one decoded observation of one source item.
 
 Stream records, scan rows, export lines and consistent reads all become the
 same value, so one set of translators serves the live path and replay alike.

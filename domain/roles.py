@@ -22,7 +22,7 @@ import attrs
 from domain.kinds import Kind, TranslationError, accept, slicer
 from domain.lookup import IndexQuery
 from domain.source import SourceItem
-from domain.tables import Source
+from domain.tables import TableOrEntity
 
 _TYPE_OF = {str: "S", Decimal: "N", bytes: "B"}
 
@@ -64,7 +64,7 @@ class JoinRole:
     aggregate: str
     name: str
     owner: str
-    target: Source
+    target: TableOrEntity
     pointers: tuple[tuple[str, str], ...]  # (target key attribute, pointing attribute)
     constants: tuple[tuple[str, Any], ...]  # target key attributes pinned by the target entity
     index: str
@@ -113,7 +113,7 @@ class MemberRole:
 
     aggregate: str
     name: str
-    source: Source
+    source: TableOrEntity
     fields: tuple[tuple[str, Kind], ...]
     parent: Optional[tuple[str, ...]]
     route: Optional[Callable[[Mapping[str, Any]], Iterable[str]]]

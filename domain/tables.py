@@ -1,4 +1,4 @@
-"""Source tables and the entities stored in them.
+"""TableOrEntity tables and the entities stored in them.
 
 A ``Table`` names a logical table: its keys, its secondary indexes and,
 optionally, its version attribute. The physical name (``prod-customers``)
@@ -183,8 +183,8 @@ class Entity:
         return f"items of table {self.table.name!r} where {parts}"
 
 
-Source = Union[Table, Entity]
+TableOrEntity = Union[Table, Entity]
 
 
-def pinned(source: Source) -> dict[str, Any]:
+def pinned(source: TableOrEntity) -> dict[str, Any]:
     return source.pinned() if isinstance(source, Entity) else {}

@@ -78,7 +78,7 @@ def documents(
     return {doc_id: (bodies[doc_id], state) for doc_id, state in states.items()}
 
 
-def expected_documents(aggregate: Aggregate, events: Sequence[DomainEvent]) -> dict[str, Optional[dict]]:
+def documents_from_events(aggregate: Aggregate, events: Sequence[DomainEvent]) -> dict[str, Optional[dict]]:
     """Per document: the document the events make when folded in the order given."""
     return {doc_id: body for doc_id, (body, _) in documents(aggregate, [events]).items()}
 
@@ -106,7 +106,7 @@ def assert_fold_converges(
     """
     rng = random if random is not None else _random.Random(0)
     events = list(events)
-    expected = expected_documents(aggregate, events)
+    expected = documents_from_events(aggregate, events)
     for trial in range(orderings):
         delivered = delivery(events, rng)
         actual = documents(aggregate, _batches(delivered, rng))

@@ -160,7 +160,7 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
     from testkit.sample_writer import SampleWriter
     from projector.streams import StreamReader
     from projector.stores.sqlite import SQLiteStore
-    from replay.expected import expected_documents
+    from replay.expected import replayed_documents
 
     started = time.monotonic()
     url = f"sqlite:///{db}"
@@ -193,7 +193,7 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
             f"workload: 4 writer threads wrote while the projector ran; drained the streams "
             f"({totals.records} records in the final drain)", file=out,
         )
-        expected = expected_documents(MODEL, client)
+        expected = replayed_documents(MODEL, client)
 
     customers_docs = list(store.documents("customer"))
     lessons_docs = list(store.documents("lesson"))

@@ -32,7 +32,8 @@ from projector.report import BatchReport
 from projector.sanitize import SanitizingQuarantine
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
-from projector.write_loop import Backoff, ConditionalWriter
+from projector.backoff import Backoff
+from projector.write_loop import ConditionalWriter
 
 __all__ = ["Backoff", "BatchReport", "Projector"]
 
@@ -89,7 +90,7 @@ class Projector:
         table: Optional[str] = None,
         time_left: Callable[[], float] = lambda: float("inf"),
         margin_s: float = 0.0,
-        source: str = "stream",
+        origin: str = "stream",
     ) -> BatchReport:
         """Project one batch of raw records (in shard order)."""
         decode = decode or (lambda raw: decode_stream_record(raw, self.model, table, self.names))
@@ -101,15 +102,15 @@ class Projector:
                 records.append(decode(raw))
             except MalformedRecord as error:
                 records.append(None)
-                poisoned[index] = poison.entry(raw, error.ref, str(error), source)
+                poisoned[index] = poison.entry(raw, error.ref, str(error), origin)
             except Exception as error:  # a shape no check foresaw: still one record, never the batch
                 records.append(None)
                 ref = record_ref(raw, table)
-                poisoned[index] = poison.entry(raw, ref, f"{ref}: undecodable record ({type(error).__name__})", source)
+                poisoned[index] = poison.entry(raw, ref, f"{ref}: undecodable record ({type(error).__name__})", origin)
         created = [r.version.created_at_us for r in records if r is not None and r.origin.value == "stream"]
         report.oldest_created_us = min(created) if created else None
         lookup = self.lookup_factory()
-        routed, fan_outs = self._translate(raws, records, poisoned, report, source, time_left, margin_s, lookup)
+        routed, fan_outs = self._translate(raws, records, poisoned, report, origin, time_left, margin_s, lookup)
         poison.keep(self.quarantine, poisoned, report)
         small, larger = self.fan_outs.first_pages(fan_outs, lookup, report)
         report.events += len(small)
@@ -119,14 +120,14 @@ class Projector:
         if larger:
             self.fan_outs.finish(larger, lookup, report, time_left, margin_s)
         if report.rejected:
-            poison.quarantine_rejected(self.writer, self.quarantine, raws, records, report, source)
+            poison.quarantine_rejected(self.writer, self.quarantine, raws, records, report, origin)
         return report
 
     def _translation(self, table: str):
         """The table's translator: a hand-written one if the model has it, else the engine's plan."""
         return self.model.translators.get(table) or self.model.plan(table)
 
-    def _translate(self, raws, records, poisoned, report, source, time_left, margin_s,
+    def _translate(self, raws, records, poisoned, report, origin, time_left, margin_s,
                    lookup) -> tuple[list[tuple[int, DomainEvent]], list[FanOut]]:
         """The events of each record for the aggregates this projector serves, and its fan-outs."""
         needs = []
@@ -163,11 +164,11 @@ class Projector:
                 break
             except Exception as error:  # a poison record, whatever the translator raised
                 if isinstance(error, TranslationError):
-                    poisoned[index] = poison.entry(raws[index], record.ref, f"{record.ref}: {error}", source)
+                    poisoned[index] = poison.entry(raws[index], record.ref, f"{record.ref}: {error}", origin)
                 else:  # its message may quote item contents: keep it in the quarantine, not in logs
                     poisoned[index] = poison.entry(
                         raws[index], record.ref, f"{record.ref}: translator raised {type(error).__name__}: {error}",
-                        source, summary=f"{record.ref}: translator raised {type(error).__name__}",
+                        origin, summary=f"{record.ref}: translator raised {type(error).__name__}",
                     )
                 continue
             report.events += len(mine)

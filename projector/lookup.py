@@ -8,12 +8,14 @@ translators then read from memory. Throttling and network errors become
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any, Iterable, Mapping, Optional
 
 from domain.lookup import IndexQuery, LookupUnavailable, Need
 from domain.model import Model
 from domain.source import SourceItem
+from projector.backoff import LOOKUPS
 from projector.dynamodb_json import decode_map
 from projector.table_names import IDENTITY, TableNames
 
@@ -43,8 +45,9 @@ def _transient(error: Exception) -> bool:
 
 
 class DynamoLookup:
-    def __init__(self, client: Any, model: Model, *, names: TableNames = IDENTITY, max_unprocessed_rounds: int = 8,
-                 sleep=time.sleep) -> None:
+    def __init__(self, client: Any, model: Model, *, names: TableNames = IDENTITY,
+                 max_unprocessed_rounds: int = LOOKUPS.attempts, sleep=time.sleep,
+                 rng: Optional[random.Random] = None) -> None:
         self._client = client
         self._model = model
         self._names = names
@@ -52,6 +55,7 @@ class DynamoLookup:
         self._queries: dict[IndexQuery, list[dict]] = {}
         self._rounds = max_unprocessed_rounds
         self._sleep = sleep
+        self._rng = rng or random.Random()
 
     def prefetch(self, needs: Iterable[Need]) -> None:
         items = {}
@@ -107,7 +111,7 @@ class DynamoLookup:
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
-                self._sleep(min(0.05 * 2**attempt, 1.0))
+                self._sleep(LOOKUPS.delay(attempt, self._rng))
             else:
                 raise LookupUnavailable("DynamoDB left keys unprocessed after repeated BatchGetItem rounds")
             self._items.update(answered)  # only a complete answer says an item is absent

@@ -12,38 +12,17 @@ import threading
 import time
 from typing import Callable, Optional, TextIO
 
-import attrs
-
-from projector.batch import BatchReport, Projector
+from projector.batch import Projector
+from projector.report import Tally
 from projector.streams import StreamReader
 
 
-@attrs.define
-class Totals:
-    batches: int = 0
-    records: int = 0
-    events: int = 0
-    written: int = 0
-    stale: int = 0
-    conflicts: int = 0
-    retries: int = 0
-    quarantined: int = 0
-    failed_batches: int = 0
-    unfinished: bool = attrs.field(default=False, repr=False)
+class Totals(Tally):
+    """What ``dynafold project`` did so far; ``unfinished`` while records keep failing."""
 
-    def add(self, report: BatchReport) -> None:
-        self.batches += 1
-        self.records += report.records
-        self.events += report.events
-        self.written += report.documents_written
-        self.stale += report.stale
-        self.conflicts += report.conflicts
-        self.retries += report.retries
-        self.quarantined += len(report.quarantined)
-        self.failed_batches += report.failed_from is not None
-
-    def line(self) -> str:
-        return " ".join(f"{name}={value}" for name, value in attrs.asdict(self).items() if name != "unfinished")
+    FIELDS = ("batches", "records", "events", "written", "stale", "conflicts", "retries", "quarantined",
+              "failed_batches")
+    unfinished = False
 
 
 def run(
@@ -76,7 +55,7 @@ def run(
         for batch in batches:
             report = projector.project(batch.records, table=batch.table)
             reader.commit(batch, report.failed_from)
-            totals.add(report)
+            totals.add(report.counts())
             failing = failing + 1 if report.failed_from is not None else 0
         totals.unfinished = failing > 0
         if failing:

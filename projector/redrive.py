@@ -58,7 +58,7 @@ def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry
         current = attrs.evolve(scanned_record(spec, image, t_read, Origin.SCAN, record.ref.sequence), left=left)
     trial = Projector(model, projector.store, MemoryQuarantine(), lookup_factory=projector.lookup_factory,
                       backoff=projector.backoff, sleep=projector.sleep, rng=projector.rng, names=projector.names)
-    report = trial.project([current], decode=lambda row: row, source="redrive")
+    report = trial.project([current], decode=lambda row: row, origin="redrive")
     if report.quarantined:
         return False, f"{entry.id} still fails: {report.quarantined[0].summary}"
     if report.failed_from is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import attrs
 
@@ -25,8 +25,41 @@ class BatchReport:
     rejected: list = attrs.field(factory=list)
     fan_out_pages: int = 0
 
+    def counts(self) -> dict[str, int]:
+        """The batch's counters by the names every sum uses (``Tally``, logs)."""
+        return {"batches": 1, "records": self.records, "events": self.events, "written": self.documents_written,
+                "stale": self.stale, "conflicts": self.conflicts, "retries": self.retries,
+                "quarantined": len(self.quarantined), "failed_batches": int(self.failed_from is not None)}
+
     def fail(self, index: int, reason: str) -> None:
         """Record ``index`` (and, for the caller, every record after it) as not done."""
         if self.failed_from is None or index < self.failed_from:
             self.failed_from = index
             self.failure_reason = reason
+
+
+class Tally:
+    """Counters summed over batches, segments or runs: the one way counts are added up and printed."""
+
+    FIELDS: tuple[str, ...] = ()
+
+    def __init__(self, **values: Any) -> None:
+        for name in self.FIELDS:
+            setattr(self, name, 0)
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def add(self, counts: Mapping[str, Any]) -> None:
+        """Add the counters of ``counts`` this tally keeps (others are ignored)."""
+        for name in self.FIELDS:
+            if name in counts:
+                setattr(self, name, getattr(self, name) + counts[name])
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def line(self) -> str:
+        return " ".join(f"{name}={value}" for name, value in self.as_dict().items())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.line()})"

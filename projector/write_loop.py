@@ -37,19 +37,9 @@ from projector.stores.base import (
     Written,
 )
 
+from projector.backoff import Backoff
+
 log = logging.getLogger("dynafold.projector")
-
-
-@attrs.frozen
-class Backoff:
-    """Full-jitter exponential backoff: sleep uniform(0, min(cap, base * 2**attempt))."""
-
-    base: float = 0.02
-    cap: float = 1.0
-    attempts: int = 8
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.cap, self.base * (2**attempt)))
 
 
 @attrs.define

@@ -17,7 +17,7 @@ from projector.table_names import IDENTITY, TableNames
 from replay.job import ReplayJob
 
 
-def expected_documents(
+def replayed_documents(
     model: Model, client: Any, aggregates: Optional[Iterable[str]] = None, names: TableNames = IDENTITY
 ) -> dict[str, dict[str, dict]]:
     store = MemoryStore()

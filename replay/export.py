@@ -143,7 +143,7 @@ def replay_export(projector: Projector, s3: Any, source: ExportSource, export: E
 
 
 def _project(projector: Projector, page: list, decode, counts: dict) -> None:
-    report = projector.project(page, decode=decode, source="export")
+    report = projector.project(page, decode=decode, origin="export")
     if report.failed_from is not None:
         raise ReplayFailed(f"export page could not be stored: {report.failure_reason} (run the export replay again)")
     counts["items"] += len(page)

@@ -110,7 +110,7 @@ class ReplayJob:
         summary = Summary()
         for segments in read_progress(self.checkpoints, run, tables).values():
             for progress in segments:
-                summary.add(progress)
+                summary.add(attrs.asdict(progress, recurse=False))
         summary.seconds = time.monotonic() - started
         return summary
 

@@ -172,7 +172,7 @@ def export_file(runtime: Runtime, event: dict, time_left: Callable[[], float], m
     position, page, size = int(event.get("position") or 0), [], page_size or 100
 
     def flush() -> None:
-        report = projector.project(page, decode=decode, source="export")
+        report = projector.project(page, decode=decode, origin="export")
         if report.failed_from is not None:
             raise ExportError(f"{event['key']}: a page could not be stored ({report.failure_reason})")
 

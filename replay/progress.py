@@ -1,4 +1,10 @@
-"""Progress of a replay: one bar per table on a terminal, plain lines otherwise."""
+"""Progress of a replay: one ``tqdm`` bar per table on a terminal, plain lines otherwise.
+
+Totals are DynamoDB's approximate ``ItemCount`` (refreshed every few hours
+by DynamoDB), so a bar is a guide, not a promise. Log lines printed while
+the bars draw go through ``tqdm.write`` (the CLI's ``bars_with_logs``), so
+they land above the bars instead of inside one.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,7 @@ import time
 from typing import Mapping, Optional, TextIO
 
 
-def _eta(done: int, total: Optional[int], rate: float) -> str:
-    if not total or rate <= 0 or done >= total:
-        return "--"
-    seconds = int((total - done) / rate)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
 class Progress:
-    """Render per-table item counts with rate and ETA.
-
-    Totals are DynamoDB's approximate ``ItemCount`` (refreshed every few
-    hours by DynamoDB), so the bar is a guide, not a promise.
-    """
-
     def __init__(self, totals: Mapping[str, Optional[int]], stream: Optional[TextIO] = None, *,
                  interval_s: float = 5.0, clock=time.monotonic) -> None:
         self.totals = dict(totals)
@@ -29,29 +22,34 @@ class Progress:
         self.interval = interval_s
         self.clock = clock
         self.started = clock()
-        self._last_plain = 0.0
-        self._drawn = 0
+        self._last_plain = float("-inf")
+        self._bars: dict = {}
+        if self.tty:
+            from tqdm import tqdm
+
+            width = max([len(t) for t in self.totals] or [8])
+            self._bars = {table: tqdm(total=total, desc=table.ljust(width), unit=" items", file=self.stream,
+                                      position=index, leave=True, mininterval=interval_s / 10, dynamic_ncols=True)
+                          for index, (table, total) in enumerate(self.totals.items())}
 
     def line(self, table: str, done: int) -> str:
+        """The plain-text line of a table (logs, pipes, CI)."""
         total = self.totals.get(table)
         elapsed = max(self.clock() - self.started, 1e-9)
         rate = done / elapsed
-        if total:
-            filled = min(20, int(20 * done / total))
-            bar = "[" + "#" * filled + "." * (20 - filled) + "]"
-            count = f"{done}/{total}"
-        else:
-            bar, count = "[" + "?" * 20 + "]", str(done)
-        return f"{table:<16} {bar} {count} items  {rate:,.0f} items/s  ETA {_eta(done, total, rate)}"
+        count = f"{done}/{total}" if total else str(done)
+        eta = "--"
+        if total and rate > 0 and done < total:
+            seconds = int((total - done) / rate)
+            eta = f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+        return f"{table:<16} {count} items  {rate:,.0f} items/s  ETA {eta}"
 
     def update(self, done: Mapping[str, int], *, final: bool = False) -> None:
         if self.tty:
-            if self._drawn:
-                self.stream.write(f"\x1b[{self._drawn}F")
-            for table in self.totals:
-                self.stream.write("\x1b[2K" + self.line(table, done.get(table, 0)) + "\n")
-            self._drawn = len(self.totals)
-            self.stream.flush()
+            for table, bar in self._bars.items():
+                bar.update(max(0, done.get(table, 0) - bar.n))
+                if final:
+                    bar.close()
         elif final or self.clock() - self._last_plain >= self.interval:
             self._last_plain = self.clock()
             for table in self.totals:

@@ -15,15 +15,18 @@ run stamps rows exactly as the crashed one did.
 from __future__ import annotations
 
 import json
+import random
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import attrs
 
 from domain.model import Model
-from projector.batch import Backoff, Projector
+from projector.backoff import REPLAY_PAGES, REPLAY_WRITES
+from projector.batch import Projector
 from projector.checkpoints import Checkpoints
 from projector.errors import ProblemFound
+from projector.report import Tally
 from projector.quarantine import Quarantine, raw_json, restore_raw
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
@@ -74,21 +77,11 @@ class SegmentProgress:
         return cls(after=None if after is None else restore_raw(after), **value)
 
 
-@attrs.define
-class Summary:
-    items: int = 0
-    pages: int = 0
-    written: int = 0
-    conflicts: int = 0
-    quarantined: int = 0
-    seconds: float = 0.0
+class Summary(Tally):
+    """A replay run's counters, summed over its segments."""
 
-    def add(self, progress: SegmentProgress) -> None:
-        self.items += progress.items
-        self.pages += progress.pages
-        self.written += progress.written
-        self.conflicts += progress.conflicts
-        self.quarantined += progress.quarantined
+    FIELDS = ("items", "pages", "written", "conflicts", "quarantined")
+    seconds = 0.0
 
     def line(self) -> str:
         rate = self.items / self.seconds if self.seconds > 0 else 0.0
@@ -126,7 +119,7 @@ def replay_segment(
     *,
     lookup_factory: Callable[[], Any],
     page_size: Optional[int] = None,
-    page_attempts: int = 5,
+    page_attempts: int = REPLAY_PAGES.attempts,
     time_left: Callable[[], float] = lambda: float("inf"),
     margin_s: float = 0.0,
     after_page: Callable[[int], None] = lambda page: None,
@@ -140,17 +133,18 @@ def replay_segment(
         return progress
     projector = Projector(
         model, store, quarantine, lookup_factory=lookup_factory, aggregates=[run.aggregate],
-        targets={run.aggregate: run.targets}, backoff=Backoff(base=0.05, cap=2.0, attempts=8), names=names,
+        targets={run.aggregate: run.targets}, backoff=REPLAY_WRITES, names=names,
     )
     decode = scan_decoder(model.table(table), run.t_start_us)
+    rng = random.Random()
     pages = read_ahead(scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,
                                   first_number=progress.pages))
     for page in pages:
         for attempt in range(page_attempts):
-            report = projector.project(page.items, decode=decode, source="scan")
+            report = projector.project(page.items, decode=decode, origin="scan")
             if report.failed_from is None:
                 break
-            time.sleep(min(0.2 * 2**attempt, 5.0))
+            time.sleep(REPLAY_PAGES.delay(attempt, rng))
         else:
             raise ReplayFailed(f"{table} segment {segment} page {page.number}: {report.failure_reason}")
         progress.after = page.next_key

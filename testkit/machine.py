@@ -42,7 +42,7 @@ from replay.verify import Verifier
 from testkit.drift import inject
 from testkit.dynamo import SimulatedClock, Tables, moto_on, version_after
 from testkit.guarded import GuardedStore
-from testkit.oracle import difference, expected_documents
+from testkit.oracle import difference, oracle_documents
 from testkit.patterns import join_churn, move_and_return
 from testkit.workload import SECRET, Workload
 
@@ -300,7 +300,7 @@ class ModelMachine(RuleBasedStateMachine):
         projector = Projector(self.model, self.store, self.quarantine, lookup_factory=lambda: LaggingLookup(self),
                               aggregates=[name], backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda s: None,
                               names=self.names)
-        report = projector.project(page.items, decode=scan_decoder(self.model.table(table), t_start), source="scan")
+        report = projector.project(page.items, decode=scan_decoder(self.model.table(table), t_start), origin="scan")
         assert report.failed_from is None, report.failure_reason
 
     # --- the promise -----------------------------------------------------------------------
@@ -327,7 +327,7 @@ class ModelMachine(RuleBasedStateMachine):
     def check(self) -> None:
         self.drain()
         expected = {name: {k: canonical(v) for k, v in docs.items()}
-                    for name, docs in expected_documents(self.model, self.tables.final()).items()}
+                    for name, docs in oracle_documents(self.model, self.tables.final()).items()}
         if self.missed_fanouts:
             event("a lagging index hid a pointing document from a fan-out; verify --repair closed the gap")
             note(f"{self.missed_fanouts} fan-out(s) missed by a lagging index: repairing, as `verify --repair` does")

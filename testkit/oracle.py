@@ -32,7 +32,7 @@ def _index(model: Model, tables: Mapping[str, list[dict]]) -> dict[str, dict]:
     return found
 
 
-def expected_documents(model: Model, tables: Mapping[str, list[dict]]) -> dict[str, dict[str, dict]]:
+def oracle_documents(model: Model, tables: Mapping[str, list[dict]]) -> dict[str, dict[str, dict]]:
     """``{aggregate: {document id: body}}`` for the visible documents the tables imply."""
     by_id = _index(model, tables)
     result: dict[str, dict[str, dict]] = {}

@@ -26,7 +26,7 @@ from projector.stores.codec import canonical
 from projector.stores.memory import MemoryStore
 from projector.table_names import IDENTITY, TableNames
 from testkit.dynamo import Tables, lambda_record, moto_on, version_after
-from testkit.oracle import difference, expected_documents
+from testkit.oracle import difference, oracle_documents
 from testkit.workload import Workload
 
 
@@ -161,7 +161,7 @@ def check_threads(model: Model, *, items: Optional[Mapping[str, st.SearchStrateg
                 thread.join()
             assert not failures, failures
             assert not quarantine.list(), [e.summary for e in quarantine.list()]
-            expected = expected_documents(model, tables.final())
+            expected = oracle_documents(model, tables.final())
             for name in sorted(model.aggregates):
                 got = {d.key.id: canonical(d.body) for d in store.stored(store.targets(name).read) if d.body is not None}
                 want = {k: canonical(v) for k, v in expected[name].items()}

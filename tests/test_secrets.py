@@ -161,7 +161,7 @@ def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_dr
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
     projector = Projector(MODEL, store, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
     row = {"customer_id": {"S": "c7"}, "name": {"N": "1"}, "password_hash": {"S": f"pbkdf2${SECRET}"}}
-    report = projector.project([row], decode=scan_decoder(MODEL.table("customers"), 1_790_000_000_000_000), source="scan")
+    report = projector.project([row], decode=scan_decoder(MODEL.table("customers"), 1_790_000_000_000_000), origin="scan")
     assert len(report.quarantined) == 1
     (entry,) = quarantine.list()
     assert SECRET not in entry.raw and '"name": {"N": "1"}' in entry.raw and entry.source == "scan"

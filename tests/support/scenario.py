@@ -70,7 +70,7 @@ class Scenario:
                               aggregates=[aggregate])
         for table in self.model.aggregate(aggregate).replay_tables:
             rows = self.tables.client.scan(TableName=self.names.physical(table), ConsistentRead=True)["Items"]
-            projector.project(rows, decode=scan_decoder(self.model.table(table), t_start_us), source="scan")
+            projector.project(rows, decode=scan_decoder(self.model.table(table), t_start_us), origin="scan")
 
     def doc(self, aggregate: str, doc_id: str) -> Optional[dict]:
         return self.store.get(aggregate, doc_id)

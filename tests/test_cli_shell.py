@@ -1,0 +1,312 @@
+"""The command line as one shell: one exit code per kind of failure, options where users type them,
+impossible combinations refused, read commands that write nothing, logging and configuration.
+
+Each test names the defect of the 'One shell' issue it pins down.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from dynafold.cli import build_parser, main
+from projector.batch import Projector
+from projector.quarantine import MemoryQuarantine, SQLiteQuarantine
+from projector.stores.sqlite import SQLiteStore
+from domain.sample import MODEL
+from tests.support.records import customer, order
+
+ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
+              ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "drop"],
+              ["deploy", "template"], ["deploy", "parameters"]]
+
+
+# exit codes: the same condition, the same code, whatever the command
+
+
+@pytest.fixture
+def unreachable_aws(monkeypatch):
+    """An endpoint where nothing listens, tried once, quickly."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_DEFAULT_REGION", "us-east-1"),
+                        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("DYNAFOLD_AWS_MAX_ATTEMPTS", "1"),
+                        ("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", "0.5")):
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("command", [["project", "--until-idle"], ["replay", "--no-progress"], ["verify"]],
+                         ids=lambda c: c[0])
+def test_aws_unreachable_exits_3_from_every_command(command, unreachable_aws, tmp_path, capsys):
+    assert main([*command, "--store", f"sqlite:///{tmp_path}/v.db"]) == 3
+    assert "unreachable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["project", "--until-idle"], ["replay", "--no-progress"], ["verify"]],
+                         ids=lambda c: c[0])
+def test_a_missing_table_exits_2_and_says_not_found_from_every_command(command, aws, tmp_path, capsys):
+    assert main([*command, "--store", f"sqlite:///{tmp_path}/v.db"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "ResourceNotFoundException" in err
+    assert "--resume" not in err and "unreachable" not in err
+
+
+def test_access_denied_is_a_configuration_error_not_unreachable():
+    from botocore.exceptions import ClientError
+
+    from projector.errors import classify
+
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Scan")
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Scan")
+    assert classify(denied)[0] == 2 and "access denied" in classify(denied)[1]
+    assert classify(throttled)[0] == 3
+
+
+def test_a_bug_exits_70_with_its_traceback_not_2(monkeypatch, capsys):
+    from dynafold.cli import commands
+
+    def broken(args):
+        return {}["no such key"]
+
+    monkeypatch.setitem(commands.COMMANDS, "dump", broken)
+    assert main(["dump", "--store", "memory://", "--aggregate", "customer"]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "KeyError" in err and "internal error" in err
+
+
+def test_an_unknown_aggregate_stays_a_usage_error(capsys):
+    assert main(["dump", "--store", "memory://", "--aggregate", "invoice"]) == 2
+    assert "unknown aggregate 'invoice'" in capsys.readouterr().err
+
+
+# options where users type them; help; version
+
+
+@pytest.mark.parametrize("order_", ["after", "before"])
+def test_quarantine_options_are_accepted_after_and_before_the_action(order_, tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/v.db"
+    SQLiteStore(url)
+    SQLiteQuarantine(url)
+    words = ["quarantine", "list", "--store", url] if order_ == "after" else ["quarantine", "--store", url, "list"]
+    assert main(words) == 0
+    assert "0 quarantined record(s)" in capsys.readouterr().err
+
+
+def _leaf_parsers():
+    import argparse
+
+    def walk(parser, words):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield words, parser
+        for sub in subs:
+            for name, child in sub.choices.items():
+                yield from walk(child, [*words, name])
+
+    return dict((" ".join(words), parser) for words, parser in walk(build_parser(), []))
+
+
+def test_every_subcommand_is_covered():
+    assert sorted(_leaf_parsers()) == sorted(" ".join(words) for words in ALL_LEAVES)
+
+
+@pytest.mark.parametrize("words", ALL_LEAVES, ids=" ".join)
+def test_every_subcommand_has_a_description_and_named_metavars(words, capsys):
+    parser = _leaf_parsers()[" ".join(words)]
+    assert parser.description, f"dynafold {' '.join(words)} has no description"
+    unnamed = [a.option_strings[0] for a in parser._actions
+               if a.option_strings and a.nargs != 0 and a.metavar is None and a.choices is None]
+    assert unnamed == [], f"generated metavars in dynafold {' '.join(words)}"
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([*words, "--help"])
+    assert exit_.value.code == 0 and parser.description.split()[0] in capsys.readouterr().out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert re.match(r"dynafold \d", capsys.readouterr().out)
+
+
+# one meaning per name
+
+
+def test_sample_is_a_fraction_and_counts_and_threads_have_their_own_names():
+    parse = build_parser().parse_args
+    assert parse(["verify", "--sample", "0.5"]).sample == 0.5
+    with pytest.raises(SystemExit):
+        parse(["verify", "--sample", "20"])
+    assert parse(["replay", "--rebuild", "--check-count", "7"]).check_count == 7
+    assert parse(["replay", "--rebuild", "--sample", "7"]).check_count == 7, "the old spelling stays an alias"
+    assert parse(["verify", "--threads", "3"]).threads == 3
+    assert parse(["verify", "--workers", "3"]).threads == 3, "the old spelling stays an alias"
+
+
+def test_list_options_accept_repetition_and_commas_alike():
+    parse = build_parser().parse_args
+    assert parse(["project", "--tables", "orders,customers", "--tables", "songs"]).tables == ["orders", "customers", "songs"]
+    exports = parse(["replay", "--from-export", "s3://b/one", "--from-export", "orders=s3://b/two"]).from_export
+    assert exports == ["s3://b/one", "orders=s3://b/two"]
+    assert parse(["replay", "--aggregate", "customer,lesson"]).aggregate == ["customer", "lesson"]
+
+
+@pytest.mark.parametrize("words, complaint", [
+    (["replay", "--abort", "--rebuild"], "--abort"),
+    (["replay", "--abort", "--resume"], "--abort"),
+    (["replay", "--keep-old"], "only applies with --rebuild"),
+    (["replay", "--settle", "0"], "only applies with --rebuild"),
+    (["replay", "--check-count", "3"], "only applies with --rebuild"),
+    (["replay", "--from-export", "s3://b/p", "--rebuild"], "--from-export"),
+    (["replay", "--export-time", "2026-01-01T00:00:00Z"], "--export-time"),
+    (["replay", "--segments", "0"], "positive"),
+    (["verify", "--segments", "0"], "positive"),
+    (["replay", "--workers", "-1"], "positive"),
+    (["project", "--batch-size", "0"], "positive"),
+])
+def test_impossible_combinations_are_usage_errors(words, complaint, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(words)
+    assert exit_.value.code == 2
+    assert complaint in capsys.readouterr().err
+
+
+# read commands write nothing
+
+
+@pytest.mark.parametrize("words", [["dump", "--aggregate", "customer"], ["search", "--aggregate", "customer", "x"],
+                                   ["status"], ["quarantine", "list"]], ids=lambda w: w[0] + (w[1] if w[0] == "quarantine" else ""))
+def test_read_commands_create_no_file_or_directory(words, tmp_path, capsys):
+    where = tmp_path / "nonexistent" / "dir"
+    assert main([*words, "--store", f"sqlite:///{where}/x.db"]) == 2
+    assert "no SQLite file" in capsys.readouterr().err
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_dump_and_search_never_refresh_an_opensearch_index(osmem_url, monkeypatch, capsys):
+    from opensearchpy.client.indices import IndicesClient
+
+    from projector.stores import open_store
+
+    url = osmem_url.replace("http://", "opensearch+http://") + "?prefix=ro-"
+    store = open_store(url)
+    projector = Projector(MODEL, store, MemoryQuarantine())
+    assert projector.project([customer("c1", name="Ada")]).failed_from is None
+    refreshed = []
+    monkeypatch.setattr(IndicesClient, "refresh", lambda self, *a, **k: refreshed.append(k) or {})
+    assert main(["dump", "--store", url, "--aggregate", "customer"]) == 0
+    assert main(["search", "--store", url, "--aggregate", "customer", "c1@example.com"]) == 0
+    out = capsys.readouterr().out
+    assert '"customer_id":"c1"' in out.replace(" ", "")
+    assert refreshed == []
+
+
+# logging, configuration, model
+
+
+def test_cli_log_lines_are_formatted_and_carry_only_allowlisted_fields(capsys):
+    main(["dump", "--store", "memory://", "--aggregate", "customer"])
+    capsys.readouterr()
+    logging.getLogger("dynafold.projector").warning(
+        "record quarantined", extra={"table": "orders", "reason": "bad total", "email": "ada@example.com"})
+    err = capsys.readouterr().err
+    assert err.strip() == "dynafold: WARNING: record quarantined (table=orders, reason=bad total)"
+
+
+def test_only_the_configuration_module_reads_the_environment():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readers = []
+    for package in ("domain", "projector", "replay", "deploy", "dynafold"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") and \
+                        isinstance(node.value, ast.Name) and node.value.id == "os":
+                    readers.append(f"{path.relative_to(root)}:{node.lineno}")
+    allowed = {"projector/config.py", "dynafold/demo.py"}  # the demo only sets moto's fake credentials
+    assert {r.split(":")[0] for r in readers} <= allowed, readers
+
+
+def test_every_variable_is_documented_in_the_readme():
+    from pathlib import Path
+
+    from projector.config import VARIABLES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert [v.name for v in VARIABLES if f"`{v.name}`" not in readme] == []
+
+
+def test_no_model_is_a_usage_error_never_the_sample(monkeypatch, capsys):
+    monkeypatch.delenv("DYNAFOLD_MODEL")
+    assert main(["dump", "--store", "memory://", "--aggregate", "customer"]) == 2
+    assert "no model" in capsys.readouterr().err
+
+
+def test_demo_refuses_to_delete_a_file_it_did_not_write(tmp_path, capsys):
+    precious = tmp_path / "precious.db"
+    precious.write_bytes(b"someone's data")
+    assert main(["demo", "--db", str(precious), "--customers", "3"]) == 2
+    assert "not a file an earlier demo wrote" in capsys.readouterr().err
+    assert precious.read_bytes() == b"someone's data"
+
+
+def test_progress_bars_and_warnings_do_not_garble_each_other(capsys):
+    from dynafold.cli.output import bars_with_logs, configure_logging
+    from replay.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    configure_logging("WARNING")
+    terminal = Terminal()
+    with bars_with_logs():
+        handler = logging.getLogger("dynafold").handlers[-1]
+        handler.stream = terminal  # where tqdm.write prints the line
+        board = Progress({"orders": 10}, terminal, interval_s=0)
+        board.update({"orders": 3})
+        logging.getLogger("dynafold.projector").warning("record quarantined", extra={"table": "orders"})
+        board.update({"orders": 10}, final=True)
+    lines = terminal.getvalue().replace("\r", "\n").split("\n")
+    assert "dynafold: WARNING: record quarantined (table=orders)" in lines, terminal.getvalue()
+
+
+# status
+
+
+def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/v.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    projector = Projector(MODEL, store, quarantine)
+    report = projector.project([customer("c1", seq=1), customer("c2", name="Bob", seq=2),
+                                order("c1", "o1", total="9.50", seq=3),
+                                {"eventName": "INSERT", "eventID": "bad", "dynamodb": {"SequenceNumber": "4"}}])
+    assert report.failed_from is None and len(report.quarantined) == 1
+    projector.project([customer("c2", seq=5, created=1_790_000_001, remove=True)])  # a tombstone document
+    from projector.checkpoints import SQLiteCheckpoints
+
+    SQLiteCheckpoints(url).put("stream/customers/shard-1", "42")
+    assert main(["status", "--store", url, "--format", "json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    customer_status = status["aggregates"]["customer"]
+    assert customer_status["read"] == "customer_v1" and customer_status["write"] == ["customer_v1"]
+    assert customer_status["documents"] == 1 and customer_status["tombstones"] == 1
+    assert customer_status["newest_change"]["at"].startswith("20")
+    assert status["checkpoints"]["entries"] == {"stream/customers/shard-1": "42"}
+    assert status["quarantine"]["total"] == 1 and sum(status["quarantine"]["by_reason"].values()) == 1
+    assert main(["status", "--store", url]) == 0
+    text = capsys.readouterr().out
+    assert "customer: read customer_v1" in text and "1 documents, 1 tombstones" in text
+
+
+def test_python_dash_m_dynafold_is_the_command():
+    result = subprocess.run([sys.executable, "-m", "dynafold", "--version"], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert result.returncode == 0 and result.stdout.startswith("dynafold ")
