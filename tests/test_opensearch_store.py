@@ -102,6 +102,17 @@ def test_a_conflict_free_batch_of_1000_records_costs_one_mget_and_one_bulk(count
         assert [path for _, path in requests] == ["/_mget", "/_bulk"]
 
 
+def test_a_batch_touching_1000_documents_loads_them_and_their_control_document_in_one_mget(counted):
+    store, requests = counted
+    projector = Projector(MODEL, store, MemoryQuarantine())
+    projector.project([customer_record(1, "c0000", "Ada")])  # the store learns the write targets
+    requests.clear()
+    batch = [order_record(seq, f"c{seq:04d}", "o1", Decimal(seq) / 100) for seq in range(2, 1002)]
+    report = projector.project(batch)
+    assert report.failed_from is None and report.documents_written == 1_000
+    assert [path for _, path in requests if path in ("/_mget", "/_bulk")] == ["/_mget", "/_bulk"]
+
+
 def test_a_new_write_target_costs_one_more_mget_once(counted, base_url):
     store, requests = counted
     projector = Projector(MODEL, store, MemoryQuarantine())

@@ -214,7 +214,8 @@ class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
         with self._lock:
             cached = {name: self._write_targets.get(name, ()) for name in names}
         asked = [(name, DocKey(t, doc_id)) for name in names for t in cached[name] for doc_id in ids[name]]
-        entries = self._mget([self._control_ref(n) for n in names] + [self._doc_ref(k) for _, k in asked], "load")
+        entries = self._mget([self._control_ref(n) for n in names] + [self._doc_ref(k) for _, k in asked], "load",
+                             uncounted=len(names))
         targets: dict[str, tuple[str, ...]] = {}
         for name, entry in zip(names, entries):
             found = self._control(entry)
@@ -319,8 +320,8 @@ class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
     def _doc_ref(self, key: DocKey) -> dict[str, str]:
         return {"_index": self._index(key.target), "_id": key.id}
 
-    def _mget(self, docs: list[dict[str, str]], operation: str) -> list[dict[str, Any]]:
-        return self._requests.mget(docs, operation)
+    def _mget(self, docs: list[dict[str, str]], operation: str, uncounted: int = 0) -> list[dict[str, Any]]:
+        return self._requests.mget(docs, operation, uncounted)
 
     def _control(self, entry: Mapping[str, Any]) -> Optional[Targets]:
         if entry.get("found"):

@@ -139,12 +139,21 @@ class BoundedRequests:
         self._lock = threading.Lock()
         self.pack_bytes = limits.max_request_bytes  # lowered when the server refuses smaller requests (413)
 
-    def mget(self, docs: Sequence[Mapping[str, str]], operation: str) -> list[dict[str, Any]]:
-        """The entries for ``docs``, in order, in as many requests as the limits need."""
+    def mget(self, docs: Sequence[Mapping[str, str]], operation: str, uncounted: int = 0) -> list[dict[str, Any]]:
+        """The entries for ``docs``, in order, in as many requests as the limits need. The first
+        ``uncounted`` references (the control documents naming the targets, a few bytes each) do not
+        count against ``max_batch_docs``: a batch of 1,000 documents stays one request."""
         refs = [_Ref(codec.dumps(d)) for d in docs]
+        head, rest = refs[:uncounted], refs[uncounted:]
+        room = self.pack_bytes - sum(r.size for r in head)
+        chunks = [rest[run.start:run.stop] for run in pack([r.size for r in rest], room, self.limits.max_batch_docs,
+                                                            _MGET_OVERHEAD)] or [[]]
+        chunks[0] = head + chunks[0]
         entries: list[dict[str, Any]] = []
-        for run in pack([r.size for r in refs], self.pack_bytes, self.limits.max_batch_docs, _MGET_OVERHEAD):
-            for _, answer in send_halving(refs[run.start : run.stop], lambda p: self._mget(p, operation), self._refused):
+        for chunk in chunks:
+            if not chunk:
+                continue
+            for _, answer in send_halving(chunk, lambda p: self._mget(p, operation), self._refused):
                 if isinstance(answer, Refused):
                     raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} refused one document reference as too large (HTTP 413)")
                 entries.extend(answer)
