@@ -26,7 +26,8 @@ from projector import poison
 from projector.checkpoints import Checkpoints
 from projector.document_cache import DocumentCache
 from projector.fanout import DEFAULT_PAGE_SIZE, FanOut, FanOuts
-from projector.quarantine import Quarantine, QuarantineEntry
+from projector.quarantine import Quarantine
+from projector.quarantine_entry import QuarantineEntry
 from projector.records import MalformedRecord, decode_stream_record, record_ref
 from projector.report import BatchReport
 from projector.sanitize import SanitizingQuarantine

@@ -153,9 +153,9 @@ def table_names(model: Model, text: Optional[str] = None):
 
 
 def quarantine_url(store: str, flag: Optional[str] = None) -> str:
-    from projector.quarantine import default_quarantine_url
-
-    url = flag or default_quarantine_url(store)
+    """The quarantine goes where the flag says, else with the store: the same SQLite file, or memory
+    for ``memory://``; an OpenSearch store has no place for it, so one must be named."""
+    url = flag or (store if store.startswith(("sqlite:///", "memory://")) else None)
     if url is None:
         raise ConfigurationError(
             "DYNAFOLD_QUARANTINE is required with this store (for example dynamodb://dynafold-control "

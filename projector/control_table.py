@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 from typing import Any, Iterable, Optional
 
-from projector.quarantine import QuarantineEntry
+from projector.quarantine_entry import QuarantineEntry
 from projector.errors import ConfigurationError
 
 PART_BYTES = 300 * 1024
@@ -68,7 +68,7 @@ class DynamoQuarantine:
                 "raw": {"B": parts[0]},
                 "parts": {"N": str(len(parts))},
                 "quarantined_at": {"N": repr(entry.quarantined_at)},
-                "origin": {"S": entry.source or "-"},
+                "origin": {"S": entry.origin or "-"},
             }
             try:
                 self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)")
@@ -91,7 +91,7 @@ class DynamoQuarantine:
             reason=item["reason"]["S"],
             raw=gzip.decompress(payload).decode("utf-8"),
             quarantined_at=float(item["quarantined_at"]["N"]),
-            source="" if item["origin"]["S"] == "-" else item["origin"]["S"],
+            origin="" if item["origin"]["S"] == "-" else item["origin"]["S"],
             summary=item["summary"]["S"],
         )
 

@@ -25,7 +25,7 @@ from domain.records import SourceRecord
 from domain.roles import JoinRole
 from domain.translation import TablePlan
 from projector.checkpoints import Checkpoints
-from projector.quarantine import raw_json, restore_raw
+from projector.quarantine_entry import raw_json, restore_raw
 from projector.report import BatchReport
 from projector.write_loop import ConditionalWriter
 

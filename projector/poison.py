@@ -14,7 +14,8 @@ import logging
 from typing import Any, Optional
 
 from domain.records import RecordRef
-from projector.quarantine import Quarantine, QuarantineEntry, raw_json
+from projector.quarantine import Quarantine
+from projector.quarantine_entry import QuarantineEntry, raw_json
 from projector.records import record_ref
 from projector.report import BatchReport
 from projector.write_loop import ConditionalWriter
@@ -22,10 +23,10 @@ from projector.write_loop import ConditionalWriter
 log = logging.getLogger("dynafold.projector")
 
 
-def entry(raw: Any, ref: RecordRef, reason: str, source: str, summary: Optional[str] = None) -> QuarantineEntry:
+def entry(raw: Any, ref: RecordRef, reason: str, origin: str, summary: Optional[str] = None) -> QuarantineEntry:
     payload = raw_json(raw)
     position = ref.sequence or ref.event_id or "sha256:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
-    return QuarantineEntry(ref.table, position, ref.event_id, reason, payload, source=source, summary=summary or reason)
+    return QuarantineEntry(ref.table, position, ref.event_id, reason, payload, origin=origin, summary=summary or reason)
 
 
 def logged(into: list, entries) -> None:
@@ -51,7 +52,7 @@ def keep(quarantine: Quarantine, entries: dict[int, QuarantineEntry], report: Ba
 
 
 def quarantine_rejected(writer: ConditionalWriter, quarantine: Quarantine, raws, records, report: BatchReport,
-                        source: str) -> None:
+                        origin: str) -> None:
     """Find, record by record, which records make the store refuse a document; quarantine those only.
 
     The store refused a whole document (a value its mapping rejects) or the
@@ -67,5 +68,5 @@ def quarantine_rejected(writer: ConditionalWriter, quarantine: Quarantine, raws,
             if reason is not None:
                 ref = records[index].ref if records[index] is not None else record_ref(raws[index])
                 entries[index] = entry(raws[index], ref, f"{ref}: document {item.key.target}/{item.key.id}: {reason}",
-                                       source)
+                                       origin)
     keep(quarantine, entries, report)

@@ -11,68 +11,14 @@ shows, re-drives and drops them.
 
 from __future__ import annotations
 
-import base64
-import datetime as _dt
-import json
 import sqlite3
 import threading
-import time
-from typing import Any, Iterable, Optional, Protocol
+from typing import Iterable, Optional, Protocol
 
-import attrs
 
+from projector.quarantine_entry import QuarantineEntry
 from projector.stores.sqlite import ThreadConnections, path_of, unavailable
 from projector.errors import ConfigurationError
-
-
-def raw_json(raw: Any) -> str:
-    """The raw record as JSON, losing nothing (datetimes as ISO text, bytes as base64)."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, _dt.datetime):
-            return value.isoformat()
-        if isinstance(value, (bytes, bytearray)):
-            return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
-        if isinstance(value, (set, frozenset)):
-            return sorted(value, key=repr)
-        return repr(value)
-
-    return json.dumps(raw, default=default, ensure_ascii=True, allow_nan=True)
-
-
-def restore_raw(text: str) -> Any:
-    """The raw record as ``raw_json`` stored it, with bytes and datetimes restored."""
-
-    def hook(value: dict) -> Any:
-        if set(value) == {"__bytes__"}:
-            return base64.b64decode(value["__bytes__"])
-        return value
-
-    raw = json.loads(text, object_hook=hook)
-    stream = raw.get("dynamodb") if isinstance(raw, dict) else None
-    created = stream.get("ApproximateCreationDateTime") if isinstance(stream, dict) else None
-    if isinstance(created, str):
-        try:
-            stream["ApproximateCreationDateTime"] = _dt.datetime.fromisoformat(created)
-        except ValueError:
-            pass
-    return raw
-
-
-@attrs.frozen
-class QuarantineEntry:
-    table: str
-    position: str
-    event_id: str
-    reason: str
-    raw: str
-    quarantined_at: float = attrs.field(factory=time.time)
-    source: str = ""
-    summary: str = attrs.field(default="", eq=False)
-
-    @property
-    def id(self) -> str:
-        return f"{self.table}/{self.position}"
 
 
 class Quarantine(Protocol):
@@ -154,7 +100,7 @@ class SQLiteQuarantine:
 
     def put(self, entries: Iterable[QuarantineEntry]) -> None:
         rows = [
-            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.source, e.summary)
+            (e.id, e.table, e.position, e.event_id, e.reason, e.raw, e.quarantined_at, e.origin, e.summary)
             for e in entries
         ]
         if rows:
@@ -204,10 +150,3 @@ def open_quarantine(url: str, *, read_only: bool = False) -> Quarantine:
 
         return DynamoQuarantine.from_url(url)
     raise ConfigurationError(f"unknown quarantine URL {url.split(':', 1)[0]!r}: use memory://, sqlite:///path.db or dynamodb://table")
-
-
-def default_quarantine_url(store_url: str) -> Optional[str]:
-    """The quarantine that goes with a store: the same SQLite file, or memory for memory://."""
-    if store_url.startswith(("sqlite:///", "memory://")):
-        return store_url
-    return None

@@ -23,7 +23,8 @@ from domain.lookup import LookupUnavailable
 from domain.records import Origin, SourceRecord
 from domain.source import SourceVersion
 from projector.batch import Projector
-from projector.quarantine import MemoryQuarantine, Quarantine, QuarantineEntry, restore_raw
+from projector.quarantine import MemoryQuarantine, Quarantine
+from projector.quarantine_entry import QuarantineEntry, restore_raw
 from projector.records import MalformedRecord, decode_stream_record, scan_decoder, scanned_record
 from projector.sanitize import without_note
 
@@ -40,7 +41,7 @@ def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry
     table = entry.table if entry.table in model.tables else None
     t_read = clock()
     try:
-        if entry.source in ("scan", "export") and table is not None:
+        if entry.origin in ("scan", "export") and table is not None:
             record = scan_decoder(model.table(table), t_read)(raw)
         else:
             record = decode_stream_record(raw, model, None, projector.names)

@@ -44,7 +44,8 @@ from typing import Any, Iterable, Optional
 import attrs
 
 from domain.model import Model
-from projector.quarantine import Quarantine, QuarantineEntry, raw_json
+from projector.quarantine import Quarantine
+from projector.quarantine_entry import QuarantineEntry, raw_json
 from projector.table_names import IDENTITY, TableNames
 
 WITHHELD = "dynafold:withheld"
@@ -240,7 +241,7 @@ class SanitizingQuarantine:
         except ValueError:
             raw = entry.raw
         table = self.names.logical(entry.table) or entry.table
-        kept = sanitize(raw, self.model, table, "scan" if entry.source in ("scan", "export") else "stream")
+        kept = sanitize(raw, self.model, table, "scan" if entry.origin in ("scan", "export") else "stream")
         summary = entry.summary or entry.reason
         detail = entry.reason[len(summary):] if entry.reason.startswith(summary) else entry.reason
         reason = entry.reason[: len(entry.reason) - len(detail)] + kept.redact(detail)

@@ -27,7 +27,8 @@ from projector.batch import Projector
 from projector.checkpoints import Checkpoints
 from projector.errors import ProblemFound
 from projector.report import Tally
-from projector.quarantine import Quarantine, raw_json, restore_raw
+from projector.quarantine import Quarantine
+from projector.quarantine_entry import raw_json, restore_raw
 from projector.stores.base import DocumentStore
 from projector.table_names import IDENTITY, TableNames
 from projector.records import scan_decoder

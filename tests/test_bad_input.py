@@ -9,7 +9,8 @@ import pytest
 from domain.sample import MODEL
 from projector.batch import Projector
 from projector.lambda_handler import make_handler
-from projector.quarantine import MemoryQuarantine, QuarantineEntry
+from projector.quarantine import MemoryQuarantine
+from projector.quarantine_entry import QuarantineEntry
 from projector.stores.memory import MemoryStore
 from tests.corpus.bad_records import CORPUS, SECRET
 from tests.support.records import customer, order

@@ -110,7 +110,7 @@ def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(d
     """Review finding: re-drive re-applied the record's historical image after the sweep had
     dropped the tombstone that made it stale, resurrecting a deleted order."""
     from projector.lookup import DynamoLookup
-    from projector.quarantine import QuarantineEntry, raw_json
+    from projector.quarantine_entry import QuarantineEntry, raw_json
     from projector.redrive import redrive
     from replay.sweep import sweep
 
@@ -131,7 +131,7 @@ def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(d
 def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
     """Review finding: scan and export entries were decoded as stream records and could never be re-driven."""
     from projector.lookup import DynamoLookup
-    from projector.quarantine import QuarantineEntry, raw_json
+    from projector.quarantine_entry import QuarantineEntry, raw_json
     from projector.redrive import redrive
 
     url = f"sqlite:///{tmp_path}/views.db"
@@ -139,7 +139,7 @@ def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
     projector = Projector(MODEL, store, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
     SampleWriter(dynamodb).put("customers", {"customer_id": "c7", "name": "Ada", "email": "a@x.io"})
     row = {"customer_id": {"S": "c7"}, "name": {"N": "1"}}
-    quarantine.put([QuarantineEntry("customers", "key:c7", "", "attribute 'name' must be S", raw_json(row), source="scan")])
+    quarantine.put([QuarantineEntry("customers", "key:c7", "", "attribute 'name' must be S", raw_json(row), origin="scan")])
     ok, message = redrive(projector, quarantine, quarantine.get("customers/key:c7"))
     assert ok, message
     assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []

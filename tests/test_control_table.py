@@ -6,7 +6,8 @@ import json
 
 from projector.checkpoints import open_checkpoints
 from projector.control_table import control_table_definition
-from projector.quarantine import QuarantineEntry, open_quarantine, raw_json
+from projector.quarantine import open_quarantine
+from projector.quarantine_entry import QuarantineEntry, raw_json
 
 
 def test_quarantine_keeps_even_a_record_larger_than_a_dynamodb_item(dynamodb):

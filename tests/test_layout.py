@@ -61,6 +61,30 @@ def test_the_cycle_check_finds_a_cycle():
     assert cycles({("projector", "replay"): [], ("replay", "projector"): []})
 
 
+def module_imports() -> dict[str, set[str]]:
+    """Module -> the modules of this project it imports anywhere (function-local imports included)."""
+    modules = {}
+    for package in LAYERS:
+        for path in _modules(package):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            modules[name] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            graph[name] |= {t for t in targets if t in modules and t != name and not name.startswith(t + ".")}
+    return graph
+
+
+def test_no_import_cycle_between_modules():
+    graph = module_imports()
+    assert [c for c in cycles({(a, b): [] for a, targets in graph.items() for b in targets})] == []
+
+
 def test_every_package_imports_only_the_packages_below_it():
     upward = {edge: files for edge, files in package_imports().items() if LAYERS.index(edge[1]) > LAYERS.index(edge[0])}
     assert upward == {}

@@ -164,7 +164,7 @@ def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_dr
     report = projector.project([row], decode=scan_decoder(MODEL.table("customers"), 1_790_000_000_000_000), origin="scan")
     assert len(report.quarantined) == 1
     (entry,) = quarantine.list()
-    assert SECRET not in entry.raw and '"name": {"N": "1"}' in entry.raw and entry.source == "scan"
+    assert SECRET not in entry.raw and '"name": {"N": "1"}' in entry.raw and entry.origin == "scan"
     SampleWriter(dynamodb).put("customers", {"customer_id": "c7", "name": "Ada", "email": "a@x.io"})
     ok, message = redrive(projector, quarantine, entry)
     assert ok, message

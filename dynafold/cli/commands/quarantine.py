@@ -28,7 +28,7 @@ def quarantine(args) -> int:
     if args.action == "show":
         print(json.dumps({
             "id": entry.id, "table": entry.table, "position": entry.position, "event_id": entry.event_id,
-            "reason": entry.reason, "quarantined_at": entry.quarantined_at, "source": entry.source,
+            "reason": entry.reason, "quarantined_at": entry.quarantined_at, "origin": entry.origin,
             "raw": json.loads(entry.raw),
         }, indent=2))
         return EXIT_OK
