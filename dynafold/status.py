@@ -72,10 +72,15 @@ def _quarantine(runtime: Runtime) -> dict[str, Any]:
 
 
 def _reason_kind(reason: str) -> str:
-    """A reason without its particulars: the text before the first colon or parenthesis."""
+    """A reason without its particulars: the record's identity (``record T, eventID E, seq S: ``) and
+    a document's name dropped, then the text up to the next colon or parenthesis."""
+    if reason.startswith("record ") and ": " in reason:
+        reason = reason.split(": ", 1)[1]
+    if reason.startswith("document ") and ": " in reason:
+        reason = reason.split(": ", 1)[1]
     for mark in (":", " ("):
         reason = reason.split(mark, 1)[0]
-    return reason.strip() or "unknown"
+    return reason.strip()[:80] or "unknown"
 
 
 def render(report: dict[str, Any]) -> str:

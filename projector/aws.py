@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from projector.config import setting
+from projector.config import positive_setting
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
@@ -28,9 +28,10 @@ def client_config(env: Optional[Mapping[str, str]] = None) -> Any:
     from botocore.config import Config
 
     return Config(
-        connect_timeout=float(setting("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", env) or CONNECT_TIMEOUT_S),
-        read_timeout=float(setting("DYNAFOLD_AWS_READ_TIMEOUT_S", env) or READ_TIMEOUT_S),
-        retries={"mode": "standard", "total_max_attempts": int(setting("DYNAFOLD_AWS_MAX_ATTEMPTS", env) or MAX_ATTEMPTS)},
+        connect_timeout=positive_setting("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", float, CONNECT_TIMEOUT_S, env),
+        read_timeout=positive_setting("DYNAFOLD_AWS_READ_TIMEOUT_S", float, READ_TIMEOUT_S, env),
+        retries={"mode": "standard",
+                 "total_max_attempts": positive_setting("DYNAFOLD_AWS_MAX_ATTEMPTS", int, MAX_ATTEMPTS, env)},
     )
 
 

@@ -71,6 +71,20 @@ def setting(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[str]
     return value or None
 
 
+def positive_setting(name: str, kind: type, default, env: Optional[Mapping[str, str]] = None):
+    """A documented variable that must be a positive, finite number of ``kind`` (int or float)."""
+    text = setting(name, env)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigurationError(f"{name}={text!r} is not a {'whole ' if kind is int else ''}number") from None
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name}={text!r} must be positive")
+    return value
+
+
 def _integer(name: str, env: Optional[Mapping[str, str]], default: Optional[int]) -> Optional[int]:
     text = setting(name, env)
     if text is None:
@@ -108,7 +122,7 @@ class Settings:
             store=pick("store", "DYNAFOLD_STORE", DEFAULT_STORE),
             quarantine=pick("quarantine", "DYNAFOLD_QUARANTINE"),
             tables=pick("tables", "DYNAFOLD_TABLES"),
-            log_level=(pick("log_level", "DYNAFOLD_LOG_LEVEL", "INFO")).upper(),
+            log_level=log_level(pick("log_level", "DYNAFOLD_LOG_LEVEL", "INFO")),
             time_margin_ms=_integer("DYNAFOLD_TIME_MARGIN_MS", env, None),
             document_cache=_integer("DYNAFOLD_DOCUMENT_CACHE", env, None),
             replay_margin_ms=_integer("DYNAFOLD_REPLAY_MARGIN_MS", env, None),
@@ -126,6 +140,15 @@ class Settings:
         return quarantine_url(store_url, self.quarantine)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level(text: str) -> str:
+    if text.upper() not in LOG_LEVELS:
+        raise ConfigurationError(f"log level {text!r} is not one of {', '.join(LOG_LEVELS)} (DYNAFOLD_LOG_LEVEL, --log-level)")
+    return text.upper()
+
+
 def load_model(spec: Optional[str]) -> Model:
     """The model named ``module:attribute``; a clear error when there is none or it cannot work."""
     if not spec:
@@ -140,6 +163,8 @@ def load_model(spec: Optional[str]) -> Model:
         raise ConfigurationError(f"model {spec!r} cannot work: {error}") from None
     except (ImportError, AttributeError) as error:
         raise ConfigurationError(f"cannot load model {spec!r}: {error}") from None
+    except Exception as error:  # the model's own module failed while importing: the user's code, not dynafold
+        raise ConfigurationError(f"cannot load model {spec!r}: importing it raised {type(error).__name__}: {error}") from None
     if not isinstance(model, Model):
         raise ConfigurationError(f"{spec!r} is not a domain.model.Model")
     return model

@@ -79,6 +79,11 @@ def classify(error: BaseException) -> tuple[int, Optional[str]]:
         return EXIT_USAGE, f"model cannot work: {error}"
     if isinstance(error, UnknownName):
         return EXIT_USAGE, str(error)
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return EXIT_UNAVAILABLE, f"unreachable: {error}"
+    if isinstance(error, OSError):  # a file the user named: missing, a directory, not writable, a full disk
+        where = f" {error.filename}" if error.filename else ""
+        return EXIT_USAGE, f"cannot use{where}: {error.strerror or error}"
     return _classify_aws(error)
 
 

@@ -29,6 +29,14 @@ from projector.records import MalformedRecord, decode_stream_record, scan_decode
 from projector.sanitize import without_note
 
 
+def _physical(raw, entry: QuarantineEntry, projector: Projector) -> Optional[str]:
+    """The table a stream record came from when the record cannot say: GetRecords (``dynafold
+    project``) has no ``eventSourceARN``, so the entry's table is the only name there is."""
+    if isinstance(raw, dict) and raw.get("eventSourceARN"):
+        return None
+    return projector.names.physical(entry.table) if entry.table in projector.model.tables else entry.table
+
+
 def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,
             now_us: Optional[Callable[[], int]] = None) -> tuple[bool, str]:
     """Project the entry's item as it is now; drop the entry from the quarantine if that works.
@@ -44,7 +52,7 @@ def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry
         if entry.origin in ("scan", "export") and table is not None:
             record = scan_decoder(model.table(table), t_read)(raw)
         else:
-            record = decode_stream_record(raw, model, None, projector.names)
+            record = decode_stream_record(raw, model, _physical(raw, entry, projector), projector.names)
     except MalformedRecord as error:
         return False, f"{entry.id} still fails: {error}"
     try:

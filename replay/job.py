@@ -7,6 +7,7 @@ nothing else, the same contract the Step Functions Map uses in AWS.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -17,7 +18,7 @@ import attrs
 from domain.model import Model
 from projector.checkpoints import Checkpoints
 from projector.config import Settings
-from projector.errors import EXIT_UNAVAILABLE, EXIT_USAGE, Unavailable, classify
+from projector.errors import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, Unavailable, classify
 from projector.quarantine import Quarantine
 from projector.server_clock import server_time_us
 from projector.stores.base import DocumentStore
@@ -34,6 +35,17 @@ class ReplayConfig:
     settings: Settings
     checkpoints_url: str
     page_size: Optional[int] = None
+
+
+def exit_with_parent(parent: int) -> None:
+    """Worker-process initializer: a worker whose parent was killed (SIGKILL, OOM) exits too, instead of
+    waiting forever for tasks no one will send; the checkpoints hold its place for ``--resume``."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> SegmentProgress:
@@ -116,7 +128,8 @@ class ReplayJob:
 
     def _execute(self, run: Run, tasks: list[tuple[str, int]]) -> None:
         if self.processes is not None and self.workers > 1:
-            pool: Any = ProcessPoolExecutor(max_workers=self.workers)
+            pool: Any = ProcessPoolExecutor(max_workers=self.workers, initializer=exit_with_parent,
+                                            initargs=(os.getpid(),))
             submit = lambda table, segment: pool.submit(_process_task, self.processes, run, table, segment)  # noqa: E731
         else:
             pool = ThreadPoolExecutor(max_workers=self.workers)

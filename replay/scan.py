@@ -8,6 +8,8 @@ from typing import Any, Iterator, Optional
 
 import attrs
 
+from projector.errors import ConfigurationError
+
 
 
 @attrs.frozen
@@ -43,7 +45,7 @@ def scan_pages(
         kwargs["ExclusiveStartKey"] = start_key
     number = first_number
     while True:
-        response = client.scan(**kwargs)
+        response = _scan(client, table, kwargs)
         next_key = response.get("LastEvaluatedKey")
         yield Page(table, segment, total_segments, response.get("Items", []), next_key, number)
         number += 1
@@ -92,3 +94,15 @@ def read_ahead(pages: Iterator[Page], depth: int = 1) -> Iterator[Page]:
             yield item
     finally:
         stop.set()
+
+
+def _scan(client: Any, table: str, kwargs: dict) -> dict:
+    """One Scan call; a table that does not exist is named (DynamoDB's own message does not name it)."""
+    try:
+        return client.scan(**kwargs)
+    except Exception as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            raise ConfigurationError(f"table {table!r} not found (ResourceNotFoundException): check the region, "
+                                     "--table-names / DYNAFOLD_TABLES, and that the table exists") from None
+        raise

@@ -74,8 +74,9 @@ def parse_duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
     try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+        seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError:
         raise ConfigurationError(f"cannot read duration {text!r}: use e.g. 48h, 2d, 90m") from None
+    if not 0 <= seconds < float("inf"):
+        raise ConfigurationError(f"duration {text!r} must be a finite, non-negative time: use e.g. 48h, 2d, 90m")
+    return seconds

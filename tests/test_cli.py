@@ -145,6 +145,26 @@ def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
     assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []
 
 
+def test_a_quarantined_record_read_by_dynafold_project_can_be_re_driven(dynamodb, tmp_path):
+    """Review finding: GetRecords records carry no eventSourceARN, so an entry `dynafold project`
+    quarantined could never be retried ('eventSourceARN is missing')."""
+    from projector.lookup import DynamoLookup
+    from projector.redrive import redrive
+
+    url = f"sqlite:///{tmp_path}/views.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    projector = Projector(MODEL, store, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    bad = customer("c8", seq=3)
+    bad["dynamodb"]["NewImage"]["name"] = {"N": "1"}
+    del bad["eventSourceARN"]
+    assert len(projector.project([bad], table="customers").quarantined) == 1
+    SampleWriter(dynamodb).put("customers", {"customer_id": "c8", "name": "Ada", "email": "a@x.io"})
+    (entry,) = quarantine.list()
+    ok, message = redrive(projector, quarantine, entry)
+    assert ok, message
+    assert store.get("customer", "c8")["name"] == "Ada" and quarantine.list() == []
+
+
 def test_demo_runs_and_checks_itself(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     result = subprocess.run(

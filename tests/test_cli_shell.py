@@ -53,6 +53,7 @@ def test_a_missing_table_exits_2_and_says_not_found_from_every_command(command, 
     assert main([*command, "--store", f"sqlite:///{tmp_path}/v.db"]) == 2
     err = capsys.readouterr().err
     assert "not found" in err and "ResourceNotFoundException" in err
+    assert re.search(r"[Tt]able:? '?(customers|lessons|orders|songs|subscriptions)'? ", err), f"not named: {err}"
     assert "--resume" not in err and "unreachable" not in err
 
 
@@ -301,6 +302,8 @@ def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, caps
     assert customer_status["newest_change"]["at"].startswith("20")
     assert status["checkpoints"]["entries"] == {"stream/customers/shard-1": "42"}
     assert status["quarantine"]["total"] == 1 and sum(status["quarantine"]["by_reason"].values()) == 1
+    (reason,) = status["quarantine"]["by_reason"]
+    assert "eventSourceARN is missing" in reason and "eventID" not in reason, "grouped by cause, not by record"
     assert main(["status", "--store", url]) == 0
     text = capsys.readouterr().out
     assert "customer: read customer_v1" in text and "1 documents, 1 tombstones" in text
@@ -310,3 +313,97 @@ def test_python_dash_m_dynafold_is_the_command():
     result = subprocess.run([sys.executable, "-m", "dynafold", "--version"], capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=os.getcwd()))
     assert result.returncode == 0 and result.stdout.startswith("dynafold ")
+
+
+# review findings: ordinary failures are never reported as bugs (exit 70)
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys):
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    store = "memory://"
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    monkeypatch.setattr("dynafold.cli._quiet_stdout", lambda: None)
+    from dynafold.cli import commands
+
+    def dump_something(args):
+        sys.stdout.write("{}\n")
+        return 0
+
+    monkeypatch.setitem(commands.COMMANDS, "dump", dump_something)
+    assert main(["dump", "--store", store, "--aggregate", "customer"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("words, variable, complaint", [
+    (["deploy", "template", "--model", "domain.sample:MODEL", "--out", "/nonexistent/dir/t.yaml"], None, "cannot use"),
+    (["dump", "--store", "memory://", "--aggregate", "customer"], ("DYNAFOLD_LOG_LEVEL", "bogus"), "log level"),
+    (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_MAX_ATTEMPTS", "abc"), "DYNAFOLD_AWS_MAX_ATTEMPTS"),
+    (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_READ_TIMEOUT_S", "-1"), "must be positive"),
+    (["sweep", "--store", "memory://", "--older-than", "nan"], None, "finite"),
+    (["sweep", "--store", "memory://", "--older-than", "1e400h"], None, "finite"),
+    (["dump", "--store", "memory://", "--aggregate", "customer", "--model", ":MODEL"], None, "cannot load model"),
+], ids=["unwritable-out", "log-level", "max-attempts", "read-timeout", "nan-horizon", "huge-horizon", "empty-module"])
+def test_configuration_problems_exit_2_never_70(words, variable, complaint, monkeypatch, capsys):
+    if variable:
+        monkeypatch.setenv(*variable)
+    assert main(words) == 2
+    err = capsys.readouterr().err
+    assert complaint in err and "Traceback" not in err
+
+
+def test_a_model_module_that_fails_to_import_is_a_configuration_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "broken_views.py").write_text("raise RuntimeError('the database of plans is not reachable')\n")
+    (tmp_path / "typo_views.py").write_text("MODEL = (\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for spec in ("broken_views:MODEL", "typo_views:MODEL"):
+        assert main(["dump", "--store", "memory://", "--aggregate", "customer", "--model", spec]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot load model '{spec}'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("words", [["replay", "--rebuild", "--settle", "inf"], ["project", "--interval", "nan"],
+                                   ["replay", "--segments", "2000000"], ["verify", "--segments", "1000001"]],
+                         ids=" ".join)
+def test_unbounded_values_are_usage_errors(words):
+    with pytest.raises(SystemExit) as exit_:
+        main(words)
+    assert exit_.value.code == 2
+
+
+def test_a_replay_usage_error_shows_the_replay_usage(capsys):
+    with pytest.raises(SystemExit):
+        main(["replay", "--keep-old"])
+    assert capsys.readouterr().err.startswith("usage: dynafold replay")
+
+
+def test_read_commands_refuse_an_sqlite_file_that_is_not_a_views_file(tmp_path, capsys):
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE invoices (id TEXT)")
+    for words in (["dump", "--aggregate", "customer"], ["status"], ["search", "--aggregate", "customer", "x"]):
+        assert main([*words, "--store", f"sqlite:///{other}"]) == 2
+        err = capsys.readouterr().err
+        assert "is not a dynafold views file" in err and "Traceback" not in err
+
+
+def test_search_takes_several_words(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/v.db"
+    projector = Projector(MODEL, SQLiteStore(url), MemoryQuarantine())
+    projector.project([customer("c1", name="Ada Lovelace"), customer("c2", name="Ada Byron", seq=2)])
+    assert main(["search", "--store", url, "--aggregate", "customer", "ada", "lovelace"]) == 0
+    found = [json.loads(line)["customer_id"] for line in capsys.readouterr().out.splitlines()]
+    assert found == ["c1"]
+
+
+def test_deploy_parameters_runs_without_table_names(dynamodb, tmp_path):
+    out = tmp_path / "params.txt"
+    assert main(["deploy", "parameters", "--model", "domain.sample:MODEL", "--store-url", "opensearch+https://h:443",
+                 "--domain-arn", "arn:aws:es:us-east-1:123456789012:domain/views", "--out", str(out)]) == 0
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    assert values and all(":table/" in v and "/stream/" in v for k, v in values.items() if k.endswith("StreamArn"))
+    assert any(k.endswith("StreamArn") for k in values), values

@@ -287,6 +287,38 @@ def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(
     assert_matches_oracle(store, writer, ["customer"])
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_root_row_quarantined_by_the_scan_does_not_abort_the_rebuild(dynamodb, store_url):
+    """Review finding: one poison customer made every rebuild abort ('N documents but N+1 root items')."""
+    fill(dynamodb, operations=60)
+    dynamodb.put_item(TableName="customers", Item={"customer_id": {"S": "poison"}, "name": {"N": "1"}})
+    store = open_store(store_url)
+    job = job_for(store, dynamodb, segments=2, page_size=10)
+    report = rebuild(job, "customer", settle_s=0)
+    assert report.summary.quarantined == 1 and report.documents == report.roots - 1
+    assert store.targets("customer").read == report.new
+
+
+def _orphans_exit(marker: str, within_s: float = 10.0) -> bool:
+    """True once no process whose command line names ``marker`` is left (forked workers keep it)."""
+    from pathlib import Path
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(errors="replace") \
+                        and "Z" not in (proc / "stat").read_text().split(")")[-1].split()[0]:
+                    alive.append(proc.name)
+            except OSError:
+                continue
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(dynamodb_endpoint, tmp_path):
     from projector.provision import create_tables
 
@@ -314,6 +346,7 @@ def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(dyna
         time.sleep(0.01)
     process.wait(timeout=30)
     assert killed, "the replay finished before it could be killed"
+    assert _orphans_exit(str(tmp_path)), "worker processes outlived their killed parent"
     result = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "replay: customer:" in result.stderr

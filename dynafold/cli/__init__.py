@@ -13,7 +13,7 @@ import traceback
 from typing import Optional, Sequence
 
 from dynafold.cli.parser import build_parser
-from projector.errors import EXIT_INTERNAL, classify
+from projector.errors import EXIT_INTERNAL, EXIT_OK, classify
 
 __all__ = ["build_parser", "main"]
 
@@ -27,6 +27,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         configure_logging(getattr(args, "log_level", None) or _level_from_environment())
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # the reader stopped reading (`dynafold dump | head`): nothing is wrong
+        _quiet_stdout()
+        return EXIT_OK
     except (Exception, KeyboardInterrupt) as error:
         code, message = classify(error)
         if code == EXIT_INTERNAL:
@@ -39,10 +42,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _level_from_environment() -> Optional[str]:
-    from projector.config import setting
+    from projector.config import log_level, setting
 
     level = setting("DYNAFOLD_LOG_LEVEL")
-    return level.upper() if level else None
+    return log_level(level) if level else None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -65,8 +65,16 @@ def seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a number of seconds (0 or more)")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value} is not a finite number of seconds (0 or more)")
+    return value
+
+
+def segments(text: str) -> int:
+    """Scan segments per table: 1 to 1,000,000 (DynamoDB's limit)."""
+    value = positive_int(text)
+    if value > 1_000_000:
+        raise argparse.ArgumentTypeError(f"{value} is more than DynamoDB's 1000000 segments")
     return value
 
 
@@ -151,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--aggregate", metavar="NAME", required=True, help="aggregate name, e.g. lesson")
     search.add_argument("--limit", metavar="N", type=search_limit, default=10,
                         help="at most N documents, 1 to 10000 (default: %(default)s)")
-    search.add_argument("query", help="words that must all occur, e.g. 'wonderwall'")
+    search.add_argument("query", nargs="+", metavar="WORD", help="words that must all occur, e.g. wonderwall")
 
     _replay_parser(commands)
 
@@ -164,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fraction of documents compared, 0 < F <= 1 (default: %(default)s)")
     verify.add_argument("--repair", action="store_true", help="write the expected documents")
     verify.add_argument("--format", choices=["text", "json"], default="text", help="report format (default: %(default)s)")
-    verify.add_argument("--segments", metavar="N", type=positive_int, default=DEFAULT_SEGMENTS,
+    verify.add_argument("--segments", metavar="N", type=segments, default=DEFAULT_SEGMENTS,
                         help="parallel scan segments per table (default: %(default)s)")
     verify.add_argument("--threads", "--workers", dest="threads", metavar="N", type=positive_int, default=2,
                         help="scan threads (--workers is the old spelling) (default: %(default)s)")
@@ -192,7 +200,7 @@ def _replay_parser(commands) -> None:
                       "path; resumable. --rebuild writes a new target and switches readers atomically.",
                       "store", "model", "table-names", "quarantine", "checkpoints")
     replay.add_argument("--aggregate", metavar="NAME", action=Extend, help="only these aggregates (default: all)")
-    replay.add_argument("--segments", metavar="N", type=positive_int, default=DEFAULT_SEGMENTS,
+    replay.add_argument("--segments", metavar="N", type=segments, default=DEFAULT_SEGMENTS,
                         help="parallel scan segments per table (default: %(default)s)")
     replay.add_argument("--workers", metavar="N", type=positive_int, default=1,
                         help="worker processes sharing the checkpoints (default: %(default)s)")
@@ -257,8 +265,10 @@ def _deploy_parser(commands) -> None:
 
 
 def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
-    """Refuse combinations that cannot mean anything (exit 2), then fill the defaults they hid."""
+    """Refuse combinations that cannot mean anything (exit 2, with the subcommand's usage), then fill
+    the defaults they hid."""
     if args.command == "replay":
+        parser = _subcommand(parser, "replay")
         given = (("--keep-old", args.keep_old or None), ("--settle", args.settle), ("--check-count", args.check_count),
                  ("--count-tolerance", args.count_tolerance))
         rebuild_only = [flag for flag, value in given if value is not None]
@@ -274,6 +284,13 @@ def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
         args.check_count = DEFAULT_CHECK_COUNT if args.check_count is None else args.check_count
         args.count_tolerance = 0.0 if args.count_tolerance is None else args.count_tolerance
     return args
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return parser
 
 
 def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -30,6 +30,17 @@ class NotADatabase(ConfigurationError, ValueError):
     """The URL names a file that is not an SQLite database."""
 
 
+class NotAViewsFile(ConfigurationError):
+    """An SQLite database without dynafold's tables (opened read-only, nothing was created)."""
+
+
+def _file_of(conn: sqlite3.Connection) -> str:
+    try:
+        return next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "") or "the file"
+    except sqlite3.Error:
+        return "the file"
+
+
 def path_of(url: str) -> str:
     if not url.startswith("sqlite:///"):
         raise ConfigurationError(f"not a sqlite store URL: {url!r} (expected sqlite:///relative.db or sqlite:////absolute.db)")
@@ -160,6 +171,9 @@ class Transaction:
         mapped = unavailable(error) if isinstance(error, sqlite3.Error) else None
         if mapped is not None:
             raise mapped from None
+        if isinstance(error, sqlite3.OperationalError) and "no such table: dynafold_" in str(error):
+            raise NotAViewsFile(f"{_file_of(self.conn)} is not a dynafold views file ({error}); "
+                                "project or replay into it first, or name the right file") from None
 
     def _rollback(self) -> None:
         """Roll back what is left: on SQLITE_FULL, IOERR or BUSY, SQLite may have rolled back already."""

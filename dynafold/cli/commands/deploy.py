@@ -24,7 +24,7 @@ def _parameters(args) -> int:
     from projector.config import Settings
 
     model = importable_model(args.model)
-    names = Settings.load(tables=args.table_names).table_names(model)
+    names = Settings.load(tables=getattr(args, "table_names", None)).table_names(model)
     values = stack_parameters(model, aws.client("dynamodb"), names, args.store_url, args.domain_arn)
     with open(args.out, "w", encoding="utf-8") as handle:
         handle.write(overrides(values))

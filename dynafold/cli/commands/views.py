@@ -24,7 +24,7 @@ def search(args) -> int:
 
     runtime = wiring.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
-    for document in runtime.store.search(args.aggregate, args.query, limit=args.limit):
+    for document in runtime.store.search(args.aggregate, " ".join(args.query), limit=args.limit):
         sys.stdout.write(dumps(document) + "\n")
     return EXIT_OK
 
