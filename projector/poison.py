@@ -29,12 +29,14 @@ def entry(raw: Any, ref: RecordRef, reason: str, origin: str, summary: Optional[
     return QuarantineEntry(ref.table, position, ref.event_id, reason, payload, origin=origin, summary=summary or reason)
 
 
-def logged(into: list, entries) -> None:
-    """Add quarantined entries to the report, one warning line each (identities, never contents)."""
+def logged(into: list, entries, durable: bool = True) -> None:
+    """Add quarantined entries to the report, one warning line each (identities, never contents); a
+    scratch quarantine (verify's private replay) keeps nothing, so its lines say so, at INFO."""
     for item in entries:
         into.append(item)
-        log.warning(
-            "record quarantined",
+        log.log(
+            logging.WARNING if durable else logging.INFO,
+            "record quarantined" if durable else "record would be quarantined (scratch replay; nothing kept)",
             extra={"table": item.table, "sequence": item.position, "event_id": item.event_id, "reason": item.summary},
         )
 
@@ -48,7 +50,7 @@ def keep(quarantine: Quarantine, entries: dict[int, QuarantineEntry], report: Ba
     except Exception as error:
         report.fail(min(entries), f"quarantine unavailable: {type(error).__name__}")
         return
-    logged(report.quarantined, entries.values())
+    logged(report.quarantined, entries.values(), getattr(quarantine, "durable", True))
 
 
 def quarantine_rejected(writer: ConditionalWriter, quarantine: Quarantine, raws, records, report: BatchReport,

@@ -30,6 +30,25 @@ class Quarantine(Protocol):
     def drop(self, entry_id: str) -> bool: ...
 
 
+class ScratchQuarantine:
+    """Keeps nothing: verify's private replay only needs to know a record would be quarantined."""
+
+    url = "scratch://"
+    durable = False
+
+    def put(self, entries: Iterable[QuarantineEntry]) -> None:
+        pass
+
+    def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
+        return []
+
+    def get(self, entry_id: str) -> Optional[QuarantineEntry]:
+        return None
+
+    def drop(self, entry_id: str) -> bool:
+        return False
+
+
 class MemoryQuarantine:
     def __init__(self, url: str = "memory://") -> None:
         self.url = url

@@ -223,6 +223,7 @@ class SanitizingQuarantine:
         self.model = model
         self.names = names
         self.url = inner.url
+        self.durable = getattr(inner, "durable", True)
 
     @classmethod
     def around(cls, quarantine: Quarantine, model: Model, names: TableNames = IDENTITY) -> "SanitizingQuarantine":

@@ -32,7 +32,7 @@ from domain.model import Model
 from domain.source import ONE_SECOND_US
 from domain.state import AggregateState
 from projector.checkpoints import MemoryCheckpoints
-from projector.quarantine import MemoryQuarantine
+from projector.quarantine import ScratchQuarantine
 from projector.server_clock import server_time_us
 from projector.stores.base import Conflict, DocKey, DocumentStore, DocumentWrite, StoredDocument, Written
 from projector.stores.codec import canonical
@@ -144,7 +144,7 @@ class Verifier:
         report = VerifyReport(name)
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as tmp:
             scratch = SQLiteStore(f"sqlite:///{os.path.join(tmp, 'expected.db')}")
-            ReplayJob(self.model, scratch, MemoryQuarantine(), self.client, MemoryCheckpoints(),
+            ReplayJob(self.model, scratch, ScratchQuarantine(), self.client, MemoryCheckpoints(),
                       lookup_factory=self.lookup_factory, segments=self.segments, workers=self.workers,
                       page_size=self.page_size, names=self.names, clock=self.clock).run(name)
             expected = scratch.stored(scratch.targets(name).read)

@@ -121,13 +121,21 @@ def _project_all(tables: Tables, table: str, projector: Projector, writing: thre
         failures.append(error)
 
 
+def _one_memory_store() -> Callable[[], Any]:
+    shared = MemoryStore()
+    return lambda: shared
+
+
 def check_threads(model: Model, *, items: Optional[Mapping[str, st.SearchStrategy]] = None,
                   names: TableNames = IDENTITY, examples: int = 3, operations: int = 40,
-                  stores: Optional[Callable[[], Any]] = None) -> None:
+                  stores: Optional[Callable[[], Callable[[], Any]]] = None) -> None:
     """Raise an ``AssertionError`` if documents projected by racing threads differ from the final tables.
 
-    ``stores()`` gives the store each projector thread writes through (by default one shared memory
-    store): pass a factory of SQLite stores on one file, or of a store wrapper that injects faults.
+    ``stores()`` is called once per example, on a store nobody has written yet, and returns the
+    factory of the handles the projector threads write through (by default one fresh memory store per
+    example): SQLite stores on one new file, an OpenSearch store under a new index prefix, or a
+    wrapper that injects faults. A store shared between examples would keep the documents of earlier
+    examples, which the final tables of this one know nothing about.
     """
     workload = Workload(model, items=items)
 
@@ -138,8 +146,7 @@ def check_threads(model: Model, *, items: Optional[Mapping[str, st.SearchStrateg
         plans = {table: _operations(data, workload, table, operations) for table in sorted(model.tables)}
         with moto_on(RealClock()):
             tables = Tables(model, RealClock(), names)
-            shared = MemoryStore()
-            make = stores or (lambda: shared)
+            make = stores() if stores is not None else _one_memory_store()
             store, quarantine = make(), MemoryQuarantine()
             failures: list = []
             writing = threading.Event()

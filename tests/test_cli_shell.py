@@ -407,3 +407,14 @@ def test_deploy_parameters_runs_without_table_names(dynamodb, tmp_path):
     values = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
     assert values and all(":table/" in v and "/stream/" in v for k, v in values.items() if k.endswith("StreamArn"))
     assert any(k.endswith("StreamArn") for k in values), values
+
+
+def test_verify_quarantines_nothing_and_says_nothing_was_quarantined(dynamodb, tmp_path, capsys):
+    """Review finding: read-only verify logged 'record quarantined' for its private replay."""
+    dynamodb.put_item(TableName="customers", Item={"customer_id": {"S": "poison"}, "name": {"N": "1"}})
+    url = f"sqlite:///{tmp_path}/v.db"
+    SQLiteStore(url).prepare(MODEL.aggregates.values())
+    main(["verify", "--store", url, "--aggregate", "customer"])
+    err = capsys.readouterr().err
+    assert "record quarantined" not in err
+    assert SQLiteQuarantine(url).list() == []

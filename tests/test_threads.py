@@ -8,9 +8,12 @@ on one SQLite file, one memory store, and one OpenSearch (the emulator and a rea
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -50,28 +53,59 @@ class InterferingStore:
         return self.inner.write(writes)
 
 
+def _per_example(open_one: Callable[[int], Any], rate: float, seed: int) -> Callable[[], Callable[[], Any]]:
+    """For each example a store nobody has written (``open_one(n)``), behind interfering handles."""
+    examples = itertools.count()
+    rng = random.Random(seed)
+
+    def fresh() -> Callable[[], Any]:
+        n = next(examples)
+        open_one(n).prepare(list(MODEL.aggregates.values()))
+        return lambda: InterferingStore(open_one(n), random.Random(rng.random()), rate)
+
+    return fresh
+
+
+def _with_prefix(url: str, n: int) -> str:
+    """The OpenSearch store URL with an index prefix of the example's own."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["prefix"] = f"{query.get('prefix', '')}ex{n}-"
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def test_threads_on_one_sqlite_file_converge(tmp_path):
-    url = f"sqlite:///{tmp_path}/views.db"
-    SQLiteStore(url).prepare(list(MODEL.aggregates.values()))
-    rng = random.Random(1)
     before = InterferingStore.injected
-    check_threads(MODEL, examples=2, stores=lambda: InterferingStore(SQLiteStore(url), random.Random(rng.random()), 0.2))
+    check_threads(MODEL, examples=2, stores=_per_example(lambda n: SQLiteStore(f"sqlite:///{tmp_path}/views-{n}.db"),
+                                                         0.2, 1))
     assert InterferingStore.injected > before, "the wrapper made conditional writes conflict"
 
 
 def test_threads_on_one_memory_store_converge():
-    shared = MemoryStore()
-    rng = random.Random(2)
-    check_threads(MODEL, examples=2, stores=lambda: InterferingStore(shared, random.Random(rng.random()), 0.2))
+    memory: dict[int, MemoryStore] = {}
+    check_threads(MODEL, examples=2, stores=_per_example(lambda n: memory.setdefault(n, MemoryStore()), 0.2, 2))
 
 
 @pytest.mark.parametrize("store_url", ["opensearch", "node"], indirect=True)
 def test_threads_on_one_opensearch_converge(store_url):
-    open_store(store_url).prepare(list(MODEL.aggregates.values()))
-    rng = random.Random(3)
     before = InterferingStore.injected
-    check_threads(MODEL, examples=2, stores=lambda: InterferingStore(open_store(store_url), random.Random(rng.random()), 0.4))
+    check_threads(MODEL, examples=2, stores=_per_example(lambda n: open_store(_with_prefix(store_url, n)), 0.4, 3))
     assert InterferingStore.injected > before
+
+
+def test_every_example_starts_from_a_store_nobody_has_written():
+    """The osmem variant once failed under load: every example wrote into the same indices, so an
+    order left by an earlier example, unknown to this example's tables, showed as drift. ``stores``
+    is now called once per example and each call opens a fresh store."""
+    opened: list[MemoryStore] = []
+
+    def fresh():
+        opened.append(MemoryStore())
+        store = opened[-1]
+        return lambda: store
+
+    check_threads(MODEL, examples=3, operations=6, stores=fresh)
+    assert len(opened) == 3 and len({id(s) for s in opened}) == 3
 
 
 def test_threads_converge_for_moving_items_and_a_single_table_design():
