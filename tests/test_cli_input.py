@@ -130,7 +130,7 @@ def test_odd_sqlite_urls_are_usage_errors_not_tracebacks(tmp_path, capsys, comma
 
 def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unavailable(capsys):
     """/proc takes no new files, like a read-only mount: a command that writes exits 3, not with a traceback."""
-    assert main(["sweep", "--store", "sqlite:////proc/self/views.db"]) == 3
+    assert main(["replay", "--no-progress", "--store", "sqlite:////proc/self/views.db"]) == 3
     assert "unable to open database file" in capsys.readouterr().err
 
 

@@ -43,6 +43,7 @@ def unreachable_aws(monkeypatch):
 @pytest.mark.parametrize("command", [["project", "--until-idle"], ["replay", "--no-progress"], ["verify"]],
                          ids=lambda c: c[0])
 def test_aws_unreachable_exits_3_from_every_command(command, unreachable_aws, tmp_path, capsys):
+    SQLiteStore(f"sqlite:///{tmp_path}/v.db")
     assert main([*command, "--store", f"sqlite:///{tmp_path}/v.db"]) == 3
     assert "unreachable" in capsys.readouterr().err
 
@@ -50,6 +51,7 @@ def test_aws_unreachable_exits_3_from_every_command(command, unreachable_aws, tm
 @pytest.mark.parametrize("command", [["project", "--until-idle"], ["replay", "--no-progress"], ["verify"]],
                          ids=lambda c: c[0])
 def test_a_missing_table_exits_2_and_says_not_found_from_every_command(command, aws, tmp_path, capsys):
+    SQLiteStore(f"sqlite:///{tmp_path}/v.db")
     assert main([*command, "--store", f"sqlite:///{tmp_path}/v.db"]) == 2
     err = capsys.readouterr().err
     assert "not found" in err and "ResourceNotFoundException" in err
@@ -187,6 +189,15 @@ def test_read_commands_create_no_file_or_directory(words, tmp_path, capsys):
     assert main([*words, "--store", f"sqlite:///{where}/x.db"]) == 2
     assert "no SQLite file" in capsys.readouterr().err
     assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize("words", [["sweep"], ["verify"], ["replay", "--abort"], ["quarantine", "drop", "t/1"],
+                                   ["quarantine", "retry", "t/1"]], ids=" ".join)
+def test_commands_that_change_existing_views_create_no_file_at_a_mistyped_path(words, tmp_path, capsys):
+    where = tmp_path / "typo"
+    assert main([*words, "--store", f"sqlite:///{where}/views.db"]) == 2
+    assert "no SQLite file" in capsys.readouterr().err
+    assert not where.exists()
 
 
 def test_dump_and_search_never_refresh_an_opensearch_index(osmem_url, monkeypatch, capsys):

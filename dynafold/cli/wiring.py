@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from projector.config import Settings
+from projector.errors import ConfigurationError
 from projector.runtime import Runtime
 
 
@@ -14,9 +16,18 @@ def settings(args: argparse.Namespace) -> Settings:
                          log_level=getattr(args, "log_level", None))
 
 
-def runtime(args: argparse.Namespace, *, read_only: bool = False) -> Runtime:
-    """The runtime of a command; ``read_only`` commands never create or refresh anything."""
-    return Runtime.open(settings(args), read_only=read_only)
+def runtime(args: argparse.Namespace, *, read_only: bool = False, existing: bool = False) -> Runtime:
+    """The runtime of a command; ``read_only`` commands never create or refresh anything, and
+    ``existing`` ones (they change views that must already be there) refuse to create a new SQLite
+    file at a mistyped path."""
+    chosen = settings(args)
+    if existing and chosen.store.startswith("sqlite:///"):
+        from projector.stores.sqlite_connections import path_of
+
+        path = path_of(chosen.store)
+        if not os.path.exists(path):
+            raise ConfigurationError(f"no SQLite file at {path}: nothing has been projected there")
+    return Runtime.open(chosen, read_only=read_only)
 
 
 def aggregates(runtime: Runtime, names) -> list[str]:

@@ -12,7 +12,7 @@ def verify(args) -> int:
     from projector.stores.codec import dumps
     from replay.verify import Verifier
 
-    runtime = wiring.runtime(args)  # OpenSearch reads refresh, so just-written documents are not reported as drift
+    runtime = wiring.runtime(args, existing=True)  # OpenSearch reads refresh: just-written documents are no drift
     names = wiring.aggregates(runtime, args.aggregate)
     verifier = Verifier(runtime.model, runtime.store, runtime.dynamodb, lookup_factory=runtime.lookup_factory(),
                         segments=args.segments, workers=args.threads, sample=args.sample, names=runtime.names)
@@ -39,7 +39,7 @@ def verify(args) -> int:
 def sweep(args) -> int:
     from replay.sweep import parse_duration, sweep as purge
 
-    runtime = wiring.runtime(args)
+    runtime = wiring.runtime(args, existing=True)
     report = purge(runtime.model, runtime.store, older_than_s=parse_duration(args.older_than), force=args.force)
     print(f"sweep: {report.examined} documents examined, {report.rewritten} rewritten without old tombstones, "
           f"{report.deleted} tombstone documents deleted, {report.skipped} changed meanwhile (left for next time)",

@@ -13,7 +13,7 @@ def quarantine(args) -> int:
     from projector.terminal import find_printed, printable
 
     read_only = args.action in ("list", "show")
-    runtime = wiring.runtime(args, read_only=read_only)
+    runtime = wiring.runtime(args, read_only=read_only, existing=True)
     entries = runtime.quarantine
     if args.action == "list":
         listed = entries.list(args.table)

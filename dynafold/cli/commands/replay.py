@@ -12,7 +12,7 @@ def replay(args) -> int:
     from replay.job import ReplayConfig, ReplayJob
     from replay.rebuild import abort, rebuild
 
-    runtime = wiring.runtime(args)
+    runtime = wiring.runtime(args, existing=args.abort)
     names = wiring.aggregates(runtime, args.aggregate)
     checkpoints_url = runtime.checkpoints_url(args.checkpoints)
     if args.abort:
