@@ -149,33 +149,24 @@ class DynamoCheckpoints:
         self.client.put_item(TableName=self.table, Item={"pk": {"S": "checkpoint"}, "sk": {"S": key}, "value": {"S": value}})
 
     def items(self, prefix: str = "") -> list[tuple[str, str]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": "checkpoint"}, ":prefix": {"S": prefix}},
-        }
-        if not prefix:
-            kwargs["KeyConditionExpression"] = "pk = :pk"
-            kwargs["ExpressionAttributeValues"] = {":pk": {"S": "checkpoint"}}
-        found = []
-        while True:
-            page = self.client.query(**kwargs)
-            found += [(item["sk"]["S"], item["value"]["S"]) for item in page.get("Items", [])]
-            if not page.get("LastEvaluatedKey"):
-                return sorted(found)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted((item["sk"]["S"], item["value"]["S"]) for item in self._query(prefix))
 
     def delete_prefix(self, prefix: str) -> None:
+        for item in self._query(prefix, "sk"):
+            self.client.delete_item(TableName=self.table, Key={"pk": {"S": "checkpoint"}, "sk": item["sk"]})
+
+    def _query(self, prefix: str, projection: Optional[str] = None):
+        """Every checkpoint item whose key starts with ``prefix``, page by page."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": "checkpoint"}, ":prefix": {"S": prefix}},
-            "ProjectionExpression": "sk",
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)" if prefix else "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "checkpoint"}, **({":prefix": {"S": prefix}} if prefix else {})},
         }
+        if projection:
+            kwargs["ProjectionExpression"] = projection
         while True:
             page = self.client.query(**kwargs)
-            for item in page.get("Items", []):
-                self.client.delete_item(TableName=self.table, Key={"pk": {"S": "checkpoint"}, "sk": item["sk"]})
+            yield from page.get("Items", [])
             if not page.get("LastEvaluatedKey"):
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

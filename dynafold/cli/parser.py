@@ -21,61 +21,43 @@ DEFAULT_SETTLE_S = 2.0
 DEFAULT_CHECK_COUNT = 20
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, kind: type, what: str, low: float, high: float, *, low_open: bool = False):
+    """``text`` as ``kind``, within [low, high] (``low_open``: above ``low``), else an argparse error
+    saying ``what`` was expected (NaN and infinities never pass)."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not ((low < value) if low_open else (low <= value)) or not value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is not {what}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, "a positive whole number", 1, float("inf"))
 
 
 def search_limit(text: str) -> int:
     """A search limit: 1 to 10,000 (OpenSearch's result window), the same on every store."""
-    value = positive_int(text)
-    if value > 10_000:
-        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 10000")
-    return value
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a fraction in (0, 1]")
-    return value
-
-
-def share(text: str) -> float:
-    """A tolerance: a fraction in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
-    return value
-
-
-def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{value} is not a finite number of seconds (0 or more)")
-    return value
+    return _number(text, int, "a whole number between 1 and 10000", 1, 10_000)
 
 
 def segments(text: str) -> int:
     """Scan segments per table: 1 to 1,000,000 (DynamoDB's limit)."""
-    value = positive_int(text)
-    if value > 1_000_000:
-        raise argparse.ArgumentTypeError(f"{value} is more than DynamoDB's 1000000 segments")
-    return value
+    return _number(text, int, "a positive whole number up to DynamoDB's 1000000 segments", 1, 1_000_000)
+
+
+def fraction(text: str) -> float:
+    return _number(text, float, "a fraction in (0, 1]", 0, 1, low_open=True)
+
+
+def share(text: str) -> float:
+    """A tolerance: a fraction in [0, 1]."""
+    return _number(text, float, "a number between 0 and 1", 0, 1)
+
+
+def seconds(text: str) -> float:
+    return _number(text, float, "a finite number of seconds (0 or more)", 0, 1e12)
 
 
 class Extend(argparse.Action):
