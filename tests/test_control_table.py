@@ -39,6 +39,9 @@ def test_checkpoints_in_the_control_table(dynamodb):
     checkpoints.put("replay/customer_v1/orders/1of4", "b")
     checkpoints.put("stream/orders/shard-1", "c")
     assert checkpoints.get("replay/customer_v1/orders/1of4") == "b"
+    assert checkpoints.items("replay/") == [("replay/customer_v1/orders/0of4", "a"), ("replay/customer_v1/orders/1of4", "b")]
+    assert [key for key, _ in checkpoints.items()] == ["replay/customer_v1/orders/0of4", "replay/customer_v1/orders/1of4",
+                                                       "stream/orders/shard-1"]
     checkpoints.delete_prefix("replay/customer_v1/")
     assert checkpoints.get("replay/customer_v1/orders/0of4") is None
     assert checkpoints.get("stream/orders/shard-1") == "c"
