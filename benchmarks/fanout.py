@@ -41,9 +41,9 @@ class PagedLookup:
         return page, ({"after": end} if end < len(self.rows) else None)
 
 
-def _record(table: str, keys: dict, image: dict, seq: int) -> dict:
+def _record(table: str, keys: dict, image: dict, seq: int, created: int = T0) -> dict:
     return {"eventID": f"e{seq}", "eventName": "INSERT", "eventSourceARN": ARN.format(table=table),
-            "dynamodb": {"ApproximateCreationDateTime": T0, "Keys": keys, "NewImage": {**keys, **image},
+            "dynamodb": {"ApproximateCreationDateTime": created, "Keys": keys, "NewImage": {**keys, **image},
                          "SequenceNumber": str(10**20 + seq), "StreamViewType": "NEW_AND_OLD_IMAGES"}}
 
 
@@ -67,7 +67,8 @@ def measure(url: str, server: str, lessons: int = 50_000) -> dict:
     projector = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: PagedLookup(lessons),
                           aggregates=["lesson"])
     started = time.perf_counter()
-    report = projector.project([_record("songs", {"song_id": {"S": "s1"}}, {"title": {"S": "Renamed"}}, 10**6)])
+    report = projector.project([_record("songs", {"song_id": {"S": "s1"}}, {"title": {"S": "Renamed"}}, 10**6,
+                                           T0 + 60)])
     elapsed = time.perf_counter() - started
     assert report.failed_from is None and report.documents_written == lessons, report.failure_reason
     store.close()

@@ -114,6 +114,13 @@ class Aggregate:
     def join_roles(self) -> tuple[JoinRole, ...]:
         return tuple(join for role in self.roles for join in role.joins)
 
+    def join(self, name: str) -> JoinRole:
+        """The join role named ``name`` (a join slot's role)."""
+        for join in self.join_roles:
+            if join.name == name:
+                return join
+        raise KeyError(f"aggregate {self.name!r} has no join {name!r}")
+
     def role(self, name: str) -> MemberRole:
         for role in self.roles:
             if role.name == name:

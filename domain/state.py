@@ -2,7 +2,9 @@
 
 An entry is the slot's watermark (the highest source version applied) and,
 unless the item was removed from the slot, its slice. A removed item keeps
-its entry as a tombstone so a late record cannot resurrect it.
+its entry as a tombstone so a late record cannot resurrect it. A join slot's
+entry can be *settled*: its slice was read again after the document was
+loaded (see ``domain.fold.settle``), so it is at least as new as its version.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ class Entry:
     slot: Slot
     version: SourceVersion
     data: Optional[Mapping[str, Any]]
+    settled: bool = False
+
+    @property
+    def read(self) -> bool:
+        """The slice came from a read (a join read, a scan row, a settling read), not a stream record:
+        it may be newer than its version says."""
+        return self.settled or self.version.sequence == 0
 
     @property
     def removed(self) -> bool:
@@ -67,13 +76,15 @@ class AggregateState:
         return self if len(kept) == len(self.entries) else AggregateState(kept)
 
     def to_json(self) -> dict[str, Any]:
-        return {key: [e.version.to_json(), None if e.data is None else dict(e.data)] for key, e in self.entries.items()}
+        return {key: [e.version.to_json(), None if e.data is None else dict(e.data)] + ([True] if e.settled else [])
+                for key, e in self.entries.items()}
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> "AggregateState":
         return cls(
             {
-                key: Entry(Slot.from_key(key), SourceVersion.from_json(version), data)
-                for key, (version, data) in value.items()
+                key: Entry(Slot.from_key(key), SourceVersion.from_json(stored[0]), stored[1],
+                            len(stored) > 2 and stored[2] is True)
+                for key, stored in value.items()
             }
         )

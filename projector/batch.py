@@ -16,7 +16,8 @@ import random
 import time
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from domain.events import DomainEvent
+from domain.aggregate import Aggregate
+from domain.events import DomainEvent, Slot
 from domain.kinds import TranslationError
 from domain.lookup import Lookup, LookupUnavailable
 from domain.model import Model
@@ -79,7 +80,7 @@ class Projector:
             model.aggregate(name)
         self._aggregates = frozenset(chosen)
         self.writer = ConditionalWriter(model, store, backoff=backoff, sleep=lambda s: self.sleep(s), rng=self.rng,
-                                        targets=self.targets, cache=cache)
+                                        targets=self.targets, cache=cache, read_now=self._read_now)
         self.fan_outs = FanOuts(self.writer, cursors, fan_out_page)
         store.prepare([model.aggregate(name) for name in sorted(chosen)])
 
@@ -123,6 +124,22 @@ class Projector:
         if report.rejected:
             poison.quarantine_rejected(self.writer, self.quarantine, raws, records, report, origin)
         return report
+
+    def _read_now(self, wanted: Sequence[tuple[Aggregate, Slot]]) -> dict[tuple[str, str], Optional[Mapping[str, Any]]]:
+        """The slices of the joined items of the slots as they are now (a fresh lookup: no cached read),
+        by (aggregate name, slot key); one lookup for the whole write round.
+
+        A joined item whose value no longer translates is left out: its own record is quarantined,
+        and the slot keeps what the fold decided."""
+        images = self.lookup_factory().items({slot.source.id: slot.source for _, slot in wanted}.values())
+        slices = {}
+        for aggregate, slot in wanted:
+            join, image = aggregate.join(slot.role), images.get(slot.source.id)
+            try:
+                slices[(aggregate.name, slot.key)] = join.slice(image) if join.accepts(image) else None
+            except TranslationError:
+                continue
+        return slices
 
     def _translation(self, table: str):
         """The table's translator: a hand-written one if the model has it, else the engine's plan."""

@@ -14,13 +14,15 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import attrs
 
 from domain.aggregate import Aggregate, ProjectionError
 from domain.events import DomainEvent
-from domain.fold import fold
+from domain.events import Slot
+from domain.fold import freshen, settle
+from domain.lookup import LookupUnavailable
 from domain.model import Model
 from domain.state import AggregateState
 from projector.document_cache import DocumentCache
@@ -40,6 +42,8 @@ from projector.stores.base import (
 from projector.backoff import Backoff
 
 log = logging.getLogger("dynafold.projector")
+
+ReadNow = Callable[[Sequence[tuple[Aggregate, Slot]]], Mapping[tuple[str, str], Optional[Mapping[str, Any]]]]
 
 
 @attrs.define
@@ -66,8 +70,11 @@ class ConditionalWriter:
 
     def __init__(self, model: Model, store: DocumentStore, *, backoff: Backoff, sleep: Callable[[float], None],
                  rng: random.Random, targets: Mapping[str, Sequence[str]],
-                 cache: Optional[DocumentCache] = None) -> None:
+                 cache: Optional[DocumentCache] = None, read_now: Optional[ReadNow] = None) -> None:
+        """``read_now([(aggregate, slot)])`` reads the joined items of the slots again and returns
+        their slices by (aggregate name, slot key) (see ``domain.fold.settle``)."""
         self.model = model
+        self.read_now = read_now
         self.store = store
         self.backoff = backoff
         self.sleep = sleep
@@ -165,9 +172,8 @@ class ConditionalWriter:
                 for doc_id, items in docs.items():
                     key = DocKey(target, doc_id)
                     pending[key] = Pending(aggregate, key, items, documents.get(key))
-        for item in list(pending.values()):
-            if not self.prepare(item, report):
-                del pending[item.key]
+        for item in self.prepare(list(pending.values()), report):
+            del pending[item.key]
         attempt = 0
         while pending:
             if attempt >= self.backoff.attempts or time_left() < margin_s:
@@ -214,34 +220,61 @@ class ConditionalWriter:
                 except (StoreUnavailable, UnknownTarget):
                     continue  # the stale writes conflict again next round and reload then
                 for key in conflicted:
-                    item = pending[key]
-                    item.stored = current.get(key)
-                    if not self.prepare(item, report):
-                        del pending[key]
+                    pending[key].stored = current.get(key)
+                for item in self.prepare([pending[key] for key in conflicted], report):
+                    del pending[item.key]
         for item in pending.values():
             report.fail(min(item.records), f"document {item.key.target}/{item.key.id} not written after {attempt} attempts")
 
-    def prepare(self, item: Pending, report: BatchReport) -> bool:
-        """Fold the item's events onto its stored state; False when there is nothing to write.
+    def prepare(self, items: list[Pending], report: BatchReport) -> list[Pending]:
+        """Fold each item's events onto its stored state; the items with nothing to write.
 
+        The join slots the folds leave unsettled are read again in one lookup for all of them.
         A document the aggregate cannot derive (a ``ProjectionError``: a model
         bug, such as a route sending two root items to one document) is
         handled like a document the store refuses: its records are tried one
         at a time and those that trigger the error are quarantined, so a model
         bug never blocks the shard.
         """
-        before = item.stored.state if item.stored is not None else AggregateState()
-        after = fold(before, item.events)
-        if after is before:
-            report.stale += len(item.events)
-            return False
+        folded = []
+        for item in items:
+            before = item.stored.state if item.stored is not None else AggregateState()
+            folded.append((item, before, *settle(before, item.events)))
         try:
-            body = item.aggregate.document(item.key.id, after)
-        except ProjectionError as error:
-            report.rejected.append((item, f"the aggregate cannot derive the document: {error}"))
-            return False
-        item.write = DocumentWrite(item.key, item.stored.token if item.stored else None, after, body)
-        return True
+            fresh = self._read_now([(item.aggregate, slot) for item, _, _, slots in folded for slot in slots])
+        except LookupUnavailable as error:
+            fresh = None
+            reason = str(error)
+        idle = []
+        for item, before, after, slots in folded:
+            if slots and fresh is None:
+                report.fail(min(item.records), f"document {item.key.target}/{item.key.id}: {reason}")
+                idle.append(item)
+                continue
+            if slots:
+                after = _freshened(item.aggregate, after, slots, fresh)
+            if after is before:
+                report.stale += len(item.events)
+                idle.append(item)
+                continue
+            try:
+                body = item.aggregate.document(item.key.id, after)
+            except ProjectionError as error:
+                report.rejected.append((item, f"the aggregate cannot derive the document: {error}"))
+                idle.append(item)
+                continue
+            item.write = DocumentWrite(item.key, item.stored.token if item.stored else None, after, body)
+        return idle
+
+    def _read_now(self, wanted: list[tuple[Aggregate, Slot]]) -> Mapping[tuple[str, str], Optional[Mapping[str, Any]]]:
+        if not wanted or self.read_now is None:
+            return {}
+        return self.read_now(wanted)
+
+    def _fold(self, aggregate: Aggregate, before: AggregateState, events: list[DomainEvent]) -> AggregateState:
+        """The fold, with the join slots it leaves unsettled read again now (after the load)."""
+        after, slots = settle(before, events)
+        return _freshened(aggregate, after, slots, self._read_now([(aggregate, slot) for slot in slots]))
 
     def apply_alone(self, item: Pending, index: int, report: BatchReport) -> Optional[str]:
         """Write one record's events to the document; the store's reason if it refuses them."""
@@ -253,13 +286,13 @@ class ConditionalWriter:
             try:
                 stored = self.store.reload([item.key]).get(item.key)
                 before = stored.state if stored is not None else AggregateState()
-                after = fold(before, events)
+                after = self._fold(item.aggregate, before, events)
                 if after is before:
                     return None
                 body = item.aggregate.document(item.key.id, after)
                 write = DocumentWrite(item.key, stored.token if stored is not None else None, after, body)
                 outcome = self.store.write([write]).get(item.key)
-            except (StoreUnavailable, UnknownTarget):
+            except (StoreUnavailable, UnknownTarget, LookupUnavailable):
                 continue
             except ProjectionError as error:
                 return f"the aggregate cannot derive the document: {error}"
@@ -271,3 +304,9 @@ class ConditionalWriter:
                 return f"rejected by the store: {outcome.reason}"
         report.fail(index, f"document {item.key.target}/{item.key.id} not written after {self.backoff.attempts} attempts")
         return None
+
+
+def _freshened(aggregate: Aggregate, after: AggregateState, slots, fresh) -> AggregateState:
+    """``after`` with the slots that were read again holding what the read found."""
+    return freshen(after, {slot.key: fresh[(aggregate.name, slot.key)] for slot in slots
+                           if (aggregate.name, slot.key) in fresh})

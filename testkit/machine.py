@@ -43,7 +43,7 @@ from testkit.drift import inject
 from testkit.dynamo import SimulatedClock, Tables, moto_on, version_after
 from testkit.guarded import GuardedStore
 from testkit.oracle import difference, oracle_documents
-from testkit.patterns import join_churn, move_and_return
+from testkit.patterns import join_churn, join_race, move_and_return
 from testkit.workload import SECRET, Workload
 
 TICKS = [0, 0, 1, 1, 400, 1000, 2500]
@@ -182,6 +182,10 @@ class ModelMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def pointer_churn(self, data):
         join_churn(self, data)
+
+    @rule(data=st.data())
+    def pointer_race(self, data):
+        join_race(self, data)
 
     @rule(data=st.data())
     def parent_churn(self, data):

@@ -6,6 +6,9 @@ timestamp tie can hide a stale slice; an item that moves to another parent
 and back, likewise. Random single writes hit such a sequence about once in
 many thousand runs, so the harness also plays it on purpose, with each
 delivery (or its absence) left to hypothesis, so a failure still shrinks.
+A pointer that leaves and comes back while the joined item changes between
+the pointing batch's join reads and its write (another Lambda's fan-out
+landing in that gap) is played on purpose too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import event, strategies as st
+
+from testkit.dynamo import plain
 
 
 def _deliver_maybe(machine: Any, data: Any, table: str) -> None:
@@ -63,6 +68,48 @@ def join_churn(machine: Any, data: Any) -> None:
         change_target()
     point()
     event("a pointer left its joined item and came back while the item changed")
+
+
+def join_race(machine: Any, data: Any) -> None:
+    """Leave a joined item and come back, then deliver both records while, between that batch's join
+    reads and its write, the joined item changes (or goes) and its fan-out lands first."""
+    joins = [(role, join) for aggregate in machine.model.aggregates.values() for role in aggregate.roles
+             for join in role.joins]
+    if not joins:
+        return
+    role, join = data.draw(st.sampled_from(joins), label="join")
+    workload = machine.workload
+    target_key = {**data.draw(workload.key(join.target_table), label="joined key"), **dict(join.constants)}
+    pointing_key = data.draw(workload.key(role.table), label="pointing key")
+    pointer = {pointing: target_key[attribute] for attribute, pointing in join.pointers}
+    pointing_item = {**data.draw(workload.item(role.table, pointing_key), label="pointing item"), **pointer}
+    target = data.draw(workload.item(join.target_table, target_key), label="joined item")
+    machine._write(join.target_table, target, machine._key(join.target_table, target) in machine.live[join.target_table])
+    for item in (pointing_item, {k: v for k, v in pointing_item.items() if k not in pointer}, pointing_item):
+        machine._write(role.table, dict(item), machine._key(role.table, item) in machine.live[role.table])
+    deleted = data.draw(st.booleans(), label="joined item deleted in the gap")
+    changed = data.draw(workload.item(join.target_table, target_key), label="joined item in the gap")
+
+    def gap() -> None:
+        if deleted:
+            machine.tables.delete(join.target_table, target_key)
+            machine.live[join.target_table].pop(machine._key(join.target_table, {**target_key}), None)
+        else:
+            machine._write(join.target_table, changed, True)
+        for lane in range(machine.lanes):
+            machine._deliver(join.target_table, lane, 10)
+
+    mine = [lane for lane in range(machine.lanes)
+            if any(plain(r["dynamodb"]["Keys"]) == pointing_key
+                   for r in machine._lane_records(role.table, lane)[machine.cursor[(role.table, lane)]:])]
+    if not mine:
+        return  # delivered already, right after the writes
+    machine.store.before_write = gap
+    try:
+        machine._deliver(role.table, mine[0], 10)
+    finally:
+        machine.store.before_write = None
+    event("a joined item changed between a pointing batch's join reads and its write")
 
 
 def move_and_return(machine: Any, data: Any) -> None:

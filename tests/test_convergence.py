@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from domain.sample import MODEL
+from projector.batch import Backoff, Projector
 from tests.models import crm
 from tests.support.scenario import Scenario
 
@@ -226,3 +227,75 @@ def test_repair_follows_a_lowered_version_whose_record_was_lost():
         s.delivered["customers"] = len(s.records("customers"))
         assert [d.id for d in s.repair()] == ["c1"]
         assert s.doc("customer", "c1")["name"] == "Version 3"
+
+
+class _RaceBeforeWrite:
+    """A store handle that lets ``race()`` run once, between this projector's load and its write."""
+
+    def __init__(self, inner, race) -> None:
+        self.inner, self.race = inner, race
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def write(self, writes):
+        race, self.race = self.race, None
+        if race is not None:
+            race()
+        return self.inner.write(writes)
+
+
+def test_a_fan_out_landing_between_a_lessons_join_read_and_its_write_is_not_forgotten():
+    """The flaky real-thread failure (#13), pinned: the lesson pointed at s1, away, and back at s1;
+    its projector read s1 (still there), then s1 was deleted and its fan-out reached the lesson
+    before the lesson's write. The conditional write lost and re-folded: the pointer leaving s1
+    dropped the slot, the delete with it, and the re-fold put back the read from before the delete."""
+    with Scenario(MODEL) as s:
+        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
+        s.put("songs", {"song_id": "s2", "title": "Yellow"})
+        s.deliver("songs")
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.deliver("lessons")
+        s.tick(1000)
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s2"})
+        s.tick(1000)
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.tick(1000)
+
+        def song_deleted_and_projected():
+            s.delete("songs", song_id="s1")
+            s.deliver("songs")
+
+        lessons = Projector(MODEL, _RaceBeforeWrite(s.store, song_deleted_and_projected), s.quarantine,
+                            lookup_factory=s.lookup, backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
+        everything = s.records("lessons")
+        report = lessons.project(everything[s.delivered["lessons"]:])
+        assert report.failed_from is None and report.conflicts == 1
+        assert s.doc("lesson", "l1")["song_title"] is None
+
+
+def test_a_fan_out_that_lands_after_the_pointer_left_cannot_outrank_a_newer_read_in_its_second():
+    """Everything in one second. s1's rename to B fanned out while l1 pointed at s1, but its write
+    landed only after l1 had moved to s2 (after the move dropped the slot). s1 then became C, which
+    fanned out nowhere, and l1 came back: its read saw C, but ties go to the stream record."""
+    with Scenario(MODEL) as s:
+        s.put("songs", {"song_id": "s1", "title": "A"})
+        s.put("songs", {"song_id": "s2", "title": "Yellow"})
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.deliver("songs"), s.deliver("lessons")
+        s.put("songs", {"song_id": "s1", "title": "B"})
+
+        def lesson_moved_away():
+            s.put("lessons", {"lesson_id": "l1", "song_id": "s2"})
+            s.deliver("lessons")
+
+        songs = Projector(MODEL, _RaceBeforeWrite(s.store, lesson_moved_away), s.quarantine,
+                          lookup_factory=s.lookup, backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
+        pending = s.records("songs")[s.delivered["songs"]:]
+        s.delivered["songs"] += len(pending)
+        assert songs.project(pending).failed_from is None
+        s.put("songs", {"song_id": "s1", "title": "C"})
+        s.deliver("songs")
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.deliver("lessons")
+        assert s.doc("lesson", "l1")["song_title"] == "C"

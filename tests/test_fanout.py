@@ -25,17 +25,20 @@ from tests.support.records import record
 
 
 class PagedLookup:
-    """Index pages over ``lessons`` (all pointing at song s1); no joined items to read."""
+    """Index pages over ``lessons`` (all pointing at song s1), and song s1 as ``song`` says it is now."""
 
-    def __init__(self, lessons: int) -> None:
+    def __init__(self, lessons: int, song: Optional[dict] = None) -> None:
         self.rows = [{"lesson_id": f"l{n:06d}", "song_id": "s1"} for n in range(lessons)]
+        self.song = song
         self.pages: list[Optional[dict]] = []
+        self.reads = 0
 
     def item(self, source):
-        return None
+        return self.items([source])[source.id]
 
     def items(self, sources):
-        return {s.id: None for s in sources}
+        self.reads += 1
+        return {s.id: self.song for s in sources}
 
     def query(self, query):
         return list(self.rows)
@@ -48,9 +51,10 @@ class PagedLookup:
         return page, ({"after": {"N": str(end)}} if end < len(self.rows) else None)
 
 
-def song(title: str, seq: int) -> dict:
+def song(title: str, seq: int, created: float = 1_790_000_001) -> dict:
+    """A change of song s1, by default a second after the lessons were written (``seed_lessons``)."""
     keys = {"song_id": {"S": "s1"}}
-    return record("songs", keys, {**keys, "title": {"S": title}}, seq=seq)
+    return record("songs", keys, {**keys, "title": {"S": title}}, seq=seq, created=created)
 
 
 def seed_lessons(store, count: int) -> None:
@@ -64,13 +68,15 @@ def test_a_50000_document_fan_out_goes_out_in_bounded_pages():
     inner = MemoryStore()
     seed_lessons(inner, 50_000)
     store = CountingStore(inner)
-    lookup = PagedLookup(50_000)
-    report = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: lookup).project([song("New", 10**6)])
+    lookup = PagedLookup(50_000, song={"song_id": "s1", "title": "New"})
+    report = Projector(MODEL, store, MemoryQuarantine(), lookup_factory=lambda: lookup).project(
+        [song("New", 10**6, created=1_790_000_000)])
     assert report.failed_from is None
     assert report.documents_written == 50_000
     assert len(lookup.pages) == 50 and report.fan_out_pages == 50
     assert dict(store.calls) == {"load": 50, "write": 50}, "one load and one write per page of 1,000"
     assert inner.get("lesson", "l049999")["song_title"] == "New"
+    assert lookup.reads == 50, "the rename ties the lessons' reads in their second: one settling read per page"
 
 
 def test_a_fan_out_out_of_time_resumes_where_it_stopped_on_the_next_delivery():
