@@ -34,14 +34,15 @@ class DocumentCache:
         self._targets: dict[str, tuple[tuple[str, ...], float]] = {}
         self._lock = threading.Lock()
 
-    def targets(self, aggregates: Collection[str]) -> Optional[dict[str, tuple[str, ...]]]:
-        """The write targets of every aggregate, if all were learned recently enough; else None."""
+    def targets(self, aggregates: Collection[str], *, any_age: bool = False) -> Optional[dict[str, tuple[str, ...]]]:
+        """The write targets of every aggregate, if all were learned recently enough (or at all, with
+        ``any_age``: worth checking against the store, never trusted); else None."""
         now = self._clock()
         with self._lock:
             found = {}
             for name in aggregates:
                 known = self._targets.get(name)
-                if known is None or now - known[1] > self.targets_ttl_s:
+                if known is None or (not any_age and now - known[1] > self.targets_ttl_s):
                     return None
                 found[name] = known[0]
             return found

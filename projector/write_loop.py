@@ -102,17 +102,40 @@ class ConditionalWriter:
         self._write(wanted, targets, documents, report, time_left, margin_s)
 
     def _from_cache(self, wanted, report: BatchReport):
-        """(targets, documents) from the cache, reloading only what it lacks; () when it cannot say."""
+        """(targets, documents) from the cache, loading only what it lacks; () when it cannot say.
+
+        Targets learned too long ago are learned again by a load of the documents the cache lacks
+        alone (the control documents when it lacks none): a warm container never reloads what it
+        wrote itself, which on OpenSearch would also make every realtime read refresh the index."""
         if self.cache is None:
             return ()
-        targets = self.cache.targets(list(wanted))
+        names = list(wanted)
+        targets = self.cache.targets(names)
+        documents: dict = {}
+        asked: set = set()
         if targets is None:
-            return ()
-        documents, missing = {}, []
+            known = self.cache.targets(names, any_age=True)
+            if known is None:
+                return ()
+            uncached = {name: [d for d in docs if any(self.cache.get(DocKey(t, d)) is None
+                                                      for t in self.targets.get(name, known[name]))]
+                        for name, docs in wanted.items()}
+            try:
+                report.loads += 1
+                loaded = self.store.load(uncached)
+            except (StoreUnavailable, UnknownTarget):
+                return ()
+            self.cache.learn_targets(loaded.targets)
+            targets = loaded.targets
+            documents.update(loaded.documents)
+            asked = {DocKey(t, d) for name, ids in uncached.items() for t in targets[name] for d in ids}
+        missing = []
         for name, docs in wanted.items():
             for target in self.targets.get(name, targets[name]):
                 for doc_id in docs:
                     key = DocKey(target, doc_id)
+                    if key in asked:
+                        continue
                     cached = self.cache.get(key)
                     if cached is None:
                         missing.append(key)

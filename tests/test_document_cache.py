@@ -65,6 +65,29 @@ def test_the_write_targets_are_trusted_for_a_second_only():
     projector = projector_with_cache(store, clock)
     projector.project([order("c1", "o1", seq=1)])
     clock.now = 1.5
-    store.calls.clear()
+    store.reset()
     projector.project([order("c1", "o2", seq=2)])
     assert store.calls["load"] == 1, "targets older than the TTL are read again"
+    assert store.loaded == [{"customer": []}], "and only they: c1 is the container's own, so it is not read again"
+
+
+@pytest.mark.parametrize("store_url", ["memory", "opensearch", "node"], indirect=True)
+def test_targets_read_again_bring_a_new_write_target_and_only_its_documents(store_url):
+    """A rebuild registered a second write target while the container's targets aged: the next batch
+    learns it, reads the documents there (none yet), and writes both targets; the cached ones stay cached."""
+    from projector.stores.base import Targets
+
+    clock = Clock()
+    store = CountingStore(open_store(store_url))
+    projector = projector_with_cache(store, clock)
+    projector.project([customer("c1", seq=1), customer("c2", seq=2)])
+    old = store.targets("customer")
+    store.create_target(MODEL.aggregate("customer"), "customer_v2")
+    store.set_targets("customer", Targets(old.read, (*old.write, "customer_v2")))
+    clock.now = 1.5
+    store.reset()
+    report = projector.project([order("c1", "o1", seq=3), order("c3", "o1", seq=4)])
+    assert report.failed_from is None and report.documents_written == 4
+    assert store.loaded == [{"customer": ["c3"]}] and store.reloaded == [["c1"]]
+    written = {(w.key.target, w.key.id) for w in store.written}
+    assert written == {(t, d) for t in (*old.write, "customer_v2") for d in ("c1", "c3")}

@@ -16,12 +16,14 @@ class CountingStore:
         self.calls: Counter = Counter()
         self.written: list = []
         self.reloaded: list = []
+        self.loaded: list = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def load(self, wanted):
         self.calls["load"] += 1
+        self.loaded.append({name: sorted(ids) for name, ids in wanted.items()})
         return self.inner.load(wanted)
 
     def reload(self, keys):
@@ -38,3 +40,4 @@ class CountingStore:
         self.calls.clear()
         self.written.clear()
         self.reloaded.clear()
+        self.loaded.clear()
