@@ -19,8 +19,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import attrs
 
 from domain.aggregate import Aggregate, ProjectionError
-from domain.events import DomainEvent
-from domain.events import Slot
+from domain.events import DomainEvent, Slot
 from domain.fold import freshen, settle
 from domain.lookup import LookupUnavailable
 from domain.model import Model

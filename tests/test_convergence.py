@@ -299,3 +299,46 @@ def test_a_fan_out_that_lands_after_the_pointer_left_cannot_outrank_a_newer_read
         s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
         s.deliver("lessons")
         assert s.doc("lesson", "l1")["song_title"] == "C"
+
+
+def test_a_settling_read_that_fails_fails_the_records_for_redelivery():
+    """The same race, with DynamoDB throttling the read after the load: nothing is written from the
+    stale read, the records are reported failed, and their redelivery converges."""
+    from domain.lookup import LookupUnavailable
+
+    with Scenario(MODEL) as s:
+        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
+        s.put("songs", {"song_id": "s2", "title": "Yellow"})
+        s.deliver("songs")
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.deliver("lessons")
+        s.tick(1000)
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s2"})
+        s.tick(1000)
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.tick(1000)
+        lookups = []
+
+        def throttled_after_the_first():
+            lookups.append(s.lookup())
+            if len(lookups) == 1:
+                return lookups[0]
+
+            class Throttled:
+                def items(self, sources):
+                    raise LookupUnavailable("DynamoDB lookup failed: ProvisionedThroughputExceededException")
+            return Throttled()
+
+        def song_deleted_and_projected():
+            s.delete("songs", song_id="s1")
+            s.deliver("songs")
+
+        pending = s.records("lessons")[s.delivered["lessons"]:]
+        lessons = Projector(MODEL, _RaceBeforeWrite(s.store, song_deleted_and_projected), s.quarantine,
+                            lookup_factory=throttled_after_the_first, backoff=Backoff(base=0, cap=0, attempts=3),
+                            sleep=lambda _: None)
+        report = lessons.project(pending)
+        assert report.failed_from == 0 and "ProvisionedThroughputExceeded" in report.failure_reason
+        assert s.doc("lesson", "l1")["song_title"] is None, "the fan-out's delete stands"
+        s.deliver("lessons", pending)
+        assert s.doc("lesson", "l1")["song_title"] is None and s.doc("lesson", "l1")["song_id"] == "s1"
