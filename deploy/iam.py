@@ -4,7 +4,8 @@ A stream function reads its own stream; the tables its member roles join
 to (a consistent ``BatchGetItem`` of the joined item); for each join that
 targets its table, the pointing table's index (the fan-out ``Query``) and
 the pointing table itself (pointing items whose routing attributes the
-index does not project are read consistently). Nothing else of DynamoDB.
+index does not project are read consistently) and its own table (the
+settling read of ``domain.fold.settle``). Nothing else of DynamoDB.
 A table with a hand-written ``Translator`` may read anything its ``needs``
 name, which the model cannot tell: it gets reads on every model table and
 index. Every function may use the control table (quarantine, checkpoints)
@@ -47,6 +48,7 @@ def reads(model: Model, table: str) -> tuple[list[str], list[tuple[str, str]]]:
     for join in plan.joined:
         queries.add((join.pointing_table, join.index))
         tables.add(join.pointing_table)
+        tables.add(join.target_table)  # the settling read after a fan-out's load (domain.fold.settle)
     return sorted(tables), sorted(queries)
 
 

@@ -265,8 +265,9 @@ class ConditionalWriter:
         try:
             fresh = self._read_now([(item.aggregate, slot) for item, _, _, slots in folded for slot in slots])
         except LookupUnavailable as error:
-            fresh = None
-            reason = str(error)
+            fresh, reason = None, str(error)
+        except Exception as error:  # AccessDenied, a missing table: this batch's documents wait, the shard goes on
+            fresh, reason = None, f"the settling read of joined items failed: {_named(error)}"
         idle = []
         for item, before, after, slots in folded:
             if slots and fresh is None:
@@ -332,3 +333,10 @@ def _freshened(aggregate: Aggregate, after: AggregateState, slots, fresh) -> Agg
     """``after`` with the slots that were read again holding what the read found."""
     return freshen(after, {slot.key: fresh[(aggregate.name, slot.key)] for slot in slots
                            if (aggregate.name, slot.key) in fresh})
+
+
+def _named(error: Exception) -> str:
+    """An error's type and AWS error code, never its message (which may quote a request)."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"{type(error).__name__} {code}" if code else type(error).__name__

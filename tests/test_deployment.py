@@ -29,18 +29,18 @@ EXPECTED = {
         "orders": (set(), set()),
         "subscriptions": (set(), set()),
         "lessons": ({"songs"}, set()),
-        "songs": ({"lessons"}, {("lessons", "by_song")}),
+        "songs": ({"lessons", "songs"}, {("lessons", "by_song")}),
     },
     "tests.models.crm:MODEL": {
         "users": ({"plans"}, set()),
-        "plans": ({"users"}, {("users", "by_plan")}),
+        "plans": ({"users", "plans"}, {("users", "by_plan")}),
         "devices": ({"device_models"}, set()),
-        "device_models": ({"devices"}, {("devices", "by_model")}),
+        "device_models": ({"devices", "device_models"}, {("devices", "by_model")}),
         "addresses": (set(), set()),
     },
     "tests.models.single_table:MODEL": {
         "app": ({"products"}, set()),
-        "products": ({"app"}, {("app", "by_product")}),
+        "products": ({"app", "products"}, {("app", "by_product")}),
     },
 }
 MODELS = sorted(EXPECTED)
