@@ -4,6 +4,9 @@
 per 100 keys, one paginated ``Query`` per distinct index value) so
 translators then read from memory. Throttling and network errors become
 ``LookupUnavailable``: the record is retried later, never quarantined.
+Reads ask for the attributes the model declares on the table only: nothing
+else leaves DynamoDB (a hand-written translator or a route function may read
+anything, so models with those get whole items).
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ class DynamoLookup:
         self._rounds = max_unprocessed_rounds
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._projections: dict[str, dict] = {}
+
+    def _projection(self, table: str) -> dict:
+        """``ProjectionExpression`` arguments for reads of ``table``'s items (none: whole items)."""
+        if table not in self._projections:
+            model = self._model
+            whole = model.translators or any("*" in role.routing_attributes for role in model.plans[table].members)
+            names = sorted(model.declared_attributes(table))
+            self._projections[table] = {} if whole else {
+                "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(names)},
+            }
+        return self._projections[table]
 
     def prefetch(self, needs: Iterable[Need]) -> None:
         items = {}
@@ -98,7 +114,9 @@ class DynamoLookup:
             request = {}
             for source in chunk:
                 physical = self._names.physical(source.table)
-                keys = request.setdefault(physical, {"Keys": [], "ConsistentRead": True})["Keys"]
+                if physical not in request:
+                    request[physical] = {"Keys": [], "ConsistentRead": True, **self._projection(source.table)}
+                keys = request[physical]["Keys"]
                 keys.append({name: _typed(value) for name, value in source.key})
             for attempt in range(self._rounds):
                 response = self._client.batch_get_item(RequestItems=request)

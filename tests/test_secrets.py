@@ -169,3 +169,20 @@ def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_dr
     ok, message = redrive(projector, quarantine, entry)
     assert ok, message
     assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []
+
+
+def test_join_reads_bring_back_declared_attributes_only():
+    """A song's undeclared attribute never leaves DynamoDB through a lesson's join read (a
+    ``ProjectionExpression``); a model with a hand-written translator, whose reads are code, still
+    gets whole items."""
+    from domain.source import SourceItem
+    from testkit.dynamo import SimulatedClock, Tables, moto_on
+
+    clock = SimulatedClock()
+    with moto_on(clock):
+        tables = Tables(MODEL, clock)
+        tables.put("songs", {"song_id": "s1", "title": "Yellow", "royalty_account": "IBAN-SECRET"})
+        song = SourceItem.of("songs", {"song_id": "s1"})
+        assert DynamoLookup(tables.client, MODEL).items([song])[song.id] == {"song_id": "s1", "title": "Yellow"}
+        hand = Model(MODEL.aggregates.values(), translators=[Translator("lessons", lambda record, lookup: [])])
+        assert DynamoLookup(tables.client, hand).items([song])[song.id]["royalty_account"] == "IBAN-SECRET"
