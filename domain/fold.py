@@ -31,16 +31,28 @@ loading the document and before writing it (``freshen``):
 
 A read made after the load is newer than everything the loaded document held,
 and every later record of the joined item outranks it and fans out to the
-pointer, so the settled slice keeps the winning version, marked ``settled``.
+pointer, so the settled slice takes the newest version the fold weighed for
+the slot (the winner's, or that of an entry a leaving pointer dropped),
+marked ``settled``: a record delivered again is then no news.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
+
+import attrs
 
 from domain.events import DomainEvent, Slot
 from domain.source import SourceVersion
 from domain.state import AggregateState, Entry
+
+
+@attrs.frozen
+class Unsettled:
+    """A join slot to read again, and the version its settled slice takes."""
+
+    slot: Slot
+    version: SourceVersion
 
 
 def fold(state: AggregateState, events: Iterable[DomainEvent]) -> AggregateState:
@@ -48,7 +60,7 @@ def fold(state: AggregateState, events: Iterable[DomainEvent]) -> AggregateState
     return settle(state, events)[0]
 
 
-def settle(state: AggregateState, events: Iterable[DomainEvent]) -> tuple[AggregateState, tuple[Slot, ...]]:
+def settle(state: AggregateState, events: Iterable[DomainEvent]) -> tuple[AggregateState, tuple[Unsettled, ...]]:
     """The state after ``events``, and the join slots a read of the joined item taken now must settle."""
     entries = None
     reads: dict[str, set[int]] = {}  # join slot -> times of the reads it weighed
@@ -88,26 +100,24 @@ def settle(state: AggregateState, events: Iterable[DomainEvent]) -> tuple[Aggreg
 
 
 def _unsettled(after: AggregateState, reads: Mapping[str, set[int]],
-               dropped: Mapping[str, SourceVersion]) -> Iterable[Slot]:
+               dropped: Mapping[str, SourceVersion]) -> Iterable[Unsettled]:
     for key, times in reads.items():
         final = after.entries.get(key)
         if final is None:
             continue
-        tied = not final.read and final.version.created_at_us in times
-        if tied or (key in dropped and dropped[key] > final.version):
-            yield final.slot
+        if key in dropped and dropped[key] > final.version:
+            yield Unsettled(final.slot, dropped[key])
+        elif not final.read and final.version.created_at_us in times:
+            yield Unsettled(final.slot, final.version)
 
 
-def freshen(state: AggregateState, slices: Mapping[str, Optional[Mapping]]) -> AggregateState:
-    """``state`` with the join slots in ``slices`` (by slot key) holding what was read after the load.
-
-    Each keeps its version: the read is at least that new, and any later record of the joined item
-    outranks it."""
-    if not slices:
-        return state
-    entries = dict(state.entries)
-    for key, data in slices.items():
-        entry = entries.get(key)
-        if entry is not None:
-            entries[key] = Entry(entry.slot, entry.version, data, settled=True)
-    return AggregateState(entries)
+def freshen(state: AggregateState, read: Iterable[tuple[Unsettled, Optional[Mapping[str, Any]]]]) -> AggregateState:
+    """``state`` with each unsettled join slot holding what was read after the load, at its version."""
+    entries = None
+    for unsettled, data in read:
+        key = unsettled.slot.key
+        if key in state.entries:
+            if entries is None:
+                entries = dict(state.entries)
+            entries[key] = Entry(unsettled.slot, unsettled.version, data, settled=True)
+    return state if entries is None else AggregateState(entries)

@@ -263,19 +263,19 @@ class ConditionalWriter:
             before = item.stored.state if item.stored is not None else AggregateState()
             folded.append((item, before, *settle(before, item.events)))
         try:
-            fresh = self._read_now([(item.aggregate, slot) for item, _, _, slots in folded for slot in slots])
+            fresh = self._read_now([(item.aggregate, u.slot) for item, _, _, unsettled in folded for u in unsettled])
         except LookupUnavailable as error:
             fresh, reason = None, str(error)
         except Exception as error:  # AccessDenied, a missing table: this batch's documents wait, the shard goes on
             fresh, reason = None, f"the settling read of joined items failed: {_named(error)}"
         idle = []
-        for item, before, after, slots in folded:
-            if slots and fresh is None:
+        for item, before, after, unsettled in folded:
+            if unsettled and fresh is None:
                 report.fail(min(item.records), f"document {item.key.target}/{item.key.id}: {reason}")
                 idle.append(item)
                 continue
-            if slots:
-                after = _freshened(item.aggregate, after, slots, fresh)
+            if unsettled:
+                after = _freshened(item.aggregate, after, unsettled, fresh)
             if after is before:
                 report.stale += len(item.events)
                 idle.append(item)
@@ -296,8 +296,8 @@ class ConditionalWriter:
 
     def _fold(self, aggregate: Aggregate, before: AggregateState, events: list[DomainEvent]) -> AggregateState:
         """The fold, with the join slots it leaves unsettled read again now (after the load)."""
-        after, slots = settle(before, events)
-        return _freshened(aggregate, after, slots, self._read_now([(aggregate, slot) for slot in slots]))
+        after, unsettled = settle(before, events)
+        return _freshened(aggregate, after, unsettled, self._read_now([(aggregate, u.slot) for u in unsettled]))
 
     def apply_alone(self, item: Pending, index: int, report: BatchReport) -> Optional[str]:
         """Write one record's events to the document; the store's reason if it refuses them."""
@@ -329,10 +329,10 @@ class ConditionalWriter:
         return None
 
 
-def _freshened(aggregate: Aggregate, after: AggregateState, slots, fresh) -> AggregateState:
+def _freshened(aggregate: Aggregate, after: AggregateState, unsettled, fresh) -> AggregateState:
     """``after`` with the slots that were read again holding what the read found."""
-    return freshen(after, {slot.key: fresh[(aggregate.name, slot.key)] for slot in slots
-                           if (aggregate.name, slot.key) in fresh})
+    return freshen(after, [(u, fresh[(aggregate.name, u.slot.key)]) for u in unsettled
+                           if (aggregate.name, u.slot.key) in fresh])
 
 
 def _named(error: Exception) -> str:

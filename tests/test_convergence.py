@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from domain.sample import MODEL
 from projector.batch import Backoff, Projector
+from projector.stores.base import DocKey
 from tests.models import crm
 from tests.support.scenario import Scenario
 
@@ -272,6 +273,10 @@ def test_a_fan_out_landing_between_a_lessons_join_read_and_its_write_is_not_forg
         report = lessons.project(everything[s.delivered["lessons"]:])
         assert report.failed_from is None and report.conflicts == 1
         assert s.doc("lesson", "l1")["song_title"] is None
+        key = DocKey(s.store.targets("lesson").write[0], "l1")
+        token = s.store.reload([key])[key].token
+        s.deliver("songs", s.records("songs")[-1:])
+        assert s.store.reload([key])[key].token == token, "the delete delivered again is no news: the slot is that new"
 
 
 def test_a_fan_out_that_lands_after_the_pointer_left_cannot_outrank_a_newer_read_in_its_second():

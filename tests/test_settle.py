@@ -9,7 +9,7 @@ newer than what then fills the slot. Anything else must cost no read.
 from __future__ import annotations
 
 from domain.events import DomainEvent, Gate, Slot
-from domain.fold import fold, freshen, settle
+from domain.fold import Unsettled, fold, freshen, settle
 from domain.source import SourceItem, SourceVersion
 from domain.state import AggregateState
 from tests.support.states import state
@@ -41,8 +41,9 @@ def fan_out(version: SourceVersion, title: str) -> DomainEvent:
 def test_a_songs_record_beating_a_read_of_the_same_instant_is_read_again():
     lesson = SourceVersion.streamed(T, 5)
     before = state((ROOT, lesson, {"lesson_id": "l1", "song_id": "s1"}), (JOIN, lesson.via(), {"title": "C"}))
-    after, slots = settle(before, [fan_out(SourceVersion.streamed(T, 9), "B")])
-    assert slots == (JOIN,) and after.entries[JOIN.key].data == {"title": "B"}
+    renamed = SourceVersion.streamed(T, 9)
+    after, unsettled = settle(before, [fan_out(renamed, "B")])
+    assert unsettled == (Unsettled(JOIN, renamed),) and after.entries[JOIN.key].data == {"title": "B"}
 
 
 def test_a_read_losing_to_a_stored_record_of_its_instant_is_read_again():
@@ -50,19 +51,18 @@ def test_a_read_losing_to_a_stored_record_of_its_instant_is_read_again():
     lesson = SourceVersion.streamed(T, 5)
     before = state((ROOT, SourceVersion.streamed(T - SECOND, 4), {"lesson_id": "l1", "song_id": "s2"}),
                    (JOIN, stray, {"title": "B"}))
-    _, slots = settle(before, [root(lesson), read(lesson, "C")])
-    assert slots == (JOIN,)
+    _, unsettled = settle(before, [root(lesson), read(lesson, "C")])
+    assert unsettled == (Unsettled(JOIN, stray),)
 
 
 def test_a_leaving_pointer_that_drops_a_newer_entry_than_the_read_that_follows_is_read_again():
     first, away, back = (SourceVersion.streamed(T + n * SECOND, n + 1) for n in range(3))
     deleted = SourceVersion.streamed(T + 5 * SECOND, 50)
     before = state((ROOT, first, {"lesson_id": "l1", "song_id": "s1"}), (JOIN, deleted, None))
-    after, slots = settle(before, [root(away, "s2"), leave(away), root(back), read(back, "Wonderwall")])
-    assert slots == (JOIN,)
-    settled = freshen(after, {JOIN.key: None})
-    entry = settled.entries[JOIN.key]
-    assert entry.data is None and entry.settled and entry.version == back.via()
+    after, unsettled = settle(before, [root(away, "s2"), leave(away), root(back), read(back, "Wonderwall")])
+    assert unsettled == (Unsettled(JOIN, deleted),), "the settled slice is as new as the entry the pointer dropped"
+    entry = freshen(after, [(unsettled[0], None)]).entries[JOIN.key]
+    assert entry.data is None and entry.settled and entry.version == deleted
 
 
 def test_folds_that_versions_settle_cost_no_read():
@@ -80,8 +80,9 @@ def test_a_settled_slice_counts_as_a_read_and_survives_the_stored_json():
     lesson = SourceVersion.streamed(T, 5)
     winner = SourceVersion.streamed(T, 9)
     held = freshen(state((ROOT, lesson, {"lesson_id": "l1", "song_id": "s1"}), (JOIN, winner, {"title": "B"})),
-                   {JOIN.key: {"title": "C"}})
+                   [(Unsettled(JOIN, winner), {"title": "C"})])
     again = AggregateState.from_json(held.to_json())
     assert again == held and again.entries[JOIN.key].settled
     assert fold(again, [fan_out(SourceVersion.streamed(T, 7), "A")]) is again, "an older record of that second loses"
-    assert settle(again, [fan_out(SourceVersion.streamed(T, 11), "D")])[1] == (JOIN,), "a newer one is read again"
+    newer = SourceVersion.streamed(T, 11)
+    assert settle(again, [fan_out(newer, "D")])[1] == (Unsettled(JOIN, newer),), "a newer one is read again"
