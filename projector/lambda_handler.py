@@ -116,6 +116,7 @@ def make_handler(
                 "stale": report.stale,
                 "written": report.documents_written,
                 "conflicts": report.conflicts,
+                "settled": report.settled,
                 "retries": report.retries,
                 "quarantined": len(report.quarantined),
                 "failed_from": report.failed_from,

@@ -32,6 +32,7 @@ SAFE_FIELDS = (
     "stale",
     "written",
     "conflicts",
+    "settled",
     "retries",
     "quarantined",
     "failed_from",

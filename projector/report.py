@@ -24,6 +24,7 @@ class BatchReport:
     documents: set = attrs.field(factory=set)
     rejected: list = attrs.field(factory=list)
     fan_out_pages: int = 0
+    settled: int = 0  # join slots read again after the load (domain.fold.settle)
 
     def counts(self) -> dict[str, int]:
         """The batch's counters by the names every sum uses (``Tally``, logs)."""

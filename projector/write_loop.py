@@ -264,6 +264,7 @@ class ConditionalWriter:
             folded.append((item, before, *settle(before, item.events)))
         try:
             fresh = self._read_now([(item.aggregate, u.slot) for item, _, _, unsettled in folded for u in unsettled])
+            report.settled += len(fresh)
         except LookupUnavailable as error:
             fresh, reason = None, str(error)
         except Exception as error:  # AccessDenied, a missing table: this batch's documents wait, the shard goes on

@@ -77,6 +77,7 @@ def test_a_50000_document_fan_out_goes_out_in_bounded_pages():
     assert dict(store.calls) == {"load": 50, "write": 50}, "one load and one write per page of 1,000"
     assert inner.get("lesson", "l049999")["song_title"] == "New"
     assert lookup.reads == 50, "the rename ties the lessons' reads in their second: one settling read per page"
+    assert report.settled == 50_000
 
 
 def test_a_fan_out_out_of_time_resumes_where_it_stopped_on_the_next_delivery():
