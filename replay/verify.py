@@ -172,12 +172,13 @@ class Verifier:
     def repair(self, drift: Drift, *, attempts: int = 5) -> bool:
         """Fold the re-derived slices into every write target's document; True when something was written.
 
-        Reads are stamped on DynamoDB's clock in whole seconds, so a repair
-        reading in the same second as an earlier read that it must correct
-        ties with it and loses. Such a slot is waited out (``wait_until`` the
-        next second) and read again: the item may have changed since, and
-        only a later read can say so. A slot held by a stream record newer
-        than the repair's read is newer information and is left alone.
+        Reads are stamped ``T - 1 s`` on DynamoDB's clock, so a slot holding
+        anything of that second or later with other data (an earlier read, a
+        settled slice, a joined item's record whose later change a lagging index
+        hid from its fan-out) outranks or ties the repair. Such a slot is waited
+        out (``wait_until`` its second has passed) and read again: the item may
+        have changed since, and only a later read can say so; once the read is
+        stamped past the slot, the fold lets it in.
         """
         aggregate = self.model.aggregate(drift.aggregate)
         wrote = False
@@ -203,8 +204,11 @@ class Verifier:
         return wrote
 
 
+_WAIT_AT_MOST_US = 10 * ONE_SECOND_US
+
+
 def _tied(stored: Optional[StoredDocument], fresh: AggregateState) -> Optional[int]:
-    """The latest read stamp of a stored slot that outranks or ties a fresh read with other data, if any."""
+    """The latest time of a stored slot that outranks or ties a fresh read with other data, if any."""
     if stored is None:
         return None
     latest = None
@@ -212,8 +216,9 @@ def _tied(stored: Optional[StoredDocument], fresh: AggregateState) -> Optional[i
         held = stored.state.entries.get(entry.slot.key)
         if held is None or held.version < entry.version or held.data == entry.data:
             continue
-        if held.version.sequence == 0 and held.version.created_at_us >= entry.version.created_at_us:
-            latest = max(latest or 0, held.version.created_at_us)
+        if held.version.created_at_us - entry.version.created_at_us > _WAIT_AT_MOST_US:
+            continue  # a time far ahead of DynamoDB's clock: no wait outlasts it, so it is left alone
+        latest = max(latest or 0, held.version.created_at_us)
     return latest
 
 

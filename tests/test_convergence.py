@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from domain.sample import MODEL
 from projector.batch import Backoff, Projector
+from projector.lookup import DynamoLookup
 from projector.stores.base import DocKey
 from tests.models import crm
 from tests.support.scenario import Scenario
@@ -347,3 +348,42 @@ def test_a_settling_read_that_fails_fails_the_records_for_redelivery():
         assert s.doc("lesson", "l1")["song_title"] is None, "the fan-out's delete stands"
         s.deliver("lessons", pending)
         assert s.doc("lesson", "l1")["song_title"] is None and s.doc("lesson", "l1")["song_id"] == "s1"
+
+
+def test_repair_corrects_a_slot_its_read_ties_with_a_joined_items_record_of_that_second():
+    """All in one second: s1 became B (fanned out, and settled against the lesson's read), then C,
+    whose fan-out a lagging index hid. Repair reads C one second later, stamped with that second:
+    the slot holds B at a stream version of the same second, which its read is newer than. It used to
+    leave such a slot alone (only a read-stamped slot was waited out); now it waits the second out too."""
+    hidden = {"on": False}
+
+    class Blind:
+        def __init__(self, scenario):
+            self.inner = DynamoLookup(scenario.tables.client, scenario.model)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def prefetch(self, needs):
+            self.inner.prefetch([n for n in needs if not (hidden["on"] and hasattr(n, "index"))])
+
+        def query(self, query):
+            return [] if hidden["on"] else self.inner.query(query)
+
+        def query_page(self, query, start, limit):
+            return ([], None) if hidden["on"] else self.inner.query_page(query, start, limit)
+
+    with Scenario(MODEL, lookup=Blind) as s:
+        s.put("songs", {"song_id": "s1", "title": "A"})
+        s.deliver("songs")
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        s.deliver("lessons")
+        s.put("songs", {"song_id": "s1", "title": "B"})
+        assert s.deliver("songs").settled == 1
+        hidden["on"] = True
+        s.put("songs", {"song_id": "s1", "title": "C"})
+        s.deliver("songs")
+        assert s.doc("lesson", "l1")["song_title"] == "B"
+        hidden["on"] = False
+        assert [d.id for d in s.repair()] == ["l1"]
+        assert s.doc("lesson", "l1")["song_title"] == "C"
