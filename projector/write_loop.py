@@ -262,13 +262,8 @@ class ConditionalWriter:
         for item in items:
             before = item.stored.state if item.stored is not None else AggregateState()
             folded.append((item, before, *settle(before, item.events)))
-        try:
-            fresh = self._read_now([(item.aggregate, u.slot) for item, _, _, unsettled in folded for u in unsettled])
-            report.settled += len(fresh)
-        except LookupUnavailable as error:
-            fresh, reason = None, str(error)
-        except Exception as error:  # AccessDenied, a missing table: this batch's documents wait, the shard goes on
-            fresh, reason = None, f"the settling read of joined items failed: {_named(error)}"
+        fresh, reason = self._read_again([(item.aggregate, u.slot) for item, _, _, unsettled in folded for u in unsettled])
+        report.settled += len(fresh or ())
         idle = []
         for item, before, after, unsettled in folded:
             if unsettled and fresh is None:
@@ -290,15 +285,25 @@ class ConditionalWriter:
             item.write = DocumentWrite(item.key, item.stored.token if item.stored else None, after, body)
         return idle
 
-    def _read_now(self, wanted: list[tuple[Aggregate, Slot]]) -> Mapping[tuple[str, str], Optional[Mapping[str, Any]]]:
+    def _read_again(self, wanted: list[tuple[Aggregate, Slot]]) -> tuple[Optional[Mapping[tuple[str, str], Any]], str]:
+        """``(slices, "")`` from ``read_now``, or ``(None, reason)`` when the read failed: a throttle, or
+        AccessDenied or a missing table, so these documents wait and the shard goes on."""
         if not wanted or self.read_now is None:
-            return {}
-        return self.read_now(wanted)
+            return {}, ""
+        try:
+            return self.read_now(wanted), ""
+        except LookupUnavailable as error:
+            return None, str(error)
+        except Exception as error:
+            return None, f"the settling read of joined items failed: {_named(error)}"
 
     def _fold(self, aggregate: Aggregate, before: AggregateState, events: list[DomainEvent]) -> AggregateState:
         """The fold, with the join slots it leaves unsettled read again now (after the load)."""
         after, unsettled = settle(before, events)
-        return _freshened(aggregate, after, unsettled, self._read_now([(aggregate, u.slot) for u in unsettled]))
+        fresh, reason = self._read_again([(aggregate, u.slot) for u in unsettled])
+        if fresh is None:
+            raise LookupUnavailable(reason)
+        return _freshened(aggregate, after, unsettled, fresh)
 
     def apply_alone(self, item: Pending, index: int, report: BatchReport) -> Optional[str]:
         """Write one record's events to the document; the store's reason if it refuses them."""
