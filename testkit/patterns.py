@@ -26,27 +26,45 @@ def _deliver_maybe(machine: Any, data: Any, table: str) -> None:
             machine._deliver(table, lane, 10)
 
 
-def join_churn(machine: Any, data: Any) -> None:
-    """Point at an item, leave it, let it change, come back: each step maybe delivered at once."""
+def _upsert(machine: Any, table: str, item: dict) -> None:
+    machine._write(table, dict(item), machine._key(table, item) in machine.live[table])
+
+
+def _delete(machine: Any, table: str, key: dict) -> None:
+    machine.tables.delete(table, key)
+    machine.live[table].pop(machine._key(table, key), None)
+
+
+def _pointing(machine: Any, data: Any):
+    """A drawn join, the joined item's key, the pointing item's key, the pointer, and the pointing
+    item; None when the model has no joins."""
     joins = [(role, join) for aggregate in machine.model.aggregates.values() for role in aggregate.roles
              for join in role.joins]
     if not joins:
-        return
+        return None
     role, join = data.draw(st.sampled_from(joins), label="join")
     workload = machine.workload
     target_key = {**data.draw(workload.key(join.target_table), label="joined key"), **dict(join.constants)}
     pointing_key = data.draw(workload.key(role.table), label="pointing key")
     pointer = {pointing: target_key[attribute] for attribute, pointing in join.pointers}
     pointing_item = {**data.draw(workload.item(role.table, pointing_key), label="pointing item"), **pointer}
+    return role, join, target_key, pointing_key, pointer, pointing_item
+
+
+def join_churn(machine: Any, data: Any) -> None:
+    """Point at an item, leave it, let it change, come back: each step maybe delivered at once."""
+    drawn = _pointing(machine, data)
+    if drawn is None:
+        return
+    role, join, target_key, pointing_key, pointer, pointing_item = drawn
+    workload = machine.workload
 
     def change_target() -> None:
-        item = data.draw(workload.item(join.target_table, target_key), label="joined item")
-        machine._write(join.target_table, item, machine._key(join.target_table, item) in machine.live[join.target_table])
+        _upsert(machine, join.target_table, data.draw(workload.item(join.target_table, target_key), label="joined item"))
         _deliver_maybe(machine, data, join.target_table)
 
     def point() -> None:
-        exists = machine._key(role.table, pointing_item) in machine.live[role.table]
-        machine._write(role.table, dict(pointing_item), exists)
+        _upsert(machine, role.table, pointing_item)
         _deliver_maybe(machine, data, role.table)
 
     change_target()
@@ -54,15 +72,12 @@ def join_churn(machine: Any, data: Any) -> None:
     if data.draw(st.booleans(), label="joined item changes while pointed at"):
         change_target()
     if data.draw(st.booleans(), label="leave by deleting"):
-        machine.tables.delete(role.table, pointing_key)
-        machine.live[role.table].pop(machine._key(role.table, pointing_item), None)
+        _delete(machine, role.table, pointing_key)
     else:
-        moved = {k: v for k, v in pointing_item.items() if k not in pointer}
-        machine._write(role.table, moved, machine._key(role.table, moved) in machine.live[role.table])
+        _upsert(machine, role.table, {k: v for k, v in pointing_item.items() if k not in pointer})
     _deliver_maybe(machine, data, role.table)
     if data.draw(st.booleans(), label="joined item deleted meanwhile"):
-        machine.tables.delete(join.target_table, target_key)
-        machine.live[join.target_table].pop(machine._key(join.target_table, {**target_key}), None)
+        _delete(machine, join.target_table, target_key)
         _deliver_maybe(machine, data, join.target_table)
     else:
         change_target()
@@ -73,27 +88,20 @@ def join_churn(machine: Any, data: Any) -> None:
 def join_race(machine: Any, data: Any) -> None:
     """Leave a joined item and come back, then deliver both records while, between that batch's join
     reads and its write, the joined item changes (or goes) and its fan-out lands first."""
-    joins = [(role, join) for aggregate in machine.model.aggregates.values() for role in aggregate.roles
-             for join in role.joins]
-    if not joins:
+    drawn = _pointing(machine, data)
+    if drawn is None:
         return
-    role, join = data.draw(st.sampled_from(joins), label="join")
+    role, join, target_key, pointing_key, pointer, pointing_item = drawn
     workload = machine.workload
-    target_key = {**data.draw(workload.key(join.target_table), label="joined key"), **dict(join.constants)}
-    pointing_key = data.draw(workload.key(role.table), label="pointing key")
-    pointer = {pointing: target_key[attribute] for attribute, pointing in join.pointers}
-    pointing_item = {**data.draw(workload.item(role.table, pointing_key), label="pointing item"), **pointer}
-    target = data.draw(workload.item(join.target_table, target_key), label="joined item")
-    machine._write(join.target_table, target, machine._key(join.target_table, target) in machine.live[join.target_table])
+    _upsert(machine, join.target_table, data.draw(workload.item(join.target_table, target_key), label="joined item"))
     for item in (pointing_item, {k: v for k, v in pointing_item.items() if k not in pointer}, pointing_item):
-        machine._write(role.table, dict(item), machine._key(role.table, item) in machine.live[role.table])
+        _upsert(machine, role.table, item)
     deleted = data.draw(st.booleans(), label="joined item deleted in the gap")
     changed = data.draw(workload.item(join.target_table, target_key), label="joined item in the gap")
 
     def gap() -> None:
         if deleted:
-            machine.tables.delete(join.target_table, target_key)
-            machine.live[join.target_table].pop(machine._key(join.target_table, {**target_key}), None)
+            _delete(machine, join.target_table, target_key)
         else:
             machine._write(join.target_table, changed, True)
         for lane in range(machine.lanes):
@@ -125,7 +133,6 @@ def move_and_return(machine: Any, data: Any) -> None:
     second = {**first, **{name: data.draw(workload.attributes(role.table)[name], label=f"other {name}")
                           for name in role.parent if name in workload.attributes(role.table)}}
     for item in (first, second, first):
-        machine._write(role.table, {k: v for k, v in item.items() if v is not None},
-                       machine._key(role.table, item) in machine.live[role.table])
+        _upsert(machine, role.table, {k: v for k, v in item.items() if v is not None})
         _deliver_maybe(machine, data, role.table)
     event("a child moved to another parent and back")
