@@ -247,31 +247,40 @@ class _RaceBeforeWrite:
         return self.inner.write(writes)
 
 
+def _lesson_away_and_back(s: Scenario) -> list[dict]:
+    """l1 pointed at s1 (delivered), then at s2, then at s1 again: those two records, undelivered."""
+    s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
+    s.put("songs", {"song_id": "s2", "title": "Yellow"})
+    s.deliver("songs")
+    s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+    s.deliver("lessons")
+    s.tick(1000)
+    s.put("lessons", {"lesson_id": "l1", "song_id": "s2"})
+    s.tick(1000)
+    s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+    s.tick(1000)
+    return s.records("lessons")[s.delivered["lessons"]:]
+
+
+def _lessons_while_s1_is_deleted(s: Scenario, lookup_factory) -> Projector:
+    """The lessons projector, with s1 deleted and its fan-out projected between its load and its write."""
+
+    def song_deleted_and_projected():
+        s.delete("songs", song_id="s1")
+        s.deliver("songs")
+
+    return Projector(MODEL, _RaceBeforeWrite(s.store, song_deleted_and_projected), s.quarantine,
+                     lookup_factory=lookup_factory, backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
+
+
 def test_a_fan_out_landing_between_a_lessons_join_read_and_its_write_is_not_forgotten():
     """The flaky real-thread failure (#13), pinned: the lesson pointed at s1, away, and back at s1;
     its projector read s1 (still there), then s1 was deleted and its fan-out reached the lesson
     before the lesson's write. The conditional write lost and re-folded: the pointer leaving s1
     dropped the slot, the delete with it, and the re-fold put back the read from before the delete."""
     with Scenario(MODEL) as s:
-        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
-        s.put("songs", {"song_id": "s2", "title": "Yellow"})
-        s.deliver("songs")
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
-        s.deliver("lessons")
-        s.tick(1000)
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s2"})
-        s.tick(1000)
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
-        s.tick(1000)
-
-        def song_deleted_and_projected():
-            s.delete("songs", song_id="s1")
-            s.deliver("songs")
-
-        lessons = Projector(MODEL, _RaceBeforeWrite(s.store, song_deleted_and_projected), s.quarantine,
-                            lookup_factory=s.lookup, backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
-        everything = s.records("lessons")
-        report = lessons.project(everything[s.delivered["lessons"]:])
+        pending = _lesson_away_and_back(s)
+        report = _lessons_while_s1_is_deleted(s, s.lookup).project(pending)
         assert report.failed_from is None and report.conflicts == 1 and report.settled == 1
         assert s.doc("lesson", "l1")["song_title"] is None
         key = DocKey(s.store.targets("lesson").write[0], "l1")
@@ -313,16 +322,7 @@ def test_a_settling_read_that_fails_fails_the_records_for_redelivery():
     from domain.lookup import LookupUnavailable
 
     with Scenario(MODEL) as s:
-        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
-        s.put("songs", {"song_id": "s2", "title": "Yellow"})
-        s.deliver("songs")
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
-        s.deliver("lessons")
-        s.tick(1000)
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s2"})
-        s.tick(1000)
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
-        s.tick(1000)
+        pending = _lesson_away_and_back(s)
         lookups = []
 
         def throttled_after_the_first():
@@ -335,15 +335,7 @@ def test_a_settling_read_that_fails_fails_the_records_for_redelivery():
                     raise LookupUnavailable("DynamoDB lookup failed: ProvisionedThroughputExceededException")
             return Throttled()
 
-        def song_deleted_and_projected():
-            s.delete("songs", song_id="s1")
-            s.deliver("songs")
-
-        pending = s.records("lessons")[s.delivered["lessons"]:]
-        lessons = Projector(MODEL, _RaceBeforeWrite(s.store, song_deleted_and_projected), s.quarantine,
-                            lookup_factory=throttled_after_the_first, backoff=Backoff(base=0, cap=0, attempts=3),
-                            sleep=lambda _: None)
-        report = lessons.project(pending)
+        report = _lessons_while_s1_is_deleted(s, throttled_after_the_first).project(pending)
         assert report.failed_from == 0 and "ProvisionedThroughputExceeded" in report.failure_reason
         assert s.doc("lesson", "l1")["song_title"] is None, "the fan-out's delete stands"
         s.deliver("lessons", pending)

@@ -48,24 +48,31 @@ class _LeastPrivilegeClient:
         return self.inner.query(**kwargs)
 
 
-def test_a_songs_rename_in_the_second_its_lesson_was_written_projects_under_the_songs_functions_iam_policy():
-    """A common flow: a lesson is written pointing at s1 and s1 is renamed in the same second. The
-    lesson's join read is stamped with that second, the rename's fan-out beats it, and the songs
-    function settles the slot by reading s1, which its policy must allow."""
-    with Scenario(MODEL) as s:
-        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
-        s.deliver("songs")
-        s.tick(1000)
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
-        s.deliver("lessons")
-        s.put("songs", {"song_id": "s1", "title": "Yellow"})  # the same second as the lesson
+def _renamed_in_the_lessons_second(s: Scenario) -> list[dict]:
+    """A lesson is written pointing at s1 and s1 is renamed in the same second: the rename's records,
+    undelivered. The lesson's join read is stamped with that second and the rename's fan-out beats it,
+    so the songs function settles the slot by reading s1."""
+    s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
+    s.deliver("songs")
+    s.tick(1000)
+    s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+    s.deliver("lessons")
+    s.put("songs", {"song_id": "s1", "title": "Yellow"})
+    return s.records("songs")[s.delivered["songs"]:]
 
+
+def _songs_function(s: Scenario, client: _LeastPrivilegeClient) -> Projector:
+    return Projector(MODEL, s.store, s.quarantine, lookup_factory=lambda: DynamoLookup(client, MODEL),
+                     backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
+
+
+def test_a_songs_rename_in_the_second_its_lesson_was_written_projects_under_the_songs_functions_iam_policy():
+    """A common flow, where the songs function's settling read must be allowed by its policy."""
+    with Scenario(MODEL) as s:
+        pending = _renamed_in_the_lessons_second(s)
         client = _LeastPrivilegeClient(s.tables.client, MODEL, "songs")
-        songs_function = Projector(MODEL, s.store, s.quarantine,
-                                   lookup_factory=lambda: DynamoLookup(client, MODEL),
-                                   backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
+        songs_function = _songs_function(s, client)
         handle = make_handler(lambda: songs_function, margin_ms=0, emit=lambda *_: None)
-        pending = s.records("songs")[s.delivered["songs"]:]
         retries = [handle({"Records": pending})["batchItemFailures"] for _ in range(3)]  # Lambda retrying
         assert retries == [[], [], []], f"every retry fails the batch; denied: {client.denied}"
         assert s.doc("lesson", "l1")["song_title"] == "Yellow"
@@ -75,16 +82,9 @@ def test_a_settling_read_the_policy_refuses_fails_only_its_documents_records():
     """Defence in depth: a read refused for good (a policy edited by hand) fails the records of the
     documents that needed it, named by the error code, and never raises out of the batch."""
     with Scenario(MODEL) as s:
-        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
-        s.deliver("songs")
-        s.tick(1000)
-        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
-        s.deliver("lessons")
-        s.put("songs", {"song_id": "s1", "title": "Yellow"})
+        pending = _renamed_in_the_lessons_second(s)
         client = _LeastPrivilegeClient(s.tables.client, MODEL, "songs")
         client.tables.discard("songs")
-        songs_function = Projector(MODEL, s.store, s.quarantine, lookup_factory=lambda: DynamoLookup(client, MODEL),
-                                   backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
-        report = songs_function.project(s.records("songs")[s.delivered["songs"]:])
+        report = _songs_function(s, client).project(pending)
         assert report.failed_from == 0 and "AccessDeniedException" in report.failure_reason
         assert "not authorized" not in report.failure_reason, "the code, never the message"
