@@ -12,7 +12,8 @@ Layout
     One index per physical target, ``<prefix><target>`` (``customer_v1``).
     A document is its visible body's declared fields at the top level (none
     for a tombstone document) plus ``dynafold: {id, visible, state}``, where
-    ``state`` is the fold state, stored verbatim (mapping ``enabled: false``)
+    ``state`` is ``{"json": <the fold state as JSON text>}`` (mapping
+    ``enabled: false``; ``opensearch_reads.pack_state`` says why a text)
     and read back exactly: request and response bodies go through
     ``codec``, so a ``Decimal`` keeps every digit both ways. The concurrency
     token is ``(seq_no, primary_term)``, meaningful only on its own index.
@@ -91,7 +92,7 @@ from projector.stores.base import (
 )
 from projector.stores.opensearch_errors import describe, error_type
 from projector.stores.opensearch_mappings import CONTROL_BODY, MAX_ID_BYTES, META, index_body, valid_id
-from projector.stores.opensearch_reads import OpenSearchReads, stored_document
+from projector.stores.opensearch_reads import OpenSearchReads, pack_state, stored_document
 from projector.stores.opensearch_switch import OpenSearchSwitch
 from projector.stores.opensearch_requests import BoundedRequests, BulkAction, Limits, RequestTooLarge
 from projector.stores.opensearch_url import connect, redacted
@@ -390,7 +391,7 @@ class OpenSearchStore(OpenSearchReads, OpenSearchSwitch):
 
 def _source(w: DocumentWrite) -> dict[str, Any]:
     source: dict[str, Any] = dict(w.body) if w.body is not None else {}
-    source[META] = {"id": w.key.id, "visible": w.body is not None, "state": w.state.to_json()}
+    source[META] = {"id": w.key.id, "visible": w.body is not None, "state": pack_state(w.state)}
     return source
 
 

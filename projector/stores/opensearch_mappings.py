@@ -14,8 +14,8 @@ fail; OBJECTS → ``nested``; OBJECT → ``object``. The index setting ``index.q
 names the TEXT fields, so a plain query string on the alias (ours or a
 dashboard's) searches exactly those.
 
-Every document also has ``dynafold: {id, visible, state}``: the fold state
-is stored verbatim (``enabled: false``) and never indexed.
+Every document also has ``dynafold: {id, visible, state}``: the fold state,
+one JSON text under ``enabled: false``, is stored and never indexed.
 """
 
 from __future__ import annotations

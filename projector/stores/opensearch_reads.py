@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Optional
 
 from domain.state import AggregateState
+from projector.stores import codec
 from projector.stores.base import DocKey, StoredDocument
 from projector.stores.opensearch_errors import missing_index
 from projector.stores.opensearch_mappings import META, VISIBLE, valid_id
@@ -131,10 +132,31 @@ def _body(source: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in source.items() if name != META}
 
 
+PACKED = "json"
+
+
+def pack_state(state: AggregateState) -> dict[str, str]:
+    """The fold state as one JSON text inside the ``enabled: false`` object.
+
+    The node stores both shapes alike, but skipping the object's tokens costs it about five times the
+    server time of skipping one string of the same bytes (10,000 spread writes on OpenSearch 3.6.0:
+    1.36 s against 0.20 s, ``benchmarks.stream``). A slot key always holds ``|``, so ``{"json": …}``
+    never reads as a state written before the change, which ``unpack_state`` still reads.
+    """
+    return {PACKED: codec.dumps(state.to_json())}
+
+
+def unpack_state(stored: Any) -> AggregateState:
+    if not stored:
+        return AggregateState()
+    packed = stored.get(PACKED)
+    if isinstance(packed, str) and len(stored) == 1:
+        return AggregateState.from_json(codec.loads(packed))
+    return AggregateState.from_json(stored)
+
+
 def stored_document(key: DocKey, hit: Mapping[str, Any]) -> StoredDocument:
     source = hit.get("_source") or {}
     meta = source.get(META) or {}
     body = _body(source) if meta.get("visible") else None
-    return StoredDocument(
-        key, (hit["_seq_no"], hit["_primary_term"]), AggregateState.from_json(meta.get("state") or {}), body
-    )
+    return StoredDocument(key, (hit["_seq_no"], hit["_primary_term"]), unpack_state(meta.get("state")), body)
