@@ -15,7 +15,9 @@ import collections
 import time
 from typing import Any, Optional
 
+from domain.records import RecordRef
 from projector.errors import ConfigurationError
+from projector.quarantine_entry import QuarantineEntry
 from projector.runtime import Runtime
 from projector.stores.base import UnknownTarget
 
@@ -67,15 +69,23 @@ def _quarantine(runtime: Runtime) -> dict[str, Any]:
         entries = runtime.quarantine.list()
     except ConfigurationError as error:
         return {"url": runtime.quarantine_url, "total": 0, "by_reason": {}, "note": str(error)}
-    counts = collections.Counter(f"{entry.table}: {_reason_kind(entry.reason)}" for entry in entries)
+    counts = collections.Counter(f"{entry.table}: {_reason_kind(entry)}" for entry in entries)
     return {"url": runtime.quarantine_url, "total": len(entries), "by_reason": dict(sorted(counts.items()))}
 
 
-def _reason_kind(reason: str) -> str:
-    """A reason without its particulars: the record's identity (``record T, eventID E, seq S: ``) and
-    a document's name dropped, then the text up to the next colon or parenthesis."""
-    if reason.startswith("record ") and ": " in reason:
-        reason = reason.split(": ", 1)[1]
+def _reason_kind(entry: QuarantineEntry) -> str:
+    """A reason without its particulars: the record's name (``record T, eventID E, seq S: ``, where a
+    scan row's S is its key as JSON, colons and all) and a document's name dropped, then the text up
+    to the next colon or parenthesis."""
+    reason = entry.reason
+    for position in (entry.position, ""):
+        name = f"{RecordRef(entry.table, entry.event_id, position)}: "
+        if reason.startswith(name):
+            reason = reason[len(name):]
+            break
+    else:
+        if reason.startswith("record ") and ": " in reason:
+            reason = reason.split(": ", 1)[1]
     if reason.startswith("document ") and ": " in reason:
         reason = reason.split(": ", 1)[1]
     for mark in (":", " ("):

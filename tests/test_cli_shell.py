@@ -320,6 +320,29 @@ def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, caps
     assert "customer: read customer_v1" in text and "1 documents, 1 tombstones" in text
 
 
+def test_status_counts_one_cause_once_whether_a_stream_or_a_scan_quarantined_it(dynamodb, tmp_path, capsys):
+    """Review finding: a scan entry's name (``seq key:{"customer_id": {"S": …}}``) holds ``": "``, and the
+    reason was cut inside it, so one cause showed as two groups, one of them ``customers: {"S"``."""
+    from projector.checkpoints import MemoryCheckpoints
+    from projector.lookup import DynamoLookup
+    from replay.job import ReplayJob
+
+    url = f"sqlite:///{tmp_path}/v.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    poisoned = customer("p1", seq=1)
+    poisoned["dynamodb"]["NewImage"]["name"] = {"N": "1"}
+    assert len(Projector(MODEL, store, quarantine).project([poisoned]).quarantined) == 1
+    dynamodb.put_item(TableName="customers", Item={"customer_id": {"S": "p2"}, "name": {"N": "1"}})
+    job = ReplayJob(MODEL, store, quarantine, dynamodb, MemoryCheckpoints(),
+                    lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    assert job.run("customer").quarantined == 1
+    assert main(["status", "--store", url, "--format", "json"]) == 0
+    by_reason = json.loads(capsys.readouterr().out)["quarantine"]["by_reason"]
+    assert len(by_reason) == 1 and list(by_reason.values()) == [2], by_reason
+    (reason,) = by_reason
+    assert reason.startswith("customers: ") and "name" in reason and '{"S"' not in reason
+
+
 def test_python_dash_m_dynafold_is_the_command():
     result = subprocess.run([sys.executable, "-m", "dynafold", "--version"], capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=os.getcwd()))
