@@ -25,6 +25,7 @@ from domain.declarations import (
     Join,
     ProjectionError,
     attribute_names,
+    checked_parts,
     declared_fields,
     named,
 )
@@ -80,6 +81,7 @@ class Aggregate:
         root_fields = declared_fields(owner, fields)
         kids = named(f"{owner}, children", children, Children)
         root_joins = named(f"{owner}, join", joins, Join)
+        checked_parts(owner, kids, root_joins)
         derived_fields = declared_fields(f"{owner}, derived", derived)
         if derive is None and derived_fields:
             raise ModelError(f"{owner}: derived fields {[n for n, _ in derived_fields]} need a derive function")

@@ -150,6 +150,8 @@ def _check_names(aggregate: Any, owner: str) -> None:
             raise ModelError(f"{owner}, {what} {name!r}: the name {RESERVED_FIELD!r} is reserved for dynafold's metadata")
         if name in seen:
             raise ModelError(f"{owner}, {what} {name!r}: the name is already used by {seen[name]} (a field name clash)")
+        if seen is document:
+            _check_document_name(owner, what, name, top=True)
         seen[name] = f"{what} {name!r}"
 
     for name, _ in aggregate.root_fields:
@@ -164,6 +166,9 @@ def _check_names(aggregate: Any, owner: str) -> None:
     for name, _ in aggregate.derived:
         claim(document, name, "derived field")
     for child, children in aggregate.children:
+        for name, kind in children.fields:
+            _check_document_name(owner, f"children {child!r}, field", name, top=False)
+            _check_subfields(owner, f"{child}.{name}", kind)
         inner = {name: "field" for name, _ in children.fields}
         inner.update({name: "attribute" for name in children.source.key_attributes})
         for name, _ in children.joins:
@@ -177,11 +182,27 @@ def _check_names(aggregate: Any, owner: str) -> None:
         _check_subfields(owner, name, kind)
 
 
+# OpenSearch's metadata fields: a document field of one of these names fails every write of the document.
+_METADATA_FIELDS = frozenset({"_id", "_index", "_source", "_routing", "_field_names", "_ignored", "_seq_no",
+                              "_primary_term", "_version", "_meta", "_doc_count", "_data_stream_timestamp",
+                              "_size", "_type", "_uid", "_parent", "_all", "_tier", "_nested_path"})
+
+
+def _check_document_name(owner: str, what: str, name: str, top: bool) -> None:
+    """A name the stores can hold as a document field, refused at load rather than at every write."""
+    if "." in name:
+        raise ModelError(f"{owner}, {what} {name!r}: a document field name cannot hold '.', "
+                         "which OpenSearch reads as a path into an object")
+    if top and name in _METADATA_FIELDS:
+        raise ModelError(f"{owner}, {what} {name!r}: the name is one of OpenSearch's metadata fields")
+
+
 def _check_subfields(owner: str, name: str, kind: Any, depth: int = 0) -> None:
     names = [sub for sub, _ in kind.subfields]
     if len(set(names)) != len(names):
         raise ModelError(f"{owner}, field {name!r}: duplicate subfield names {names}")
     for sub, inner in kind.subfields:
+        _check_document_name(owner, f"field {name!r}, subfield", sub, top=False)
         _check_subfields(owner, f"{name}.{sub}", inner, depth + 1)
 
 

@@ -25,7 +25,9 @@ class ProjectionError(Exception):
     """An aggregate broke its own declaration at run time (a bug in the model, not in the data)."""
 
 
-def declared_fields(owner: str, value: Any) -> Declared:
+def declared_fields(owner: str, value: Any, checked: bool = True) -> Declared:
+    """``(name, kind)`` pairs; ``checked=False`` leaves the kinds to ``Aggregate``, which knows the
+    aggregate and the children or join a wrong kind belongs to (see ``checked_parts``)."""
     if value is None:
         return ()
     if not isinstance(value, Mapping):
@@ -35,7 +37,7 @@ def declared_fields(owner: str, value: Any) -> Declared:
         if not isinstance(name, str) or not name:
             raise ModelError(f"{owner}: field names must be non-empty strings, not {name!r}")
         try:
-            result.append((name, as_kind(kind)))
+            result.append((name, as_kind(kind) if checked else kind))
         except TypeError as error:
             raise ModelError(f"{owner}, field {name!r}: {error}") from None
     return tuple(result)
@@ -84,7 +86,7 @@ class Join:
             pairs = tuple(on.items())
         else:
             raise ModelError("join 'on' must be the pointing attribute or a mapping {pointing attribute: target key}")
-        self.__attrs_init__(target, pairs, index, declared_fields("join", fields))
+        self.__attrs_init__(target, pairs, index, declared_fields("join", fields, checked=False))
 
 
 @attrs.frozen(init=False)
@@ -111,5 +113,22 @@ class Children:
             raise ModelError(f"children come from a Table or an Entity, not {type(source).__name__}")
         if (parent is None) == (route is None):
             raise ModelError("children need exactly one of parent= (attribute names) or route= (a function)")
-        self.__attrs_init__(source, attribute_names(parent), route, declared_fields("children", fields),
+        self.__attrs_init__(source, attribute_names(parent), route, declared_fields("children", fields, checked=False),
                             named("children join", joins, Join))
+
+
+def checked_parts(owner: str, children: Iterable[tuple[str, Children]], joins: Iterable[tuple[str, Join]]) -> None:
+    """Check the kinds of the children's and joins' fields, naming the aggregate and the part.
+
+    Children and joins are declared before their aggregate exists, so they keep their kinds as
+    written until this check replaces them by the checked ones (idempotent for shared declarations).
+    """
+    def check(part: Any, label: str) -> None:
+        object.__setattr__(part, "fields", declared_fields(label, dict(part.fields)))
+
+    for name, join in joins:
+        check(join, f"{owner}, join {name!r}")
+    for child, declared in children:
+        check(declared, f"{owner}, children {child!r}")
+        for name, join in declared.joins:
+            check(join, f"{owner}, children {child!r}, join {name!r}")

@@ -52,6 +52,8 @@ class Model:
                     problem = check_table(aggregate, source, where, by_table)
                     if problem:
                         raise ModelError(problem)
+        if not by_name:
+            raise ModelError("a model needs at least one aggregate: Model([Aggregate(...), ...])")
         hatches: dict[str, Translator] = {}
         for translator in translators:
             if not isinstance(translator, Translator):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from domain import Aggregate, Children, Entity, Join, Model, ModelError, Table, prefix
-from domain.kinds import keyword, text
+from domain.kinds import keyword, object_, objects, text
 
 users = Table("users", "user_id", indexes={"by_plan": "plan_id"})
 plans = Table("plans", "plan_id")
@@ -86,6 +86,49 @@ def test_field_name_clashes(declaration, message):
 def test_a_field_without_a_kind():
     with pytest.raises(ModelError, match=r"aggregate 'user', field 'name': not a field kind"):
         Aggregate("user", users, fields={"name": "text"})
+
+
+@pytest.mark.parametrize("declaration, message", [
+    (lambda: Aggregate("user", users, fields={"name": text, "_id": keyword}),
+     r"aggregate 'user', field '_id': the name is one of OpenSearch's metadata fields"),
+    (lambda: Aggregate("user", users, fields={"a.b": text}),
+     r"aggregate 'user', field 'a.b': a document field name cannot hold '.'"),
+    (lambda: Aggregate("user", users, fields={"name": text}, derive=lambda u: {"_source": 1},
+                       derived={"_source": keyword}),
+     r"aggregate 'user', derived field '_source': the name is one of OpenSearch's metadata fields"),
+    (lambda: Aggregate("user", users, fields={},
+                       children={"devices": Children(devices, parent="user_id", fields={"x.y": text})}),
+     r"aggregate 'user', children 'devices', field 'x.y': a document field name cannot hold '.'"),
+    (lambda: Aggregate("user", users, fields={"tags": objects(**{"a.b": text})}),
+     r"aggregate 'user', field 'tags', subfield 'a.b': a document field name cannot hold '.'"),
+])
+def test_names_opensearch_cannot_hold_are_refused_when_the_model_loads(declaration, message):
+    """Review finding: a field named ``_id`` loaded, then OpenSearch refused every document of the
+    aggregate (and SQLite wrote ``"_id": null`` into each)."""
+    with pytest.raises(ModelError, match=message):
+        declaration()
+
+
+@pytest.mark.parametrize("declaration, message", [
+    (lambda: Aggregate("user", users, fields={},
+                       children={"devices": Children(devices, parent="user_id", fields={"tags": objects(label=str)})}),
+     r"aggregate 'user', children 'devices', field 'tags': subfield 'label': not a field kind"),
+    (lambda: Aggregate("user", users, fields={"name": text},
+                       joins={"plan": Join(plans, on="plan_id", index="by_plan", fields={"title": "text"})}),
+     r"aggregate 'user', join 'plan', field 'title': not a field kind"),
+    (lambda: Aggregate("user", users, fields={"box": object_(inner=objects(deep=int))}),
+     r"aggregate 'user', field 'box': subfield 'inner': subfield 'deep': not a field kind"),
+])
+def test_a_wrong_kind_inside_children_joins_or_objects_names_its_aggregate_and_field(declaration, message):
+    """Review finding: ``objects(label=str)`` raised a bare TypeError while the module was imported,
+    naming neither the aggregate nor the field."""
+    with pytest.raises(ModelError, match=message):
+        declaration()
+
+
+def test_a_model_without_aggregates():
+    with pytest.raises(ModelError, match=r"a model needs at least one aggregate"):
+        Model([])
 
 
 def test_one_table_declared_twice_differently():
