@@ -11,6 +11,7 @@ OpenSearch mappings and SQLite search columns).
 from __future__ import annotations
 
 import enum
+import math
 from decimal import Decimal
 from typing import Any, Mapping, Optional, Union
 
@@ -65,18 +66,27 @@ keywords = Kind(FieldKind.KEYWORDS)
 
 
 def objects(**subfields: KindLike) -> Kind:
-    """A list of objects, each holding only the declared subfields."""
-    return Kind(FieldKind.OBJECTS, tuple((name, as_kind(kind)) for name, kind in subfields.items()))
+    """A list of objects, each holding only the declared subfields (checked by ``as_kind`` when the
+    aggregate is built, so a wrong one is named with its aggregate and field)."""
+    return Kind(FieldKind.OBJECTS, tuple(subfields.items()))
 
 
 def object_(**subfields: KindLike) -> Kind:
     """One object holding only the declared subfields."""
-    return Kind(FieldKind.OBJECT, tuple((name, as_kind(kind)) for name, kind in subfields.items()))
+    return Kind(FieldKind.OBJECT, tuple(subfields.items()))
 
 
 def as_kind(value: Any) -> Kind:
     if isinstance(value, Kind):
-        return value
+        if not value.subfields:
+            return value
+        checked = []
+        for name, kind in value.subfields:
+            try:
+                checked.append((name, as_kind(kind)))
+            except TypeError as error:
+                raise TypeError(f"subfield {name!r}: {error}") from None
+        return Kind(value.kind, tuple(checked))
     if isinstance(value, FieldKind):
         if value in (FieldKind.OBJECTS, FieldKind.OBJECT):
             raise TypeError(f"{value.value} needs its subfields: use objects(...) or object_(...)")
@@ -175,6 +185,86 @@ def slicer(fields: tuple[tuple[str, Kind], ...]):
         return out
 
     return cut
+
+
+_INT64 = range(-(2**63), 2**63)
+_DERIVED_PLAIN = {
+    FieldKind.TEXT: (str,),
+    FieldKind.DATETIME: (str,),
+    FieldKind.KEYWORD: (str, int, Decimal),
+    FieldKind.BOOLEAN: (bool,),
+    FieldKind.DECIMAL: (Decimal, int, float),
+}
+
+
+def derived_value(kind: Kind, value: Any, path: str) -> Any:
+    """A value ``derive`` computed, held to its declared kind as every store will hold it, or a
+    ``TranslationError`` naming the path (never the value).
+
+    Python's own numbers are welcome (``int`` for integer and decimal, ``float`` for decimal), but a
+    value of another type is refused on every store alike: SQLite would keep it and OpenSearch's
+    mapping refuse it, and two stores of one model would disagree.
+    """
+    if value is None:
+        return None
+    k = kind.kind
+    plain = _DERIVED_PLAIN.get(k)
+    if plain is not None:
+        if type(value) in (list, tuple):  # OpenSearch holds a list of values in any field
+            return [_plain_value(k, plain, item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return _plain_value(k, plain, value, path)
+    if k is FieldKind.INTEGER:
+        if type(value) in (list, tuple):
+            return [_integer(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return _integer(value, path)
+    if k is FieldKind.KEYWORDS:
+        if isinstance(value, (list, tuple, set, frozenset)) and all(
+                type(v) in (str, int, Decimal) for v in value):
+            return sorted(value, key=lambda v: (type(v) is not str, v)) if isinstance(value, (set, frozenset)) \
+                else list(value)
+        raise _wrong(path, "a list of strings or numbers", value)
+    if k is FieldKind.OBJECT:
+        if isinstance(value, Mapping):
+            return _derived_object(kind, value, path)
+        raise _wrong(path, "an object", value)
+    if k is FieldKind.OBJECTS:
+        if not isinstance(value, (list, tuple)):
+            raise _wrong(path, "a list of objects", value)
+        result = []
+        for index, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise _wrong(f"{path}[{index}]", "an object", item)
+            result.append(_derived_object(kind, item, f"{path}[{index}]"))
+        return result
+    raise TypeError(f"unknown kind {k}")  # pragma: no cover - every FieldKind is handled above
+
+
+def _integer(value: Any, path: str) -> int:
+    if type(value) is Decimal and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
+    if type(value) is int and value in _INT64:
+        return value
+    raise _wrong(path, "an integer (64-bit)", value)
+
+
+def _plain_value(k: FieldKind, plain: tuple, value: Any, path: str) -> Any:
+    if not isinstance(value, plain) or (type(value) is bool and k is not FieldKind.BOOLEAN):
+        raise _wrong(path, k.value, value)
+    if (type(value) is float and not math.isfinite(value)) or (type(value) is Decimal and not value.is_finite()):
+        raise _wrong(path, f"a finite {k.value}", value)
+    return value
+
+
+def _wrong(path: str, expected: str, value: Any) -> TranslationError:
+    return TranslationError(f"derived field {path!r} must be {expected}, not {type(value).__name__}")
+
+
+def _derived_object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:
+    declared = {name for name, _ in kind.subfields}
+    for name in value:
+        if name not in declared:
+            raise TranslationError(f"derived field {path!r} holds the undeclared subfield {str(name)[:64]!r}")
+    return {name: derived_value(sub, value.get(name), f"{path}.{name}") for name, sub in kind.subfields}
 
 
 def _object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from domain.declarations import ROOT, ProjectionError
 from domain.events import Slot
+from domain.kinds import TranslationError, derived_value
 from domain.roles import JoinRole, MemberRole
 from domain.state import AggregateState, Entry
 
@@ -142,6 +143,9 @@ def render(aggregate: Any, roles: Sequence[MemberRole], doc_id: str, state: Aggr
         raise ProjectionError(
             f"aggregate {aggregate.name!r}: derive returned {got}, but the aggregate declares derived fields {names}"
         )
-    for name in names:
-        body[name] = derived[name]
+    for name, kind in aggregate.derived:
+        try:
+            body[name] = derived_value(kind, derived[name], name)
+        except TranslationError as error:
+            raise ProjectionError(f"aggregate {aggregate.name!r}: {error}") from None
     return body

@@ -247,3 +247,60 @@ def test_a_document_the_aggregate_cannot_derive_quarantines_the_records_behind_i
     assert "derive raised ZeroDivisionError" in quarantine.list()[0].reason
     assert "secrets" not in quarantine.list()[0].reason
     assert [o["order_id"] for o in store.get("customer", "c1")["orders"]] == ["o1"]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_derived_value_of_another_kind_quarantines_its_record_on_every_store(store, tmp_path):
+    """Review finding: a derive returning "many" for an integer field was written as it was on SQLite,
+    while OpenSearch's mapping refused it: one model, two stores, two outcomes. Every store now refuses it."""
+    from domain import Aggregate, Model
+    from domain.sample import CUSTOMER, LESSON, derive_customer
+
+    def counting_in_words(view):
+        derived = derive_customer(view)
+        return {**derived, "order_count": "many" if derived["order_count"] > 1 else derived["order_count"]}
+
+    model = Model([Aggregate("customer", CUSTOMER.root, fields=dict(CUSTOMER.root_fields), children=dict(CUSTOMER.children),
+                             derive=counting_in_words, derived=dict(CUSTOMER.derived)), LESSON])
+    quarantine = MemoryQuarantine()
+    views = MemoryStore() if store == "memory" else SQLiteStore(f"sqlite:///{tmp_path}/v.db")
+    report = Projector(model, views, quarantine).project(
+        [customer("c1", seq=1), order("c1", "o1", seq=2), order("c1", "o2", seq=3)])
+    assert report.failed_from is None
+    assert [e.event_id for e in quarantine.list()] == ["ev-orders-3"]
+    assert "aggregate 'customer': derived field 'order_count' must be an integer" in quarantine.list()[0].reason
+    assert "many" not in quarantine.list()[0].reason
+    assert views.get("customer", "c1")["order_count"] == 1
+
+
+@pytest.mark.parametrize("value, accepted", [
+    (3, 3), (Decimal("3"), 3), (Decimal("3.5"), None), (True, None), ("3", None), (2**63, None),
+])
+def test_derived_integers_are_python_or_integral_decimals_within_64_bits(value, accepted):
+    from domain.kinds import TranslationError, derived_value, integer
+
+    if accepted is None:
+        with pytest.raises(TranslationError, match="derived field 'n' must be an integer"):
+            derived_value(integer, value, "n")
+    else:
+        assert derived_value(integer, value, "n") == accepted and type(derived_value(integer, value, "n")) is int
+
+
+def test_derived_objects_hold_their_declared_subfields_only():
+    from domain.kinds import TranslationError, decimal, derived_value, keyword, objects
+
+    kind = objects(sku=keyword, price=decimal)
+    assert derived_value(kind, [{"sku": "a", "price": 1.5}], "lines") == [{"sku": "a", "price": 1.5}]
+    with pytest.raises(TranslationError, match=r"derived field 'lines\[0\]' holds the undeclared subfield 'cost'"):
+        derived_value(kind, [{"sku": "a", "cost": 1}], "lines")
+    with pytest.raises(TranslationError, match=r"derived field 'lines\[0\].price' must be a finite decimal"):
+        derived_value(kind, [{"sku": "a", "price": float("nan")}], "lines")
+
+
+def test_a_derived_list_of_values_of_the_fields_kind_is_welcome_as_opensearch_allows():
+    from domain.kinds import TranslationError, derived_value, integer, text
+
+    assert derived_value(text, ["Ada", "Grace"], "names") == ["Ada", "Grace"]
+    assert derived_value(integer, (1, Decimal("2")), "counts") == [1, 2]
+    with pytest.raises(TranslationError, match=r"derived field 'names\[1\]' must be text, not int"):
+        derived_value(text, ["Ada", 7], "names")
