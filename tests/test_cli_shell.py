@@ -157,6 +157,8 @@ def test_list_options_accept_repetition_and_commas_alike():
     exports = parse(["replay", "--from-export", "s3://b/one", "--from-export", "orders=s3://b/two"]).from_export
     assert exports == ["s3://b/one", "orders=s3://b/two"]
     assert parse(["replay", "--aggregate", "customer,lesson"]).aggregate == ["customer", "lesson"]
+    assert parse(["replay", "--aggregate", "customer,lesson", "--aggregate", "lesson"]).aggregate == \
+        ["customer", "lesson"], "a name given twice is replayed once"
 
 
 @pytest.mark.parametrize("words, complaint", [
@@ -170,7 +172,8 @@ def test_list_options_accept_repetition_and_commas_alike():
     (["replay", "--segments", "0"], "positive"),
     (["verify", "--segments", "0"], "positive"),
     (["replay", "--workers", "-1"], "positive"),
-    (["project", "--batch-size", "0"], "positive"),
+    (["project", "--batch-size", "0"], "between 1 and 1000"),
+    (["project", "--batch-size", "1001"], "GetRecords limit"),
 ])
 def test_impossible_combinations_are_usage_errors(words, complaint, capsys):
     with pytest.raises(SystemExit) as exit_:

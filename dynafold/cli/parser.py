@@ -56,6 +56,11 @@ def share(text: str) -> float:
     return _number(text, float, "a number between 0 and 1", 0, 1)
 
 
+def stream_batch(text: str) -> int:
+    """Records per ``GetRecords`` call: 1 to 1,000 (DynamoDB Streams' limit)."""
+    return _number(text, int, "a whole number between 1 and 1000 (DynamoDB Streams' GetRecords limit)", 1, 1000)
+
+
 def seconds(text: str) -> float:
     return _number(text, float, "a finite number of seconds (0 or more)", 0, 1e12)
 
@@ -66,7 +71,7 @@ class Extend(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         items = list(getattr(namespace, self.dest, None) or [])
         items.extend(part.strip() for part in str(values).split(",") if part.strip())
-        setattr(namespace, self.dest, items)
+        setattr(namespace, self.dest, list(dict.fromkeys(items)))  # a name given twice is done once
 
 
 def _common(parser: argparse.ArgumentParser, *names: str, leaf: bool = True) -> None:
@@ -123,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "store", "model", "table-names", "quarantine", "checkpoints")
     project.add_argument("--tables", metavar="TABLE", action=Extend, help="only these tables (repeat or "
                          "comma-separate; default: every table of the model)")
-    project.add_argument("--batch-size", metavar="N", type=positive_int, default=100,
+    project.add_argument("--batch-size", metavar="N", type=stream_batch, default=100,
                          help="records per GetRecords call (default: %(default)s)")
     project.add_argument("--interval", metavar="SECONDS", type=seconds, default=1.0,
                          help="pause between polls of idle streams (default: %(default)s)")
