@@ -93,9 +93,28 @@ def _lambda_value(value: Any) -> Any:
     return value
 
 
+def moto_binary_keys(stream: dict) -> dict:
+    """A GetRecords ``dynamodb`` object with its binary keys as DynamoDB writes them.
+
+    moto (5.2.1 to 5.2.5 at least) puts a binary key attribute in a stream record's ``Keys``
+    base64-encoded once more than in its images (``b"AQI="`` for ``b"\\x01\\x02"``); DynamoDB Local, like
+    DynamoDB, does not, and the engine rightly quarantines such a record ("NewImage key differs from
+    Keys"). Where an image holds the key, its value is taken; anything else is left as it came.
+    """
+    keys, image = stream.get("Keys"), stream.get("NewImage") or stream.get("OldImage")
+    if not keys or not image:
+        return stream
+    fixed = dict(keys)
+    for name, typed in keys.items():
+        held = image.get(name)
+        if "B" in typed and held and "B" in held and typed["B"] == base64.b64encode(held["B"]):
+            fixed[name] = held
+    return {**stream, "Keys": fixed}
+
+
 def lambda_record(record: dict, stream_arn: str) -> dict:
     """A GetRecords record as Lambda delivers it: whole epoch seconds, base64 binaries, the stream ARN."""
-    stream = dict(record["dynamodb"])
+    stream = moto_binary_keys(dict(record["dynamodb"]))
     created = stream.get("ApproximateCreationDateTime")
     if isinstance(created, dt.datetime):
         stream["ApproximateCreationDateTime"] = int(created.timestamp())

@@ -6,6 +6,8 @@ import base64
 import datetime as dt
 from typing import Any
 
+from testkit.dynamo import moto_binary_keys
+
 
 def _lambda_value(value: Any) -> Any:
     if isinstance(value, dict):
@@ -18,7 +20,7 @@ def _lambda_value(value: Any) -> Any:
 
 
 def lambda_record(record: dict, stream_arn: str) -> dict:
-    stream = dict(record["dynamodb"])
+    stream = moto_binary_keys(dict(record["dynamodb"]))
     created = stream.get("ApproximateCreationDateTime")
     if isinstance(created, dt.datetime):
         stream["ApproximateCreationDateTime"] = created.timestamp()
