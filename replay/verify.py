@@ -74,6 +74,7 @@ class VerifyReport:
     compared: int = 0
     drift: list[Drift] = attrs.field(factory=list)
     transient: int = 0
+    unprojectable: int = 0  # table items the model cannot project (the live path quarantines them too)
 
 
 def sampled(doc_id: str, fraction: float) -> bool:
@@ -144,9 +145,10 @@ class Verifier:
         report = VerifyReport(name)
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as tmp:
             scratch = SQLiteStore(f"sqlite:///{os.path.join(tmp, 'expected.db')}")
-            ReplayJob(self.model, scratch, ScratchQuarantine(), self.client, MemoryCheckpoints(),
-                      lookup_factory=self.lookup_factory, segments=self.segments, workers=self.workers,
-                      page_size=self.page_size, names=self.names, clock=self.clock).run(name)
+            replayed = ReplayJob(self.model, scratch, ScratchQuarantine(), self.client, MemoryCheckpoints(),
+                                 lookup_factory=self.lookup_factory, segments=self.segments, workers=self.workers,
+                                 page_size=self.page_size, names=self.names, clock=self.clock).run(name)
+            report.unprojectable = replayed.quarantined
             expected = scratch.stored(scratch.targets(name).read)
             actual = self.store.stored(self.store.targets(name).read)
             for doc_id, want, have in _merge(expected, actual):

@@ -95,6 +95,19 @@ def test_verify_cli_exit_codes_and_json(dynamodb, tmp_path, capsys):
     assert main(["verify", "--store", "sqlite:///" + str(tmp_path / "missing" / "x.db"), "--aggregate", "nope"]) == 2
 
 
+def test_verify_says_how_many_table_items_the_model_cannot_project(dynamodb, tmp_path, capsys):
+    """Review finding: a customer whose name is a number was in the table and in no document, and
+    verify said only '0 drifted': true (a replay would not project it either), but silent."""
+    url = f"sqlite:///{tmp_path}/v.db"
+    setup_views(dynamodb, url)
+    dynamodb.put_item(TableName="customers", Item={"customer_id": {"S": "poison"}, "name": {"N": "1"}})
+    capsys.readouterr()
+    assert main(["verify", "--store", url, "--aggregate", "customer"]) == 0
+    assert "1 table item(s) the model cannot project" in capsys.readouterr().out
+    assert main(["verify", "--store", url, "--aggregate", "customer", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["aggregates"][0]["unprojectable"] == 1
+
+
 def test_a_repair_racing_live_projection_never_regresses_a_document(dynamodb, streams):
     from projector.batch import Projector
     from projector.lambda_handler import make_handler

@@ -23,10 +23,13 @@ def verify(args) -> int:
         repaired = [verifier.repair(d) for d in report.drift] if args.repair else []
         drifted += len(report.drift)
         results.append({"aggregate": name, "compared": report.compared, "transient": report.transient,
+                        "unprojectable": report.unprojectable,
                         "drift": [d.to_json() for d in report.drift], "repaired": sum(repaired)})
         if args.format == "text":
             print(f"{name}: {report.compared} documents compared, {len(report.drift)} drifted"
-                  + (f", {sum(repaired)} repaired" if args.repair else ""))
+                  + (f", {sum(repaired)} repaired" if args.repair else "")
+                  + (f"; {report.unprojectable} table item(s) the model cannot project, so in no document "
+                     "(see `dynafold quarantine list`)" if report.unprojectable else ""))
             for drift in report.drift:
                 print(f"  {drift.kind:<10} {drift.id}")
                 for field in drift.fields:
