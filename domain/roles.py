@@ -95,6 +95,18 @@ class JoinRole:
             key[target_attribute] = value
         return SourceItem.of(self.target_table, key)
 
+    def stored_target(self, values: Mapping[str, Any]) -> Optional[SourceItem]:
+        """``target_of`` for a pointing slice read back from a store: JSON gives an integral N pointer
+        back as ``int`` and a B pointer as base64 text (the slice was checked when it was made)."""
+        restored = None
+        for target_attribute, pointing in self.pointers:
+            value = values.get(pointing)
+            expected = self.target.table.key_type(target_attribute)
+            if (expected == "N" and type(value) is int) or (expected == "B" and type(value) is str and value):
+                restored = dict(values) if restored is None else restored
+                restored[pointing] = Decimal(value) if expected == "N" else base64.b64decode(value)
+        return self.target_of(values if restored is None else restored)
+
     def accepts(self, image: Optional[Mapping[str, Any]]) -> bool:
         return image is not None and self.target.matches(image)
 

@@ -64,7 +64,7 @@ def short(join: JoinRole) -> str:
 
 
 def _joined(join: JoinRole, entry: Entry, values: Mapping[str, Any], state: AggregateState) -> Optional[dict]:
-    target = join.target_of(values)
+    target = join.stored_target(values)
     if target is None:
         return None
     found = state.entries.get(Slot(join.name, target, entry.slot.source).key)

@@ -304,3 +304,51 @@ def test_a_derived_list_of_values_of_the_fields_kind_is_welcome_as_opensearch_al
     assert derived_value(integer, (1, Decimal("2")), "counts") == [1, 2]
     with pytest.raises(TranslationError, match=r"derived field 'names\[1\]' must be text, not int"):
         derived_value(text, ["Ada", 7], "names")
+
+
+def test_numeric_and_binary_join_pointers_survive_the_stores_json(aws, tmp_path):
+    """Found by the harness on a model keyed by numbers and binaries: a store's JSON gives an integral
+    pointer back as ``int`` and a binary one as base64 text, so the next fold of the document could not
+    find the joined item ("attribute 'part_ref' must be N") and its records failed."""
+    import base64
+
+    from domain import Aggregate, Children, Join, Model, Table
+    from domain.kinds import integer, keyword, text
+    from tests.support.records import record
+
+    shelves = Table("shelves", "shelf_id")
+    parts = Table("parts", "part_no", types={"part_no": "N"})
+    tags = Table("tags", "tag", types={"tag": "B"})
+    bins = Table("bins", "bin_id", types={"part_ref": "N", "tag_ref": "B"},
+                 indexes={"by_part": "part_ref", "by_tag": "tag_ref"})
+    model = Model([Aggregate("shelf", shelves, fields={"shelf_id": keyword}, children={
+        "bins": Children(bins, parent="shelf_id", fields={"bin_id": keyword, "count": integer}, joins={
+            "part": Join(parts, on="part_ref", index="by_part", fields={"name": text}),
+            "tag": Join(tags, on="tag_ref", index="by_tag", fields={"label": text})})})])
+    tag = base64.b64encode(b"\x00\xff").decode()
+    import boto3
+
+    from projector.lookup import DynamoLookup
+    from projector.provision import create_tables
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    create_tables(dynamodb, model)
+    dynamodb.put_item(TableName="parts", Item={"part_no": {"N": "7"}, "name": {"S": "bolt"}})
+
+    def bin_image(count: int, bin_id: str = "b1") -> dict:
+        return {"bin_id": {"S": bin_id}, "shelf_id": {"S": "s1"}, "count": {"N": str(count)},
+                "part_ref": {"N": "7"}, "tag_ref": {"B": tag}}
+
+    for views in (MemoryStore(), SQLiteStore(f"sqlite:///{tmp_path}/v.db")):
+        quarantine = MemoryQuarantine()
+        projector = Projector(model, views, quarantine, lookup_factory=lambda: DynamoLookup(dynamodb, model))
+        first = projector.project([record("shelves", {"shelf_id": {"S": "s1"}}, {"shelf_id": {"S": "s1"}}, seq=1),
+                                   record("bins", {"bin_id": {"S": "b1"}}, bin_image(1), seq=2),
+                                   record("parts", {"part_no": {"N": "7"}}, {"part_no": {"N": "7"}, "name": {"S": "bolt"}},
+                                          seq=3)])
+        again = projector.project([record("bins", {"bin_id": {"S": "b2"}}, bin_image(2, "b2"), seq=4)])
+        assert first.failed_from is None and again.failed_from is None, again.failure_reason
+        assert not quarantine.list(), [e.reason for e in quarantine.list()]
+        shown = views.get("shelf", "s1")["bins"]
+        assert [(b["bin_id"], b["count"], b["part"]) for b in shown] == [("b1", 1, {"name": "bolt"}),
+                                                                         ("b2", 2, {"name": "bolt"})]
