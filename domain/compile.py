@@ -128,6 +128,15 @@ def _joins(aggregate: Any, role: str, prefix: str, pointing: TableOrEntity, join
                 f"{list(index.key_attributes)}, but the join points through {sorted(pointing_attributes)}; the "
                 "fan-out index must be keyed by exactly the pointing attributes"
             )
+        for target_attribute, pointing_attribute in pointers:
+            want, have = target.table.key_type(target_attribute), pointing_table.key_type(pointing_attribute)
+            if want != have:
+                raise ModelError(
+                    f"{label}: pointing attribute {pointing_attribute!r} is {have} on table {pointing_table.name!r} "
+                    f"(so is the key of its index {index.name!r}), but {target.describe()} keys {target_attribute!r} "
+                    f"as {want}: declare types={{{pointing_attribute!r}: {want!r}}} on table {pointing_table.name!r} "
+                    f"(DynamoDB refuses an item whose index key has another type than the index's)"
+                )
         result.append(
             JoinRole(aggregate.name, prefix + name, role, target, tuple(pointers), tuple(constants), index.name,
                      pointing_table.name, index.key_attributes, join.fields)

@@ -126,6 +126,21 @@ def test_a_wrong_kind_inside_children_joins_or_objects_names_its_aggregate_and_f
         declaration()
 
 
+def test_a_join_whose_pointer_type_differs_from_the_joined_key():
+    """Found by a helper: the pointer's index was provisioned as S under an N-keyed target, and moto
+    accepted what DynamoDB refuses (a pointer item whose index key has another type)."""
+    regions = Table("regions", "region_no", types={"region_no": "N"})
+    shops = Table("shops", "shop_id", indexes={"by_region": "region_no"})
+    with pytest.raises(ModelError, match=r"aggregate 'shop', join 'region': pointing attribute 'region_no' is S on "
+                                         r"table 'shops' .* table 'regions' keys 'region_no' as N: declare "
+                                         r"types=\{'region_no': 'N'\}"):
+        Aggregate("shop", shops, fields={"name": text},
+                  joins={"region": Join(regions, on="region_no", index="by_region", fields={"name": text})})
+    typed = Table("shops", "shop_id", types={"region_no": "N"}, indexes={"by_region": "region_no"})
+    Aggregate("shop", typed, fields={"name": text},
+              joins={"region": Join(regions, on="region_no", index="by_region", fields={"name": text})})
+
+
 def test_a_model_without_aggregates():
     with pytest.raises(ModelError, match=r"a model needs at least one aggregate"):
         Model([])
