@@ -264,7 +264,7 @@ def _derived_object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str
     for name in value:
         if name not in declared:
             raise TranslationError(f"derived field {path!r} holds the undeclared subfield {str(name)[:64]!r}")
-    return {name: derived_value(sub, value.get(name), f"{path}.{name}") for name, sub in kind.subfields}
+    return {name: derived_value(sub, value[name], f"{path}.{name}") for name, sub in kind.subfields if name in value}
 
 
 def _object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:
