@@ -149,22 +149,18 @@ def test_a_lesson_re_created_in_the_instant_its_song_is_deleted_shows_no_song():
         assert s.doc("lesson", "l1")["song_title"] is None
 
 
-def test_a_lagging_index_can_hide_a_lesson_from_a_fan_out_and_repair_closes_the_gap():
-    """The residual race of the design notes, step by step: the lesson's join read the old title,
-    then the song was renamed and its fan-out query ran while the index did not hold the lesson."""
-    hidden = {"on": True}
+def _lagging_index(hidden: dict):
+    """A lookup factory whose index queries find nothing while ``hidden["on"]``: a fan-out GSI that lags."""
 
-    class Blind:
+    class LaggingIndex:
         def __init__(self, scenario):
-            from projector.lookup import DynamoLookup
-
             self.inner = DynamoLookup(scenario.tables.client, scenario.model)
 
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
         def prefetch(self, needs):
-            self.inner.prefetch([n for n in needs if not hasattr(n, "index")])
+            self.inner.prefetch([n for n in needs if not (hidden["on"] and hasattr(n, "index"))])
 
         def query(self, query):
             return [] if hidden["on"] else self.inner.query(query)
@@ -172,7 +168,15 @@ def test_a_lagging_index_can_hide_a_lesson_from_a_fan_out_and_repair_closes_the_
         def query_page(self, query, start, limit):
             return ([], None) if hidden["on"] else self.inner.query_page(query, start, limit)
 
-    with Scenario(MODEL, lookup=Blind) as s:
+    return LaggingIndex
+
+
+def test_a_lagging_index_can_hide_a_lesson_from_a_fan_out_and_repair_closes_the_gap():
+    """The residual race of the design notes, step by step: the lesson's join read the old title,
+    then the song was renamed and its fan-out query ran while the index did not hold the lesson."""
+    hidden = {"on": True}
+
+    with Scenario(MODEL, lookup=_lagging_index(hidden)) as s:
         s.put("songs", {"song_id": "s1", "title": "Old"})
         s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
         s.deliver("songs"), s.deliver("lessons")
@@ -349,23 +353,7 @@ def test_repair_corrects_a_slot_its_read_ties_with_a_joined_items_record_of_that
     leave such a slot alone (only a read-stamped slot was waited out); now it waits the second out too."""
     hidden = {"on": False}
 
-    class Blind:
-        def __init__(self, scenario):
-            self.inner = DynamoLookup(scenario.tables.client, scenario.model)
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def prefetch(self, needs):
-            self.inner.prefetch([n for n in needs if not (hidden["on"] and hasattr(n, "index"))])
-
-        def query(self, query):
-            return [] if hidden["on"] else self.inner.query(query)
-
-        def query_page(self, query, start, limit):
-            return ([], None) if hidden["on"] else self.inner.query_page(query, start, limit)
-
-    with Scenario(MODEL, lookup=Blind) as s:
+    with Scenario(MODEL, lookup=_lagging_index(hidden)) as s:
         s.put("songs", {"song_id": "s1", "title": "A"})
         s.deliver("songs")
         s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
