@@ -20,11 +20,10 @@ import time
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from domain.sample import MODEL
-from projector.dynamodb_json import decode_map
-from projector.records import decode_stream_record
-
 from benchmarks.workloads import modified, spread
+from dynafold.projector.intake.dynamodb_json import decode_map
+from dynafold.projector.intake.records import decode_stream_record
+from dynafold.sample import MODEL
 
 
 class _NoLookup:

@@ -13,12 +13,11 @@ import time
 import uuid
 from typing import Any, Optional
 
-from domain.sample import MODEL
-from projector.batch import Projector
-from projector.quarantine import MemoryQuarantine
-from projector.stores.opensearch import OpenSearchStore
-
 from benchmarks.workloads import ARN, T0
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.sample import MODEL
 
 
 class PagedLookup:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import random
 import threading
 
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.quarantine import MemoryQuarantine
-from projector.stores import open_store
-
 from benchmarks.workloads import order_record
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.sample import MODEL
 
 
 def measure(projectors: int = 8, batches: int = 25, size: int = 20) -> dict:

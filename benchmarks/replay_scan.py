@@ -20,14 +20,13 @@ import tracemalloc
 
 import boto3
 
-from domain.sample import MODEL
-from projector.checkpoints import MemoryCheckpoints
-from projector.lookup import DynamoLookup
-from projector.provision import create_tables
-from projector.quarantine import MemoryQuarantine
-from projector.stores.sqlite import SQLiteStore
-from replay.job import ReplayJob
-from replay.scan import scan_pages
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.aws.provision import create_tables
+from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.replay.job import ReplayJob
+from dynafold.replay.scan import scan_pages
+from dynafold.sample import MODEL
 
 PAGE = 1000
 

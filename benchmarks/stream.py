@@ -18,15 +18,14 @@ import time
 import uuid
 from typing import Any, Callable
 
-from domain.sample import MODEL
-from projector.batch import Projector
-from projector.document_cache import DocumentCache
-from projector.lambda_handler import make_handler
-from projector.quarantine import MemoryQuarantine
-from projector.stores.opensearch import OpenSearchStore
-
 from benchmarks.dp_baseline import DataPrepperStyle
 from benchmarks.workloads import batches, clustered, spread
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.engine.document_cache import DocumentCache
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.sample import MODEL
 
 BATCH = 1000
 

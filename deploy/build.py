@@ -1,4 +1,4 @@
-"""Build the Lambda package: ``python -m deploy.build [--model myapp.views:MODEL] [--arch arm64|x86_64]``.
+"""Build the Lambda package: ``python -m dynafold.deploy.build [--model myapp.views:MODEL] [--arch arm64|x86_64]``.
 
 Installs the locked dependencies (``deploy/requirements.lock``, every wheel
 checked against its SHA-256 with ``--require-hashes``) for the Lambda
@@ -25,8 +25,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable, Optional
 
-from deploy.lock import LOCK, pip_target_options
-from deploy.packaging import ENGINE, model_files, package_tree
+from dynafold.deploy.lock import LOCK, pip_target_options
+from dynafold.deploy.packaging import engine_files, model_files, package_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -51,9 +51,7 @@ def install(staging: Path, arch: str, lock: Path = LOCK) -> None:
 
 def add_sources(staging: Path, model: Optional[str], model_package: Optional[str]) -> list[str]:
     """The engine's packages and the model's files; the package paths added, for the summary line."""
-    files: list[tuple[Path, str]] = []
-    for package in ENGINE:
-        files.extend(package_tree(ROOT / package, ROOT))
+    files: list[tuple[Path, str]] = list(engine_files())
     if model_package:
         directory = Path(model_package).resolve()
         if not (directory / "__init__.py").exists():
@@ -100,7 +98,7 @@ def build(output: Path, arch: str, model: Optional[str] = None, model_package: O
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.build", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m dynafold.deploy.build", description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=str(ROOT / "dist" / "dynafold-lambda.zip"),
                         help="the zip the template's CodeUri names (default: %(default)s)")
     parser.add_argument("--arch", choices=sorted(ARCHES), default="arm64",
@@ -110,7 +108,7 @@ def main(argv=None) -> int:
     parser.add_argument("--model-package", help="a package directory to add instead (e.g. src/myapp)")
     args = parser.parse_args(argv)
     digest, added = build(Path(args.output), args.arch, args.model, args.model_package)
-    extra = sorted({name.split("/")[0] for name in added} - set(ENGINE))
+    extra = sorted({name.split("/")[0] for name in added} - {"dynafold"})
     print(f"{args.output}  sha256 {digest}  ({args.arch}{'; model package ' + ', '.join(extra) if extra else ''})")
     return 0
 

@@ -5,7 +5,7 @@ to (a consistent ``BatchGetItem`` of the joined item); for each join that
 targets its table, the pointing table's index (the fan-out ``Query``) and
 the pointing table itself (pointing items whose routing attributes the
 index does not project are read consistently) and its own table (the
-settling read of ``domain.fold.settle``). Nothing else of DynamoDB.
+settling read of ``dynafold.domain.fold.settle``). Nothing else of DynamoDB.
 A table with a hand-written ``Translator`` may read anything its ``needs``
 name, which the model cannot tell: it gets reads on every model table and
 index. Every function may use the control table (quarantine, checkpoints)
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from deploy.cfn import NO_VALUE, get_att, if_, ref, sub
-from domain.model import Model
+from dynafold.deploy.cfn import NO_VALUE, get_att, if_, ref, sub
+from dynafold.domain.model import Model
 
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 CONTROL = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
@@ -48,7 +48,7 @@ def reads(model: Model, table: str) -> tuple[list[str], list[tuple[str, str]]]:
     for join in plan.joined:
         queries.add((join.pointing_table, join.index))
         tables.add(join.pointing_table)
-        tables.add(join.target_table)  # the settling read after a fan-out's load (domain.fold.settle)
+        tables.add(join.target_table)  # the settling read after a fan-out's load (dynafold.domain.fold.settle)
     return sorted(tables), sorted(queries)
 
 

@@ -11,7 +11,7 @@ endpoint (and one for S3, which replays from exports read) is created.
 
 from __future__ import annotations
 
-from deploy.cfn import NO_VALUE, and_, equals, if_, join, not_, ref, sub
+from dynafold.deploy.cfn import NO_VALUE, and_, equals, if_, join, not_, ref, sub
 
 PARAMETERS = {
     "SubnetIds": {"Type": "CommaDelimitedList", "Default": "",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Mapping
 
-from deploy.cfn import NO_VALUE, get_att, if_, ref, sub
+from dynafold.deploy.cfn import NO_VALUE, get_att, if_, ref, sub
 
 ACTIONS = if_("HasAlarmTopic", [ref("AlarmTopicArn")], NO_VALUE)
 

@@ -16,14 +16,15 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from domain.model import Model
-from projector.errors import ConfigurationError
+from dynafold.domain.model import Model
+from dynafold.projector.errors import ConfigurationError
 
-ENGINE = ("domain", "projector", "replay")
+LAMBDA_PACKAGES = ("dynafold", "dynafold.domain", "dynafold.projector", "dynafold.replay", "dynafold.handlers")
+"""What the Lambda functions import; the CLI, the test kit and the deployment tools stay out of the zip."""
 
 
 def importable_model(spec: str) -> Model:
-    from projector.config import load_model
+    from dynafold.projector.config import load_model
 
     here = os.getcwd()
     if here not in sys.path:
@@ -31,11 +32,39 @@ def importable_model(spec: str) -> Model:
     return load_model(spec)
 
 
+def engine_files() -> Iterator[tuple[Path, str]]:
+    """(file on disk, path in the zip) of the installed dynafold the Lambda runs: whether installed from
+    the wheel or editable from a checkout (whose folders are mapped into the namespace), each module
+    lands where ``import dynafold...`` finds it."""
+    import dynafold
+
+    root = Path(dynafold.__file__).parent
+    for package in _lambda_packages(root):
+        directory = Path(importlib.import_module(package).__path__[0])
+        arc = package.replace(".", "/")
+        for path in sorted(directory.iterdir()):
+            if path.is_file() and path.suffix not in (".pyc", ".pyo"):
+                yield path, f"{arc}/{path.name}"
+
+
+def _lambda_packages(root: Path) -> Iterator[str]:
+    import pkgutil
+
+    for top in LAMBDA_PACKAGES:
+        yield top
+        if top == "dynafold":
+            continue
+        module = importlib.import_module(top)
+        for info in pkgutil.walk_packages(module.__path__, f"{top}."):
+            if info.ispkg:
+                yield info.name
+
+
 def model_files(spec: str) -> Iterator[tuple[Path, str]]:
     """(file on disk, path in the package) for everything the model named ``module:attribute`` needs
     beyond the engine; nothing when the model ships with the engine (the sample)."""
     module = spec.partition(":")[0]
-    if module.split(".")[0] in ENGINE:
+    if module.split(".")[0] == "dynafold":
         return
     here = os.getcwd()
     if here not in sys.path:

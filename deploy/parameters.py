@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy.cfn import unique_ids
-from deploy.template import DeployError, source_tables
-from domain.model import Model
-from projector.table_names import TableNames
+from dynafold.deploy.cfn import unique_ids
+from dynafold.deploy.template import DeployError, source_tables
+from dynafold.domain.model import Model
+from dynafold.projector.table_names import TableNames
 
 
 def stack_parameters(model: Model, client: Any, names: TableNames, store_url: str, domain_arn: str) -> dict[str, str]:

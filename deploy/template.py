@@ -2,9 +2,9 @@
 
 One stream function per source table of the model (its logical name in
 the resource names), its event source mapping and its own least-privilege
-role (``deploy.iam``); the replay state machine and its step function; the
+role (``dynafold.deploy.iam``); the replay state machine and its step function; the
 failure queue and the function that re-drives it; alarms and a dashboard
-(``deploy.operations``); an optional VPC (``deploy.network``). Physical
+(``dynafold.deploy.operations``); an optional VPC (``dynafold.deploy.network``). Physical
 table names are parameters, passed to the code as ``DYNAFOLD_TABLES``, and
 ``DYNAFOLD_MODEL`` names the model, so the template is the only place a
 deployment is described. Regions differ only in parameters. The checked-in
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from deploy import iam, network, operations
-from deploy.cfn import dump, get_att, if_, join, not_, equals, ref, sub, unique_ids, NO_VALUE
-from projector.errors import ConfigurationError
-from domain.model import Model
+from dynafold.deploy import iam, network, operations
+from dynafold.deploy.cfn import NO_VALUE, dump, equals, get_att, if_, join, not_, ref, sub, unique_ids
+from dynafold.domain.model import Model
+from dynafold.projector.errors import ConfigurationError
 
 TABLE_NAME = "^[A-Za-z0-9_.-]{3,255}$"
 STREAM_ARN = "^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}/stream/.+$"
@@ -64,7 +64,7 @@ def parameters(model: Model, ids: dict[str, str], tables: list[str]) -> dict:
                                 "AllowedPattern": "^arn:aws[a-z-]*:es:[a-z0-9-]+:[0-9]{12}:domain/[a-z][a-z0-9-]*$",
                                 "Description": "The Amazon OpenSearch Service domain (its HTTP API only, action by action)"},
         "Architecture": {"Type": "String", "AllowedValues": ["arm64", "x86_64"], "Default": "arm64",
-                         "Description": "Lambda architecture; build the package for it: python -m deploy.build --arch"},
+                         "Description": "Lambda architecture; build the package for it: python -m dynafold.deploy.build --arch"},
     }
     for table in sorted(model.tables):
         found[f"{ids[table]}TableName"] = {"Type": "String", "Default": table, "AllowedPattern": TABLE_NAME,
@@ -137,7 +137,7 @@ def stream_resources(model: Model, ids: dict[str, str], table: str) -> dict:
         "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": get_att("StreamFailures", "Arn")}},
     }
     return {
-        name: _function(f"Projects the {table} stream ({_roles_of(model, table)})", "projector.lambda_handler.handler",
+        name: _function(f"Projects the {table} stream ({_roles_of(model, table)})", "dynafold.handlers.stream.handler",
                         f"{name}Role", f"{name}Logs", Events={"Stream": {"Type": "DynamoDB", "Properties": stream}}),
         f"{name}Role": iam.role(iam.stream_function(model, ids, table, f"{name}Logs")),
         f"{name}Logs": _log_group(name),
@@ -163,7 +163,7 @@ def shared_resources(model: Model, ids: dict[str, str], tables: list[str]) -> di
         "RedriveDeadLetters": {"Type": "AWS::SQS::Queue", "Properties": dict(queue)},
         "StreamRedriveFunction": _function(
             "Re-drives a failed stream range from the failure queue, or repairs its aggregates once the stream "
-            "no longer holds it", "replay.redrive_queue.handler", "StreamRedriveFunctionRole", "StreamRedriveFunctionLogs",
+            "no longer holds it", "dynafold.handlers.failure_queue.handler", "StreamRedriveFunctionRole", "StreamRedriveFunctionLogs",
             Timeout=900, MemorySize=ref("ReplayMemorySize"), EphemeralStorage={"Size": 4096},
             Environment={"Variables": {"DYNAFOLD_TIME_MARGIN_MS": "60000"}},
             Events={"Failures": {"Type": "SQS", "Properties": {
@@ -173,7 +173,7 @@ def shared_resources(model: Model, ids: dict[str, str], tables: list[str]) -> di
         "StreamRedriveFunctionLogs": _log_group("StreamRedriveFunction"),
         "ReplayStepFunction": _function(
             "One time-budgeted replay step: a scan segment, an export file, or a rebuild's begin and finish",
-            "replay.lambda_step.handler", "ReplayStepFunctionRole", "ReplayStepFunctionLogs",
+            "dynafold.handlers.replay.handler", "ReplayStepFunctionRole", "ReplayStepFunctionLogs",
             Timeout=900, MemorySize=ref("ReplayMemorySize"), EphemeralStorage={"Size": 4096},
             Environment={"Variables": {"DYNAFOLD_REPLAY_MARGIN_MS": "60000"}}),
         "ReplayStepFunctionRole": iam.role(iam.replay_function(model, ids, "ReplayStepFunctionLogs")),
@@ -226,7 +226,7 @@ def generate(model: Model, model_spec: str, *, store_service: str = "es") -> dic
         "Description": f"dynafold views of {model_spec}: {len(tables)} stream functions ({', '.join(tables)}), "
                        "failure re-drive, replay state machine, alarms and dashboard. Generated by "
                        f"`dynafold deploy template --model {model_spec}`; build the package first: "
-                       f"python -m deploy.build --model {model_spec}",
+                       f"python -m dynafold.deploy.build --model {model_spec}",
         "Parameters": parameters(model, ids, tables),
         "Conditions": {
             "HasAlarmTopic": not_(equals(ref("AlarmTopicArn"), "")),
@@ -270,7 +270,7 @@ def render(model: Model, model_spec: str, *, store_service: str = "es") -> str:
 
 def write(model_spec: str, out: str, *, store_service: str = "es", model: Optional[Model] = None) -> str:
     """Generate the template of the model named ``module:attribute`` into ``out``; returns the text."""
-    from deploy.packaging import importable_model
+    from dynafold.deploy.packaging import importable_model
 
     text = render(model or importable_model(model_spec), model_spec, store_service=store_service)
     with open(out, "w", encoding="utf-8") as handle:

@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import attrs
 
-from domain.compile import compile_roles, dry_run
-from domain.declarations import (
+from dynafold.domain.compile import compile_roles, dry_run
+from dynafold.domain.declarations import (
     RESERVED_FIELD,
     ROOT,
     Children,
@@ -29,16 +29,15 @@ from domain.declarations import (
     declared_fields,
     named,
 )
-from domain.kinds import Field, FieldKind, KindLike
-from domain.roles import JoinRole, MemberRole
-from domain.state import AggregateState
-from domain.tables import Entity, ModelError, TableOrEntity, Table
-from domain.view import render
+from dynafold.domain.kinds import Field, FieldKind, KindLike
+from dynafold.domain.roles import JoinRole, MemberRole
+from dynafold.domain.state import AggregateState
+from dynafold.domain.tables import Entity, ModelError, Table, TableOrEntity
+from dynafold.domain.view import render
 
 __all__ = ["Aggregate", "Children", "Join", "ProjectionError", "RESERVED_FIELD", "ROOT"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_LEGACY = ("sources", "route", "scan_tables")
 
 
 @attrs.frozen(init=False)
@@ -72,9 +71,11 @@ class Aggregate:
                  children: Optional[Mapping[str, Children]] = None, joins: Optional[Mapping[str, Join]] = None,
                  derive: Optional[Callable[[Any], Mapping[str, Any]]] = None,
                  derived: Optional[Mapping[str, KindLike]] = None, version: int = 1,
-                 id: Union[str, Iterable[str], None] = None, **legacy: Any) -> None:
-        if legacy or not isinstance(root, (Table, Entity)):
-            raise ModelError(_legacy_message(name, legacy, root))
+                 id: Union[str, Iterable[str], None] = None, **unknown: Any) -> None:
+        if unknown:
+            raise ModelError(f"aggregate {name!r}: unknown options {sorted(unknown)}")
+        if not isinstance(root, (Table, Entity)):
+            raise ModelError(f"aggregate {name!r}: root must be a Table or an Entity, not {type(root).__name__}")
         if not isinstance(name, str) or not _NAME.match(name):
             raise ModelError(f"aggregate name {name!r} must match {_NAME.pattern}")
         owner = f"aggregate {name!r}"
@@ -138,20 +139,3 @@ def _child_subfields(children: Children) -> tuple[Field, ...]:
     own = [kind.field(name) for name, kind in children.fields]
     joined = [Field(join, FieldKind.OBJECT, tuple(k.field(f) for f, k in j.fields)) for join, j in children.joins]
     return tuple(own + joined)
-
-
-def _legacy_message(name: Any, legacy: Mapping[str, Any], root: Any) -> str:
-    old = sorted(set(legacy) & set(_LEGACY))
-    if old or isinstance(root, str):
-        return (
-            f"aggregate {name!r} is written for dynafold 0.1 (root={root!r}"
-            + (f", {', '.join(old)}=" if old else "")
-            + "): aggregates are now declared, and the engine routes, joins and fans out. "
-            "Declare Table(...) objects, then Aggregate(name, root=<Table>, fields={...}, "
-            "children={...: Children(<Table>, parent='...', fields={...})}, joins={...: Join(<Table>, on='...', "
-            "index='...', fields={...})}, derive=..., derived={...}); see README 'Writing your own model'"
-        )
-    unknown = sorted(legacy)
-    if unknown:
-        return f"aggregate {name!r}: unknown options {unknown}"
-    return f"aggregate {name!r}: root must be a Table or an Entity, not {type(root).__name__}"

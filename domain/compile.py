@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from domain.declarations import RESERVED_FIELD, ROOT, Join
-from domain.roles import JoinRole, MemberRole
-from domain.view import Row, UndeclaredAttribute, short
-from domain.tables import ModelError, TableOrEntity, Table, pinned
+from dynafold.domain.declarations import RESERVED_FIELD, ROOT, Join
+from dynafold.domain.roles import JoinRole, MemberRole
+from dynafold.domain.tables import ModelError, Table, TableOrEntity, pinned
+from dynafold.domain.view import Row, UndeclaredAttribute, short
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 

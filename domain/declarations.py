@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import attrs
 
-from domain.kinds import Kind, KindLike, as_kind
-from domain.tables import Entity, ModelError, TableOrEntity, Table
+from dynafold.domain.kinds import Kind, KindLike, as_kind
+from dynafold.domain.tables import Entity, ModelError, Table, TableOrEntity
 
 RESERVED_FIELD = "dynafold"
 ROOT = "$root"

@@ -3,7 +3,7 @@
 An event says "in customer c1, order o-7 is now {status: shipped, total: 42}"
 or "... is gone", never "add 1 to order_count": applying the latest state of
 each slot is what makes the fold independent of delivery order. The engine
-makes them from source records (``domain.translation``); each names the
+makes them from source records (``dynafold.domain.translation``); each names the
 aggregate and document it belongs to, the slot (which item, in which role,
 and for a join through which pointing item), the source version, and the
 slice of the item the aggregate declared (``None`` when the item is gone,
@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
-from domain.source import SourceItem, SourceVersion
+from dynafold.domain.source import SourceItem, SourceVersion
 
 
 @attrs.frozen
@@ -76,6 +76,3 @@ class DomainEvent:
     @property
     def source(self) -> SourceItem:
         return self.slot.source
-
-
-from domain.legacy import ItemChanged, ItemRemoved, routing  # noqa: E402,F401 - 0.1 names that explain the change

@@ -42,9 +42,9 @@ from typing import Any, Iterable, Mapping, Optional
 
 import attrs
 
-from domain.events import DomainEvent, Slot
-from domain.source import SourceVersion
-from domain.state import AggregateState, Entry
+from dynafold.domain.events import DomainEvent, Slot
+from dynafold.domain.source import SourceVersion
+from dynafold.domain.state import AggregateState, Entry
 
 
 @attrs.frozen

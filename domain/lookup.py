@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping, Optional, Protocol, Union
 
 import attrs
 
-from domain.source import KeyValue, SourceItem
+from dynafold.domain.source import KeyValue, SourceItem
 
 
 @attrs.frozen

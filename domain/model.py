@@ -1,7 +1,7 @@
 """A model: the source tables and the aggregates built from them.
 
 The projector, the replay runner, the verifier and the deployment all take
-a model; the sample domain (``domain.sample``) is one, and users write
+a model; the sample domain (``dynafold.sample``) is one, and users write
 their own the same way and point ``DYNAFOLD_MODEL`` at it. Loading a model
 checks it whole: every aggregate's declaration, and that every aggregate
 means the same thing by a table's name.
@@ -9,14 +9,14 @@ means the same thing by a table's name.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional
+from typing import Iterable, Mapping
 
 import attrs
 
-from domain.aggregate import Aggregate
-from domain.compile import check_table
-from domain.tables import ModelError, Table, UnknownName
-from domain.translation import TablePlan, Translator
+from dynafold.domain.aggregate import Aggregate
+from dynafold.domain.compile import check_table
+from dynafold.domain.tables import ModelError, Table, UnknownName
+from dynafold.domain.translation import TablePlan, Translator
 
 
 @attrs.frozen(init=False)
@@ -31,7 +31,7 @@ class Model:
         by_table: dict[str, Table] = {}
         for table in tables:
             if not isinstance(table, Table):
-                raise ModelError(_legacy_table(table))
+                raise ModelError(f"a model's tables are Table values, not {type(table).__name__}")
             if table.name in by_table and by_table[table.name] != table:
                 raise ModelError(f"table {table.name!r} is declared twice, differently")
             by_table[table.name] = table
@@ -57,20 +57,12 @@ class Model:
         hatches: dict[str, Translator] = {}
         for translator in translators:
             if not isinstance(translator, Translator):
-                raise ModelError(f"translators are domain.translation.Translator values, not {type(translator).__name__}")
+                raise ModelError(f"translators are dynafold.domain.translation.Translator values, not {type(translator).__name__}")
             if translator.table not in by_table:
                 raise ModelError(f"translator for table {translator.table!r}: the model has no such table {sorted(by_table)}")
             hatches[translator.table] = translator
         self.__attrs_init__(by_table, by_name, hatches, _plans(by_table, by_name.values()))
 
-    @classmethod
-    def of(cls, *args: Any, **kwargs: Any) -> "Model":
-        raise ModelError(
-            "Model.of(tables, translators, aggregates) is the dynafold 0.1 form: models are now declared, and "
-            "the engine translates, routes, joins and fans out. Write Model([aggregate, ...], tables=[...]) with "
-            "declarative Aggregate(...) values; a hand-written translation for one table is "
-            "Model(..., translators=[Translator(table, translate, needs)]). See README 'Writing your own model'"
-        )
 
     def aggregate(self, name: str) -> Aggregate:
         try:
@@ -135,18 +127,3 @@ def _plans(tables: Mapping[str, Table], aggregates: Iterable[Aggregate]) -> dict
         name: TablePlan(tables[name], tuple(members[name]), tuple(joined[name]), owners)
         for name in tables
     }
-
-
-def _legacy_table(value: Any) -> str:
-    return (
-        f"a model's tables are domain.tables.Table values, not {type(value).__name__}; dynafold 0.1's "
-        "TableSpec(name, hash_key, range_key, key_types=..., version_attribute=..., indexes=...) is now "
-        "Table(name, hash_key, range_key, types=..., version=..., indexes={'by_x': 'x'})"
-    )
-
-
-def TableSpec(*args: Any, **kwargs: Any) -> Optional[Table]:  # noqa: N802 - the 0.1 name, kept to explain the change
-    raise ModelError(_legacy_table("TableSpec"))
-
-
-from domain.legacy import SecondaryIndex  # noqa: E402,F401 - the 0.1 name, kept to explain the change

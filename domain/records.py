@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 import attrs
 
-from domain.source import SourceItem, SourceVersion
+from dynafold.domain.source import SourceItem, SourceVersion
 
 
 class Origin(enum.Enum):

@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 import attrs
 
-from domain.kinds import Kind, TranslationError, accept, slicer
-from domain.lookup import IndexQuery
-from domain.source import SourceItem
-from domain.tables import TableOrEntity
+from dynafold.domain.kinds import Kind, TranslationError, accept, slicer
+from dynafold.domain.lookup import IndexQuery
+from dynafold.domain.source import SourceItem
+from dynafold.domain.tables import TableOrEntity
 
 _TYPE_OF = {str: "S", Decimal: "N", bytes: "B"}
 

@@ -4,7 +4,7 @@ An entry is the slot's watermark (the highest source version applied) and,
 unless the item was removed from the slot, its slice. A removed item keeps
 its entry as a tombstone so a late record cannot resurrect it. A join slot's
 entry can be *settled*: its slice was read again after the document was
-loaded (see ``domain.fold.settle``), so it is at least as new as its version.
+loaded (see ``dynafold.domain.fold.settle``), so it is at least as new as its version.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Iterator, Mapping, Optional
 
 import attrs
 
-from domain.events import Slot
-from domain.source import SourceVersion
+from dynafold.domain.events import Slot
+from dynafold.domain.source import SourceVersion
 
 
 @attrs.frozen

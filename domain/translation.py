@@ -9,7 +9,7 @@ and quarantine retries. For each role the table plays:
   was deleted). Each of the item's joins reads the joined item now (a
   consistent read) and stamps the slice it saw ``version.via()``; a
   pointer that changed leaves its old join slot. Both are gated on the
-  record being the item's latest (see ``domain.fold``).
+  record being the item's latest (see ``dynafold.domain.fold``).
 - **join target**: the joined item's slice goes to every document whose
   pointing items the fan-out index query finds.
 
@@ -25,13 +25,13 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import attrs
 
-from domain.events import DomainEvent, Gate, Slot
-from domain.kinds import TranslationError
-from domain.lookup import Lookup, Need
-from domain.records import Origin, SourceRecord
-from domain.roles import JoinRole, MemberRole
-from domain.source import SourceItem
-from domain.tables import Table
+from dynafold.domain.events import DomainEvent, Gate, Slot
+from dynafold.domain.kinds import TranslationError
+from dynafold.domain.lookup import Lookup, Need
+from dynafold.domain.records import Origin, SourceRecord
+from dynafold.domain.roles import JoinRole, MemberRole
+from dynafold.domain.source import SourceItem
+from dynafold.domain.tables import Table
 
 __all__ = ["Translator", "TranslationError", "TablePlan", "declared_version"]
 
@@ -234,6 +234,3 @@ def _fan_out(join: JoinRole, owner: MemberRole, record: SourceRecord, rows: list
         for doc in _safe(lambda: owner.documents(image), ()):
             events.append(DomainEvent(join.aggregate, doc, Slot(join.name, item, source), record.version, data,
                                       record.expired))
-
-
-from domain.legacy import attribute  # noqa: E402,F401 - the 0.1 name, kept to explain the change

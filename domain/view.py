@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
-from domain.declarations import ROOT, ProjectionError
-from domain.events import Slot
-from domain.kinds import TranslationError, derived_value
-from domain.roles import JoinRole, MemberRole
-from domain.state import AggregateState, Entry
+from dynafold.domain.declarations import ROOT, ProjectionError
+from dynafold.domain.events import Slot
+from dynafold.domain.kinds import TranslationError, derived_value
+from dynafold.domain.roles import JoinRole, MemberRole
+from dynafold.domain.state import AggregateState, Entry
 
 
 class UndeclaredAttribute(ProjectionError, AttributeError):

@@ -1,6 +1,9 @@
-"""The imperative shell of dynafold: decoding stream records, stores, the
-batch projector, the Lambda handler, the stream poller and the CLI."""
+"""The imperative shell (internal): stream and scan records in, documents written, poison kept.
 
-from projector import log_guard
-
-log_guard.install()
+``intake`` decodes records; ``engine`` folds and writes them; ``stores`` keep
+documents (and the quarantine and checkpoints) per technology behind the
+ports in ``stores.base`` and ``control``; ``aws`` holds every boto3 adapter;
+``observability`` the logs and metrics. ``config`` reads every setting,
+``runtime`` wires a running dynafold from them, ``errors`` names every
+failure with its exit code, ``retry`` is the one backoff.
+"""

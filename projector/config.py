@@ -12,17 +12,22 @@ model against real tables.
 from __future__ import annotations
 
 import importlib
+import math
 import os
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import attrs
 
-from domain.model import Model
-from domain.tables import ModelError
-from projector.errors import ConfigurationError
+from dynafold.domain.model import Model
+from dynafold.domain.tables import ModelError
+from dynafold.projector.errors import ConfigurationError
 
 DEFAULT_STORE = "sqlite:///dynafold.db"
-SAMPLE_MODEL = "domain.sample:MODEL"
+SAMPLE_MODEL = "dynafold.sample:MODEL"
+STREAM_MARGIN_MS = 5_000
+FAILURE_QUEUE_MARGIN_MS = 60_000
+REPLAY_MARGIN_MS = 20_000
+DOCUMENT_CACHE = 10_000
 
 __all__ = ["ConfigurationError", "Settings", "VARIABLES", "load_model", "setting"]
 
@@ -42,11 +47,15 @@ VARIABLES: tuple[Variable, ...] = (
                                     "(`dynamodb://table` or `sqlite:///file`) (flag `--quarantine`)",
              "the SQLite store's own file"),
     Variable("DYNAFOLD_TABLES", "logical=physical table names, comma-separated (flag `--table-names`)", "identity"),
-    Variable("DYNAFOLD_LOG_LEVEL", "log level of the Lambda functions and the CLI (flag `--log-level`)", "INFO"),
+    Variable("DYNAFOLD_LOG_LEVEL", "log level of the CLI and the Lambda functions (flag `--log-level`); in Lambda, "
+                                   "`AWS_LAMBDA_LOG_LEVEL` wins over it and it wins over `POWERTOOLS_LOG_LEVEL`",
+             "WARNING (CLI), INFO (Lambda)"),
+    Variable("POWERTOOLS_LOG_LEVEL", "log level of the Lambda functions when `DYNAFOLD_LOG_LEVEL` is unset"),
+    Variable("AWS_LAMBDA_LOG_LEVEL", "set by Lambda's advanced logging controls; the Lambda functions' log level"),
     Variable("DYNAFOLD_TIME_MARGIN_MS", "a stream or re-drive invocation stops when less time is left",
              "5000 (stream), 60000 (re-drive)"),
     Variable("DYNAFOLD_DOCUMENT_CACHE", "documents a warm stream container remembers from its own writes "
-                                        "(0 turns the cache off)", "10000"),
+                                        "(0 turns the cache off)", str(DOCUMENT_CACHE)),
     Variable("DYNAFOLD_REPLAY_MARGIN_MS", "a replay step stops when less time is left", "20000"),
     Variable("DYNAFOLD_REPLAY_PAGE_SIZE", "items per scan page in a replay step", "DynamoDB's 1 MB pages"),
     Variable("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", "connect timeout of every AWS call", "2"),
@@ -59,6 +68,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AWS_LAMBDA_INITIALIZATION_TYPE", "set by Lambda; `provisioned-concurrency` marks no cold start"),
     Variable("TMPDIR", "scratch space of a re-drive's verify", "/tmp"),
     Variable("AWS_ENDPOINT_URL", "read by boto3 itself: moto's server or DynamoDB Local instead of AWS"),
+    Variable("AWS_REGION", "set by Lambda; the region of SigV4-signed OpenSearch requests without `?aws_region=` "
+                           "(`AWS_DEFAULT_REGION` outside Lambda)"),
+    Variable("AWS_DEFAULT_REGION", "the region outside Lambda, as boto3 reads it"),
 )
 _NAMES = frozenset(v.name for v in VARIABLES)
 
@@ -71,44 +83,48 @@ def setting(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[str]
     return value or None
 
 
-def positive_setting(name: str, kind: type, default, env: Optional[Mapping[str, str]] = None):
-    """A documented variable that must be a positive, finite number of ``kind`` (int or float)."""
+def number_setting(name: str, kind: type, default: Any, env: Optional[Mapping[str, str]] = None, *,
+                   minimum: float = 0, inclusive: bool = False) -> Any:
+    """A documented variable that must be a finite number of ``kind`` (int or float) above ``minimum``
+    (or at it, with ``inclusive``); the error names the variable and the rule it broke."""
     text = setting(name, env)
     if text is None:
         return default
     try:
-        value = kind(text)
+        value = kind(text.strip())
     except ValueError:
         raise ConfigurationError(f"{name}={text!r} is not a {'whole ' if kind is int else ''}number") from None
-    if not 0 < value < float("inf"):
-        raise ConfigurationError(f"{name}={text!r} must be positive")
+    if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+        bound = f"at least {minimum:g}" if inclusive else ("positive" if minimum == 0 else f"more than {minimum:g}")
+        raise ConfigurationError(f"{name}={text!r} must be {bound}")
     return value
 
 
-def _integer(name: str, env: Optional[Mapping[str, str]], default: Optional[int]) -> Optional[int]:
-    text = setting(name, env)
-    if text is None:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigurationError(f"{name}={text!r} is not a whole number") from None
+def positive_setting(name: str, kind: type, default: Any, env: Optional[Mapping[str, str]] = None) -> Any:
+    """A documented variable that must be a positive, finite number of ``kind`` (int or float)."""
+    return number_setting(name, kind, default, env)
 
 
 @attrs.frozen
 class Settings:
-    """What a command or a function needs to wire itself, flags over variables over defaults."""
+    """What a command or a function needs to wire itself, flags over variables over defaults.
+
+    Every default lives here; ``Settings()`` is the configuration of an empty environment.
+    """
 
     model: Optional[str] = None
     store: str = attrs.field(default=DEFAULT_STORE, repr=lambda url: repr(redact(url)))
     quarantine: Optional[str] = None
     tables: Optional[str] = None
-    log_level: str = "INFO"
-    time_margin_ms: Optional[int] = None
-    document_cache: Optional[int] = None
-    replay_margin_ms: Optional[int] = None
+    log_level: Optional[str] = None
+    lambda_log_level: str = "INFO"
+    stream_margin_ms: int = STREAM_MARGIN_MS
+    failure_queue_margin_ms: int = FAILURE_QUEUE_MARGIN_MS
+    replay_margin_ms: int = REPLAY_MARGIN_MS
     replay_page_size: Optional[int] = None
+    document_cache: int = DOCUMENT_CACHE
     scratch_dir: str = "/tmp"
+    aws_region: Optional[str] = None
 
     @classmethod
     def load(cls, env: Optional[Mapping[str, str]] = None, **flags: Optional[str]) -> "Settings":
@@ -117,17 +133,22 @@ class Settings:
             value = flags.get(flag)
             return value if value not in (None, "") else (setting(name, env) or default)
 
+        explicit = pick("log_level", "DYNAFOLD_LOG_LEVEL")
+        margin = number_setting("DYNAFOLD_TIME_MARGIN_MS", int, None, env)
         return cls(
             model=pick("model", "DYNAFOLD_MODEL"),
             store=pick("store", "DYNAFOLD_STORE", DEFAULT_STORE),
             quarantine=pick("quarantine", "DYNAFOLD_QUARANTINE"),
             tables=pick("tables", "DYNAFOLD_TABLES"),
-            log_level=log_level(pick("log_level", "DYNAFOLD_LOG_LEVEL", "INFO")),
-            time_margin_ms=_integer("DYNAFOLD_TIME_MARGIN_MS", env, None),
-            document_cache=_integer("DYNAFOLD_DOCUMENT_CACHE", env, None),
-            replay_margin_ms=_integer("DYNAFOLD_REPLAY_MARGIN_MS", env, None),
-            replay_page_size=_integer("DYNAFOLD_REPLAY_PAGE_SIZE", env, None),
+            log_level=log_level(explicit, "DYNAFOLD_LOG_LEVEL, --log-level") if explicit else None,
+            lambda_log_level=_lambda_log_level(explicit, env),
+            stream_margin_ms=margin if margin is not None else STREAM_MARGIN_MS,
+            failure_queue_margin_ms=margin if margin is not None else FAILURE_QUEUE_MARGIN_MS,
+            replay_margin_ms=number_setting("DYNAFOLD_REPLAY_MARGIN_MS", int, REPLAY_MARGIN_MS, env),
+            replay_page_size=number_setting("DYNAFOLD_REPLAY_PAGE_SIZE", int, None, env),
+            document_cache=number_setting("DYNAFOLD_DOCUMENT_CACHE", int, DOCUMENT_CACHE, env, inclusive=True),
             scratch_dir=setting("TMPDIR", env) or "/tmp",
+            aws_region=setting("AWS_REGION", env) or setting("AWS_DEFAULT_REGION", env),
         )
 
     def load_model(self) -> Model:
@@ -140,17 +161,31 @@ class Settings:
         return quarantine_url(store_url, self.quarantine)
 
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}  # Lambda's names for Python's
 
 
-def log_level(text: str) -> str:
-    if text.upper() not in LOG_LEVELS:
-        raise ConfigurationError(f"log level {text!r} is not one of {', '.join(LOG_LEVELS)} (DYNAFOLD_LOG_LEVEL, --log-level)")
-    return text.upper()
+def log_level(text: str, where: str = "DYNAFOLD_LOG_LEVEL, --log-level") -> str:
+    level = text.strip().upper()
+    level = _LAMBDA_LEVELS.get(level, level)
+    if level not in LOG_LEVELS:
+        raise ConfigurationError(f"log level {text!r} is not one of {', '.join(LOG_LEVELS)} ({where})")
+    return level
+
+
+def _lambda_log_level(explicit: Optional[str], env: Optional[Mapping[str, str]]) -> str:
+    """In Lambda, as Powertools orders them: Lambda's own log level (advanced logging controls, which
+    drop anything below it anyway) wins, then ``DYNAFOLD_LOG_LEVEL``, then ``POWERTOOLS_LOG_LEVEL``."""
+    for name, value in (("AWS_LAMBDA_LOG_LEVEL", setting("AWS_LAMBDA_LOG_LEVEL", env)),
+                        ("DYNAFOLD_LOG_LEVEL", explicit), ("POWERTOOLS_LOG_LEVEL", setting("POWERTOOLS_LOG_LEVEL", env))):
+        if value:
+            return log_level(value, name)
+    return "INFO"
 
 
 def load_model(spec: Optional[str]) -> Model:
-    """The model named ``module:attribute``; a clear error when there is none or it cannot work."""
+    """The model named ``module:attribute``, found as ``python -m`` would find it (the current
+    directory first); a clear error when there is none or it cannot work."""
     if not spec:
         raise ConfigurationError(
             "no model: pass --model module:attribute or set DYNAFOLD_MODEL "
@@ -158,21 +193,54 @@ def load_model(spec: Optional[str]) -> Model:
         )
     module_name, _, attribute = spec.partition(":")
     try:
+        _current_directory_first()
         model = getattr(importlib.import_module(module_name), attribute or "MODEL")
     except ModelError as error:
         raise ConfigurationError(f"model {spec!r} cannot work: {error}") from None
+    except ModuleNotFoundError as error:
+        raise ConfigurationError(f"cannot load model {spec!r}: {error}{_moved(error.name)}") from None
     except (ImportError, AttributeError) as error:
         raise ConfigurationError(f"cannot load model {spec!r}: {error}") from None
-    except Exception as error:  # the model's own module failed while importing: the user's code, not dynafold
-        raise ConfigurationError(f"cannot load model {spec!r}: importing it raised {type(error).__name__}: {error}") from None
+    except BaseException as error:  # the model's own module failed while importing: the user's code, not dynafold
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        raise ConfigurationError(f"cannot load model {spec!r}: importing it raised {_raised(error)}") from None
     if not isinstance(model, Model):
-        raise ConfigurationError(f"{spec!r} is not a domain.model.Model")
+        raise ConfigurationError(f"{spec!r} is not a dynafold.Model but {type(model).__name__}")
     return model
+
+
+_OLD_PACKAGES = ("domain", "projector", "replay", "testkit")
+
+
+def _moved(missing: Optional[str]) -> str:
+    """What to write instead, when a model still imports dynafold's pre-release top-level packages."""
+    if missing and missing.split(".")[0] in _OLD_PACKAGES:
+        return (" (dynafold's packages moved under one namespace: write `from dynafold import Aggregate, Model, ...`, "
+                "`from dynafold.kinds import ...` and `from dynafold.testing import check_model`)")
+    return ""
+
+
+def _raised(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"SystemExit({error.code!r})"
+    return f"{type(error).__name__}: {error}"
+
+
+def _current_directory_first() -> None:
+    """Put the current directory at the head of ``sys.path``, as ``python -m`` does and a console script
+    does not, so ``--model myapp.views:MODEL`` run from the project finds ``myapp`` (and what it imports
+    later, while the command runs)."""
+    import sys
+
+    here = os.getcwd()
+    if not sys.path or os.path.abspath(sys.path[0] or ".") != here:
+        sys.path.insert(0, here)
 
 
 def table_names(model: Model, text: Optional[str] = None):
     """The logical→physical mapping of ``model``'s tables (``text``: ``customers=prod-customers,...``)."""
-    from projector.table_names import TableNames
+    from dynafold.projector.table_names import TableNames
 
     return TableNames.parse(text, model.tables)
 

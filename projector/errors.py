@@ -73,7 +73,7 @@ def classify(error: BaseException) -> tuple[int, Optional[str]]:
         return EXIT_INTERRUPTED, "interrupted"
     if isinstance(error, DynafoldError):
         return error.exit_code, str(error) if error.exit_code != EXIT_INTERNAL else None
-    from domain.tables import ModelError, UnknownName
+    from dynafold.domain.tables import ModelError, UnknownName
 
     if isinstance(error, ModelError):
         return EXIT_USAGE, f"model cannot work: {error}"

@@ -12,9 +12,9 @@ import threading
 import time
 from typing import Callable, Optional, TextIO
 
-from projector.batch import Projector
-from projector.report import Tally
-from projector.streams import StreamReader
+from dynafold.projector.aws.streams import StreamReader
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.engine.report import Tally
 
 
 class Totals(Tally):

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Optional
 
 import attrs
 
-from projector.errors import ConfigurationError
+from dynafold.projector.errors import ConfigurationError
 
 
 class TableNameError(ConfigurationError, ValueError):

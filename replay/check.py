@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from domain.aggregate import Aggregate
-from domain.events import DomainEvent
-from domain.fold import fold
-from domain.model import Model
-from domain.source import SourceItem, SourceVersion
-from domain.state import AggregateState
-from projector.lookup import DynamoLookup
-from projector.records import scanned_record
-from projector.server_clock import server_time_us
-from projector.stores.base import StoredDocument
-from projector.table_names import IDENTITY, TableNames
+from dynafold.domain.aggregate import Aggregate
+from dynafold.domain.events import DomainEvent
+from dynafold.domain.fold import fold
+from dynafold.domain.model import Model
+from dynafold.domain.source import SourceItem, SourceVersion
+from dynafold.domain.state import AggregateState
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.aws.server_clock import server_time_us
+from dynafold.projector.intake.records import scanned_record
+from dynafold.projector.stores.base import StoredDocument
+from dynafold.projector.table_names import IDENTITY, TableNames
 
 
 def member_sources(aggregate: Aggregate, states: Iterable[AggregateState]) -> list[SourceItem]:

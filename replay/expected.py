@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
-from domain.model import Model
-from projector.checkpoints import MemoryCheckpoints
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine
-from projector.stores.memory import MemoryStore
-from projector.table_names import IDENTITY, TableNames
-from replay.job import ReplayJob
+from dynafold.domain.model import Model
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine, MemoryStore
+from dynafold.projector.table_names import IDENTITY, TableNames
+from dynafold.replay.job import ReplayJob
 
 
 def replayed_documents(

@@ -21,12 +21,11 @@ from typing import Any, Iterator, Optional
 
 import attrs
 
-from domain.records import Origin
-from projector.errors import ConfigurationError
-from projector.batch import Projector
-from projector.records import table_from_arn
-from replay.runner import ReplayFailed
-from projector.records import scan_decoder
+from dynafold.domain.records import Origin
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.errors import ConfigurationError
+from dynafold.projector.intake.records import scan_decoder, table_from_arn
+from dynafold.replay.runner import ReplayFailed
 
 RETENTION_S = 24 * 3600
 

@@ -15,21 +15,30 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 
 import attrs
 
-from domain.model import Model
-from projector.checkpoints import Checkpoints
-from projector.config import Settings
-from projector.errors import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, Unavailable, classify
-from projector.quarantine import Quarantine
-from projector.server_clock import server_time_us
-from projector.stores.base import DocumentStore
-from projector.table_names import IDENTITY, TableNames
-from replay.progress import Progress
-from replay.runner import ReplayFailed, Run, SegmentProgress, Summary, begin, read_progress, replay_segment, table_totals
+from dynafold.domain.model import Model
+from dynafold.projector.aws.server_clock import server_time_us
+from dynafold.projector.config import Settings
+from dynafold.projector.control.checkpoints import Checkpoints
+from dynafold.projector.control.quarantine import Quarantine
+from dynafold.projector.errors import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, Unavailable, classify
+from dynafold.projector.stores.base import DocumentStore
+from dynafold.projector.table_names import IDENTITY, TableNames
+from dynafold.replay.progress import Progress
+from dynafold.replay.runner import (
+    ReplayFailed,
+    Run,
+    SegmentProgress,
+    Summary,
+    begin,
+    read_progress,
+    replay_segment,
+    table_totals,
+)
 
 
 @attrs.frozen
 class ReplayConfig:
-    """What a worker process needs to wire itself (``projector.runtime``): the settings as given,
+    """What a worker process needs to wire itself (``dynafold.projector.runtime``): the settings as given,
     credentials in the store URL included (``Settings`` never shows them in a repr)."""
 
     settings: Settings
@@ -49,7 +58,7 @@ def exit_with_parent(parent: int) -> None:
 
 
 def _process_task(config: ReplayConfig, run: Run, table: str, segment: int) -> SegmentProgress:
-    from projector.runtime import Runtime
+    from dynafold.projector.runtime import Runtime
 
     runtime = Runtime.open(config.settings)
     try:

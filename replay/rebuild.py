@@ -24,14 +24,14 @@ from typing import Callable, Optional
 
 import attrs
 
-from projector.dynamodb_json import decode_map
-from projector.errors import ProblemFound
-from projector.stores.base import Targets, default_target
-from projector.table_names import IDENTITY, TableNames
-from projector.stores.codec import canonical
-from replay.check import rederive
-from replay.job import ReplayJob
-from replay.runner import Summary
+from dynafold.projector.errors import ProblemFound
+from dynafold.projector.intake.dynamodb_json import decode_map
+from dynafold.projector.stores.base import Targets, default_target
+from dynafold.projector.stores.codec import canonical
+from dynafold.projector.table_names import IDENTITY, TableNames
+from dynafold.replay.check import rederive
+from dynafold.replay.job import ReplayJob
+from dynafold.replay.runner import Summary
 
 
 class RebuildAborted(ProblemFound):

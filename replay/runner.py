@@ -21,18 +21,18 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import attrs
 
-from domain.model import Model
-from projector.backoff import REPLAY_PAGES, REPLAY_WRITES
-from projector.batch import Projector
-from projector.checkpoints import Checkpoints
-from projector.errors import ProblemFound
-from projector.report import Tally
-from projector.quarantine import Quarantine
-from projector.quarantine_entry import raw_json, restore_raw
-from projector.stores.base import DocumentStore
-from projector.table_names import IDENTITY, TableNames
-from projector.records import scan_decoder
-from replay.scan import read_ahead, scan_pages
+from dynafold.domain.model import Model
+from dynafold.projector.control.checkpoints import Checkpoints
+from dynafold.projector.control.quarantine import Quarantine
+from dynafold.projector.control.quarantine_entry import raw_json, restore_raw
+from dynafold.projector.engine.report import Tally
+from dynafold.projector.errors import ProblemFound
+from dynafold.projector.intake.records import scan_decoder
+from dynafold.projector.retry import REPLAY_PAGES
+from dynafold.projector.runtime import REPLAY, build_projector
+from dynafold.projector.stores.base import DocumentStore
+from dynafold.projector.table_names import IDENTITY, TableNames
+from dynafold.replay.scan import read_ahead, scan_pages
 
 
 class ReplayFailed(ProblemFound):
@@ -94,7 +94,7 @@ class Summary(Tally):
 
 def begin(checkpoints: Checkpoints, aggregate: str, targets: Sequence[str], segments: int, *, resume: bool,
           now_us: Callable[[], int]) -> Run:
-    """Start a run (taking ``T_start`` from ``now_us``: DynamoDB's clock, see ``projector.server_clock``)
+    """Start a run (taking ``T_start`` from ``now_us``: DynamoDB's clock, see ``dynafold.projector.aws.server_clock``)
     or, with ``resume``, continue the recorded one."""
     probe = Run(aggregate, tuple(targets), 0, segments)
     meta_key = probe.prefix + "run"
@@ -132,10 +132,8 @@ def replay_segment(
     progress = SegmentProgress.from_json(checkpoints.get(key))
     if progress.done:
         return progress
-    projector = Projector(
-        model, store, quarantine, lookup_factory=lookup_factory, aggregates=[run.aggregate],
-        targets={run.aggregate: run.targets}, backoff=REPLAY_WRITES, names=names,
-    )
+    projector = build_projector(model, store, quarantine, purpose=REPLAY, lookup_factory=lookup_factory,
+                                aggregates=[run.aggregate], targets={run.aggregate: run.targets}, names=names)
     decode = scan_decoder(model.table(table), run.t_start_us)
     rng = random.Random()
     pages = read_ahead(scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,

@@ -8,8 +8,7 @@ from typing import Any, Iterator, Optional
 
 import attrs
 
-from projector.errors import ConfigurationError
-
+from dynafold.projector.errors import ConfigurationError
 
 
 @attrs.frozen

@@ -17,9 +17,9 @@ from typing import Optional
 
 import attrs
 
-from domain.model import Model
-from projector.errors import ConfigurationError
-from projector.stores.base import DocumentStore, DocumentWrite, Written
+from dynafold.domain.model import Model
+from dynafold.projector.errors import ConfigurationError
+from dynafold.projector.stores.base import DocumentStore, DocumentWrite, Written
 
 RETENTION_S = 24 * 3600
 

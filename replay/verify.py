@@ -25,21 +25,22 @@ from typing import Any, Callable, Iterator, Optional
 
 import attrs
 
-from domain.aggregate import Aggregate
-from domain.events import DomainEvent
-from domain.fold import fold
-from domain.model import Model
-from domain.source import ONE_SECOND_US
-from domain.state import AggregateState
-from projector.checkpoints import MemoryCheckpoints
-from projector.quarantine import ScratchQuarantine
-from projector.server_clock import server_time_us
-from projector.stores.base import Conflict, DocKey, DocumentStore, DocumentWrite, StoredDocument, Written
-from projector.stores.codec import canonical
-from projector.stores.sqlite import SQLiteStore
-from projector.table_names import IDENTITY, TableNames
-from replay.check import rederive_state
-from replay.job import ReplayJob
+from dynafold.domain.aggregate import Aggregate
+from dynafold.domain.events import DomainEvent
+from dynafold.domain.fold import fold
+from dynafold.domain.model import Model
+from dynafold.domain.source import ONE_SECOND_US
+from dynafold.domain.state import AggregateState
+from dynafold.projector.aws.server_clock import server_time_us
+from dynafold.projector.control.quarantine import ScratchQuarantine
+from dynafold.projector.runtime import Runtime
+from dynafold.projector.stores.base import Conflict, DocKey, DocumentStore, DocumentWrite, StoredDocument, Written
+from dynafold.projector.stores.codec import canonical
+from dynafold.projector.stores.memory import MemoryCheckpoints
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.projector.table_names import IDENTITY, TableNames
+from dynafold.replay.check import rederive_state
+from dynafold.replay.job import ReplayJob
 
 MISSING, UNEXPECTED, DIFFERENT = "missing", "unexpected", "different"
 
@@ -135,6 +136,12 @@ class Verifier:
         self.names = names
         self.clock = clock or (lambda: server_time_us(client))
         self.wait_until = wait_until or self._sleep_until
+
+    @classmethod
+    def on(cls, runtime: Runtime, **options: Any) -> "Verifier":
+        """A verifier on a runtime's model, store, DynamoDB client, names, clock and scratch space."""
+        return cls(runtime.model, runtime.store, runtime.dynamodb, lookup_factory=runtime.lookup_factory(),
+                   names=runtime.names, scratch_dir=runtime.settings.scratch_dir, clock=runtime.clock(), **options)
 
     def _sleep_until(self, target_us: int) -> None:
         while self.clock() < target_us:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
-from domain.sample import MODEL
-from projector.provision import create_tables
+from dynafold.projector.aws.provision import create_tables
+from dynafold.sample import MODEL
 
 pytest_plugins = ["tests.servers.fixtures"]
 
@@ -24,7 +24,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def sample_model_by_default(monkeypatch):
     """Commands need a model; the tests' default is the sample (a test of the refusal unsets it)."""
     if not os.environ.get("DYNAFOLD_MODEL"):
-        monkeypatch.setenv("DYNAFOLD_MODEL", "domain.sample:MODEL")
+        monkeypatch.setenv("DYNAFOLD_MODEL", "dynafold.sample:MODEL")
 
 
 @pytest.fixture

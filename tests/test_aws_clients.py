@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projector import aws as clients
+from dynafold.projector.aws import clients
 
 
 def test_clients_use_standard_retries_and_timeouts_shorter_than_an_invocation(aws):

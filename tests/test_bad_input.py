@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Projector
-from projector.lambda_handler import make_handler
-from projector.quarantine import MemoryQuarantine
-from projector.quarantine_entry import QuarantineEntry
-from projector.stores.memory import MemoryStore
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.control.quarantine_entry import QuarantineEntry
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores.memory import MemoryQuarantine, MemoryStore
+from dynafold.sample import MODEL
 from tests.corpus.bad_records import CORPUS, SECRET
 from tests.support.records import customer, order
 
@@ -70,8 +69,8 @@ def test_the_whole_corpus_in_one_batch_is_quarantined_and_nothing_else_is_lost()
 
 
 def test_a_translator_that_crashes_quarantines_its_record_and_keeps_item_contents_out_of_logs(caplog):
-    from domain.model import Model
-    from domain.translation import Translator
+    from dynafold.domain.model import Model
+    from dynafold.domain.translation import Translator
 
     def explode(record, lookup):
         raise KeyError(record.image["password_hash"])

@@ -7,14 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.lambda_handler import failures, make_handler
-from projector.quarantine import MemoryQuarantine
-from projector.stores.base import Conflict, Rejected, StoreUnavailable, Targets
-from projector.stores.memory import MemoryStore
-from projector.stores.sqlite import SQLiteStore
-from projector.stores.counting import CountingStore
+from dynafold.handlers.stream import failures, make_handler
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.stores.base import Conflict, Rejected, StoreUnavailable, Targets
+from dynafold.projector.stores.memory import MemoryQuarantine, MemoryStore
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
+from tests.support.counting import CountingStore
 from tests.support.records import customer, order
 
 
@@ -211,8 +210,8 @@ def test_a_target_dropped_under_a_batch_fails_the_batch_for_redelivery_instead_o
 
 def test_a_failed_record_without_a_sequence_number_fails_the_whole_invocation():
     """Review finding: such a record was skipped, and Lambda moved past it."""
-    from projector.lambda_handler import UnnamedFailure
-    from projector.quarantine import MemoryQuarantine as Base
+    from dynafold.handlers.stream import UnnamedFailure
+    from dynafold.projector.stores.memory import MemoryQuarantine as Base
 
     class DownQuarantine(Base):
         def put(self, entries):
@@ -227,8 +226,8 @@ def test_a_failed_record_without_a_sequence_number_fails_the_whole_invocation():
 
 def test_a_document_the_aggregate_cannot_derive_quarantines_the_records_behind_it_instead_of_blocking():
     """A model bug (here: a derive that fails for some data) must not fail the shard forever."""
-    from domain import Aggregate, Model
-    from domain.sample import CUSTOMER, LESSON, derive_customer
+    from dynafold import Aggregate, Model
+    from dynafold.sample import CUSTOMER, LESSON, derive_customer
 
     def fragile(view):
         if view.name == "Grace":
@@ -253,8 +252,8 @@ def test_a_document_the_aggregate_cannot_derive_quarantines_the_records_behind_i
 def test_a_derived_value_of_another_kind_quarantines_its_record_on_every_store(store, tmp_path):
     """Review finding: a derive returning "many" for an integer field was written as it was on SQLite,
     while OpenSearch's mapping refused it: one model, two stores, two outcomes. Every store now refuses it."""
-    from domain import Aggregate, Model
-    from domain.sample import CUSTOMER, LESSON, derive_customer
+    from dynafold import Aggregate, Model
+    from dynafold.sample import CUSTOMER, LESSON, derive_customer
 
     def counting_in_words(view):
         derived = derive_customer(view)
@@ -277,7 +276,7 @@ def test_a_derived_value_of_another_kind_quarantines_its_record_on_every_store(s
     (3, 3), (Decimal("3"), 3), (Decimal("3.5"), None), (True, None), ("3", None), (2**63, None),
 ])
 def test_derived_integers_are_python_or_integral_decimals_within_64_bits(value, accepted):
-    from domain.kinds import TranslationError, derived_value, integer
+    from dynafold.domain.kinds import TranslationError, derived_value, integer
 
     if accepted is None:
         with pytest.raises(TranslationError, match="derived field 'n' must be an integer"):
@@ -287,7 +286,7 @@ def test_derived_integers_are_python_or_integral_decimals_within_64_bits(value, 
 
 
 def test_derived_objects_hold_their_declared_subfields_only():
-    from domain.kinds import TranslationError, decimal, derived_value, keyword, objects
+    from dynafold.domain.kinds import TranslationError, decimal, derived_value, keyword, objects
 
     kind = objects(sku=keyword, price=decimal)
     assert derived_value(kind, [{"sku": "a", "price": 1.5}], "lines") == [{"sku": "a", "price": 1.5}]
@@ -298,7 +297,7 @@ def test_derived_objects_hold_their_declared_subfields_only():
 
 
 def test_a_derived_list_of_values_of_the_fields_kind_is_welcome_as_opensearch_allows():
-    from domain.kinds import TranslationError, derived_value, integer, text
+    from dynafold.domain.kinds import TranslationError, derived_value, integer, text
 
     assert derived_value(text, ["Ada", "Grace"], "names") == ["Ada", "Grace"]
     assert derived_value(integer, (1, Decimal("2")), "counts") == [1, 2]
@@ -312,8 +311,8 @@ def test_numeric_and_binary_join_pointers_survive_the_stores_json(aws, tmp_path)
     find the joined item ("attribute 'part_ref' must be N") and its records failed."""
     import base64
 
-    from domain import Aggregate, Children, Join, Model, Table
-    from domain.kinds import integer, keyword, text
+    from dynafold import Aggregate, Children, Join, Model, Table
+    from dynafold.domain.kinds import integer, keyword, text
     from tests.support.records import record
 
     shelves = Table("shelves", "shelf_id")
@@ -328,8 +327,8 @@ def test_numeric_and_binary_join_pointers_survive_the_stores_json(aws, tmp_path)
     tag = base64.b64encode(b"\x00\xff").decode()
     import boto3
 
-    from projector.lookup import DynamoLookup
-    from projector.provision import create_tables
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.aws.provision import create_tables
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     create_tables(dynamodb, model)
@@ -357,6 +356,6 @@ def test_numeric_and_binary_join_pointers_survive_the_stores_json(aws, tmp_path)
 def test_a_derived_object_keeps_the_shape_derive_gave_it():
     """Checking the kinds must not add the subfields derive left out: documents written before the check
     would otherwise all drift."""
-    from domain.kinds import decimal, derived_value, keyword, object_
+    from dynafold.domain.kinds import decimal, derived_value, keyword, object_
 
     assert derived_value(object_(sku=keyword, price=decimal), {"sku": "a"}, "line") == {"sku": "a"}

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import os
 import random
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Projector
 from dynafold.cli import build_parser, main
-from projector.quarantine import SQLiteQuarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores.sqlite import SQLiteStore
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores.sqlite.quarantine import SQLiteQuarantine
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.support import oracle, workload
 from tests.support.records import customer, order
 
@@ -109,10 +109,10 @@ def test_quarantine_list_show_retry_drop(dynamodb, tmp_path, capsys):
 def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(dynamodb, tmp_path):
     """Review finding: re-drive re-applied the record's historical image after the sweep had
     dropped the tombstone that made it stale, resurrecting a deleted order."""
-    from projector.lookup import DynamoLookup
-    from projector.quarantine_entry import QuarantineEntry, raw_json
-    from projector.redrive import redrive
-    from replay.sweep import sweep
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.control.quarantine_entry import QuarantineEntry, raw_json
+    from dynafold.projector.quarantine_retry import redrive
+    from dynafold.replay.sweep import sweep
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -130,9 +130,9 @@ def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(d
 
 def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
     """Review finding: scan and export entries were decoded as stream records and could never be re-driven."""
-    from projector.lookup import DynamoLookup
-    from projector.quarantine_entry import QuarantineEntry, raw_json
-    from projector.redrive import redrive
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.control.quarantine_entry import QuarantineEntry, raw_json
+    from dynafold.projector.quarantine_retry import redrive
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -148,8 +148,8 @@ def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
 def test_a_quarantined_record_read_by_dynafold_project_can_be_re_driven(dynamodb, tmp_path):
     """Review finding: GetRecords records carry no eventSourceARN, so an entry `dynafold project`
     quarantined could never be retried ('eventSourceARN is missing')."""
-    from projector.lookup import DynamoLookup
-    from projector.redrive import redrive
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.quarantine_retry import redrive
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -184,7 +184,7 @@ def test_project_over_http_stops_cleanly_on_ctrl_c_and_resumes_from_its_checkpoi
 
     import boto3
 
-    from projector.provision import create_tables
+    from dynafold.projector.aws.provision import create_tables
 
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     client = boto3.client("dynamodb")

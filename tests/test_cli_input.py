@@ -16,14 +16,15 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Projector
 from dynafold.cli import main
-from projector.provision import create_tables
-from projector.quarantine import MemoryQuarantine, SQLiteQuarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
-from projector.stores.sqlite import SQLiteStore
+from dynafold.projector.aws.provision import create_tables
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.sqlite.quarantine import SQLiteQuarantine
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.support.records import ARN, customer, order
 
 PASSWORD = "s3cr3t/Pa55:word@"

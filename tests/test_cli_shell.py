@@ -17,10 +17,11 @@ import sys
 import pytest
 
 from dynafold.cli import build_parser, main
-from projector.batch import Projector
-from projector.quarantine import MemoryQuarantine, SQLiteQuarantine
-from projector.stores.sqlite import SQLiteStore
-from domain.sample import MODEL
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.sqlite.quarantine import SQLiteQuarantine
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
 from tests.support.records import customer, order
 
 ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
@@ -62,7 +63,7 @@ def test_a_missing_table_exits_2_and_says_not_found_from_every_command(command, 
 def test_access_denied_is_a_configuration_error_not_unreachable():
     from botocore.exceptions import ClientError
 
-    from projector.errors import classify
+    from dynafold.projector.errors import classify
 
     denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Scan")
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Scan")
@@ -206,7 +207,7 @@ def test_commands_that_change_existing_views_create_no_file_at_a_mistyped_path(w
 def test_dump_and_search_never_refresh_an_opensearch_index(osmem_url, monkeypatch, capsys):
     from opensearchpy.client.indices import IndicesClient
 
-    from projector.stores import open_store
+    from dynafold.projector.stores import open_store
 
     url = osmem_url.replace("http://", "opensearch+http://") + "?prefix=ro-"
     store = open_store(url)
@@ -245,14 +246,14 @@ def test_only_the_configuration_module_reads_the_environment():
                 if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") and \
                         isinstance(node.value, ast.Name) and node.value.id == "os":
                     readers.append(f"{path.relative_to(root)}:{node.lineno}")
-    allowed = {"projector/config.py", "dynafold/demo.py"}  # the demo only sets moto's fake credentials
+    allowed = {"projector/config.py", "dynafold/cli/demo.py", "dynafold/testing/dynamo.py"}  # moto's fake credentials
     assert {r.split(":")[0] for r in readers} <= allowed, readers
 
 
 def test_every_variable_is_documented_in_the_readme():
     from pathlib import Path
 
-    from projector.config import VARIABLES
+    from dynafold.projector.config import VARIABLES
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert [v.name for v in VARIABLES if f"`{v.name}`" not in readme] == []
@@ -274,7 +275,7 @@ def test_demo_refuses_to_delete_a_file_it_did_not_write(tmp_path, capsys):
 
 def test_progress_bars_and_warnings_do_not_garble_each_other(capsys):
     from dynafold.cli.output import bars_with_logs, configure_logging
-    from replay.progress import Progress
+    from dynafold.replay.progress import Progress
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -305,7 +306,7 @@ def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, caps
                                 {"eventName": "INSERT", "eventID": "bad", "dynamodb": {"SequenceNumber": "4"}}])
     assert report.failed_from is None and len(report.quarantined) == 1
     projector.project([customer("c2", seq=5, created=1_790_000_001, remove=True)])  # a tombstone document
-    from projector.checkpoints import SQLiteCheckpoints
+    from dynafold.projector.stores.sqlite.checkpoints import SQLiteCheckpoints
 
     SQLiteCheckpoints(url).put("stream/customers/shard-1", "42")
     assert main(["status", "--store", url, "--format", "json"]) == 0
@@ -326,9 +327,9 @@ def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, caps
 def test_status_counts_one_cause_once_whether_a_stream_or_a_scan_quarantined_it(dynamodb, tmp_path, capsys):
     """Review finding: a scan entry's name (``seq key:{"customer_id": {"S": …}}``) holds ``": "``, and the
     reason was cut inside it, so one cause showed as two groups, one of them ``customers: {"S"``."""
-    from projector.checkpoints import MemoryCheckpoints
-    from projector.lookup import DynamoLookup
-    from replay.job import ReplayJob
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.stores.memory import MemoryCheckpoints
+    from dynafold.replay.job import ReplayJob
 
     url = f"sqlite:///{tmp_path}/v.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -375,7 +376,7 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("words, variable, complaint", [
-    (["deploy", "template", "--model", "domain.sample:MODEL", "--out", "/nonexistent/dir/t.yaml"], None, "cannot use"),
+    (["deploy", "template", "--model", "dynafold.sample:MODEL", "--out", "/nonexistent/dir/t.yaml"], None, "cannot use"),
     (["dump", "--store", "memory://", "--aggregate", "customer"], ("DYNAFOLD_LOG_LEVEL", "bogus"), "log level"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_MAX_ATTEMPTS", "abc"), "DYNAFOLD_AWS_MAX_ATTEMPTS"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_READ_TIMEOUT_S", "-1"), "must be positive"),
@@ -439,7 +440,7 @@ def test_search_takes_several_words(tmp_path, capsys):
 
 def test_deploy_parameters_runs_without_table_names(dynamodb, tmp_path):
     out = tmp_path / "params.txt"
-    assert main(["deploy", "parameters", "--model", "domain.sample:MODEL", "--store-url", "opensearch+https://h:443",
+    assert main(["deploy", "parameters", "--model", "dynafold.sample:MODEL", "--store-url", "opensearch+https://h:443",
                  "--domain-arn", "arn:aws:es:us-east-1:123456789012:domain/views", "--out", str(out)]) == 0
     values = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
     assert values and all(":table/" in v and "/stream/" in v for k, v in values.items() if k.endswith("StreamArn"))

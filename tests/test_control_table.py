@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from projector.checkpoints import open_checkpoints
-from projector.control_table import control_table_definition
-from projector.quarantine import open_quarantine
-from projector.quarantine_entry import QuarantineEntry, raw_json
+from dynafold.projector.control.quarantine_entry import QuarantineEntry, raw_json
+from dynafold.projector.stores import open_checkpoints, open_quarantine
+from dynafold.projector.stores.dynamodb import control_table_definition
 
 
 def test_quarantine_keeps_even_a_record_larger_than_a_dynamodb_item(dynamodb):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.lookup import DynamoLookup
-from projector.stores.base import DocKey
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.stores.base import DocKey
+from dynafold.sample import MODEL
 from tests.models import crm
 from tests.support.scenario import Scenario
 
@@ -191,8 +191,8 @@ def test_a_lagging_index_can_hide_a_lesson_from_a_fan_out_and_repair_closes_the_
 
 def _replay_then_write(clock_for_job) -> str:
     """c1 is scanned, then changed within the same second; the stream is delivered after the replay."""
-    from projector.checkpoints import MemoryCheckpoints
-    from replay.job import ReplayJob
+    from dynafold.projector.stores.memory import MemoryCheckpoints
+    from dynafold.replay.job import ReplayJob
 
     with Scenario(MODEL) as s:
         s.put("customers", {"customer_id": "c1", "name": "A"})
@@ -209,7 +209,7 @@ def _replay_then_write(clock_for_job) -> str:
 def test_t_start_comes_from_dynamodbs_clock_whatever_the_local_clock_says(monkeypatch):
     """Stream timestamps are DynamoDB's; so is T_start (the Date header), so a local clock running
     seconds ahead or behind cannot let a scan row outrank a newer stream record."""
-    import projector.server_clock as server_clock
+    import dynafold.projector.aws.server_clock as server_clock
 
     real = server_clock.local_time_us
     for skew_s in (5, -5):
@@ -323,7 +323,7 @@ def test_a_fan_out_that_lands_after_the_pointer_left_cannot_outrank_a_newer_read
 def test_a_settling_read_that_fails_fails_the_records_for_redelivery():
     """The same race, with DynamoDB throttling the read after the load: nothing is written from the
     stale read, the records are reported failed, and their redelivery converges."""
-    from domain.lookup import LookupUnavailable
+    from dynafold.domain.lookup import LookupUnavailable
 
     with Scenario(MODEL) as s:
         pending = _lesson_away_and_back(s)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-import domain.translation
-import projector.write_loop
-from domain.fold import fold as real_fold
-from domain.sample import MODEL as SAMPLE
-from domain.state import AggregateState, Entry
-from testkit import check_model
+import dynafold.domain.translation
+import dynafold.projector.engine.conditional_write
+from dynafold.domain.fold import fold as real_fold
+from dynafold.domain.state import AggregateState, Entry
+from dynafold.sample import MODEL as SAMPLE
+from dynafold.testing import check_model
 from tests.models import crm
 
 HUNT = settings(max_examples=400, stateful_step_count=30, database=None, deadline=None, derandomize=True,
@@ -56,23 +56,23 @@ def fold_without_gates(state, events):
 @pytest.mark.parametrize("broken_fold", [fold_without_watermarks, fold_dropping_tombstones, fold_without_gates],
                          ids=["no watermark check", "tombstones dropped", "join gate ignored"])
 def test_a_broken_fold_is_caught(monkeypatch, broken_fold):
-    monkeypatch.setattr(projector.write_loop, "settle", lambda state, events: (broken_fold(state, events), ()))
+    monkeypatch.setattr(dynafold.projector.engine.conditional_write, "settle", lambda state, events: (broken_fold(state, events), ()))
     assert finds_a_counterexample(SAMPLE)
 
 
 def test_ignoring_the_old_image_is_caught_where_items_move(monkeypatch):
-    real = domain.translation._olds
-    monkeypatch.setattr(domain.translation, "_olds", lambda record: real(record) if record.image is None else [])
+    real = dynafold.domain.translation._olds
+    monkeypatch.setattr(dynafold.domain.translation, "_olds", lambda record: real(record) if record.image is None else [])
     assert finds_a_counterexample(crm.MODEL)
 
 
 def test_dropping_fan_outs_is_caught(monkeypatch):
-    monkeypatch.setattr(domain.translation, "_fans_out", lambda *args: False)
+    monkeypatch.setattr(dynafold.domain.translation, "_fans_out", lambda *args: False)
     assert finds_a_counterexample(SAMPLE)
 
 
 def test_skipping_the_settling_read_is_caught(monkeypatch):
     """Without the read after the load, a fan-out landing between a pointing batch's join reads
     and its write is lost when the re-fold drops the slot the pointer left (the #13 flake)."""
-    monkeypatch.setattr(projector.write_loop, "settle", lambda state, events: (real_fold(state, events), ()))
+    monkeypatch.setattr(dynafold.projector.engine.conditional_write, "settle", lambda state, events: (real_fold(state, events), ()))
     assert finds_a_counterexample(SAMPLE)

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from domain.sample import MODEL
-from domain.source import SourceVersion
-from projector.dynamodb_json import DecodeError, decode_map, decode_value
-from projector.records import MalformedRecord, created_at_us, decode_stream_record, table_from_arn
+from dynafold.domain.source import SourceVersion
+from dynafold.projector.intake.dynamodb_json import DecodeError, decode_map, decode_value
+from dynafold.projector.intake.records import MalformedRecord, created_at_us, decode_stream_record, table_from_arn
+from dynafold.sample import MODEL
 from tests.support.records import customer, lesson, order
 
 
@@ -109,7 +110,7 @@ def test_a_modify_keeps_its_old_image_so_an_item_can_leave_a_document():
 
 
 def test_physical_table_names_map_to_the_models_logical_ones():
-    from projector.table_names import TableNames
+    from dynafold.projector.table_names import TableNames
 
     names = TableNames.parse("orders=prod-orders", MODEL.tables)
     raw = order("c1", "o1")

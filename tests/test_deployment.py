@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.build import write_zip
-from deploy.template import AOSS_REFUSAL, DeployError, generate, render
 from dynafold.cli import main
-from projector.config import load_model
+from dynafold.deploy.build import write_zip
+from dynafold.deploy.template import AOSS_REFUSAL, DeployError, generate, render
+from dynafold.projector.config import load_model
 from tests.support import cfn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # What each model implies, written out by hand: per source table, the tables its records read with
 # BatchGetItem and the (table, index) pairs they query (join reads, fan-outs, pointing items).
 EXPECTED = {
-    "domain.sample:MODEL": {
+    "dynafold.sample:MODEL": {
         "customers": (set(), set()),
         "orders": (set(), set()),
         "subscriptions": (set(), set()),
@@ -65,9 +65,9 @@ def test_the_generated_templates_of_three_models_are_lint_clean(tmp_path):
 
 
 def test_the_checked_in_template_is_the_samples_generated_output():
-    expected = render(load_model("domain.sample:MODEL"), "domain.sample:MODEL")
+    expected = render(load_model("dynafold.sample:MODEL"), "dynafold.sample:MODEL")
     assert (ROOT / "template.yaml").read_text() == expected, \
-        "template.yaml is stale: dynafold deploy template --model domain.sample:MODEL --out template.yaml"
+        "template.yaml is stale: dynafold deploy template --model dynafold.sample:MODEL --out template.yaml"
 
 
 def logical_of(template: dict) -> dict[str, str]:
@@ -81,7 +81,7 @@ def stream_functions(template: dict) -> dict[str, dict]:
     streams = {name: name[: -len("StreamArn")] for name in template["Parameters"] if name.endswith("StreamArn")}
     tables = {name[: -len("TableName")]: default for name, default in logical_of(template).items()}
     for name, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function" or resource["Properties"]["Handler"] != "projector.lambda_handler.handler":
+        if resource["Type"] != "AWS::Serverless::Function" or resource["Properties"]["Handler"] != "dynafold.handlers.stream.handler":
             continue
         (event,) = resource["Properties"]["Events"].values()
         found[tables[streams[event["Properties"]["Stream"]["Ref"]]]] = resource
@@ -183,7 +183,7 @@ def test_every_stream_function_has_its_alarms_and_the_dashboard_shows_conflicts_
 
 
 def test_without_subnets_no_function_gets_a_vpc_config_and_no_endpoint_is_created(templates):
-    template = templates["domain.sample:MODEL"]
+    template = templates["dynafold.sample:MODEL"]
     outside = cfn.resolve(template["Globals"], template, {})
     assert "VpcConfig" not in outside["Function"]
     assert not [n for n, r in cfn.stack(template, {}).items() if r["Type"] == "AWS::EC2::VPCEndpoint"]
@@ -207,10 +207,10 @@ def test_the_template_names_no_region_so_one_template_serves_every_region(templa
 
 def test_opensearch_serverless_is_refused_at_generation_time_naming_the_missing_write(tmp_path, capsys):
     with pytest.raises(DeployError) as refused:
-        generate(load_model("domain.sample:MODEL"), "domain.sample:MODEL", store_service="aoss")
+        generate(load_model("dynafold.sample:MODEL"), "dynafold.sample:MODEL", store_service="aoss")
     assert "if_seq_no" in str(refused.value) and str(refused.value) == AOSS_REFUSAL
     out = tmp_path / "t.yaml"
-    assert main(["deploy", "template", "--model", "domain.sample:MODEL", "--out", str(out), "--store-service", "aoss"]) == 2
+    assert main(["deploy", "template", "--model", "dynafold.sample:MODEL", "--out", str(out), "--store-service", "aoss"]) == 2
     assert "if_seq_no/if_primary_term" in capsys.readouterr().err and not out.exists()
 
 
@@ -241,21 +241,23 @@ def test_the_artifact_zip_is_byte_for_byte_reproducible(tmp_path):
 
 
 def test_the_package_carries_the_engine_and_the_models_own_package_only(tmp_path, monkeypatch):
-    from deploy.build import add_sources
+    from dynafold.deploy.build import add_sources
 
     monkeypatch.chdir(ROOT)
     added = set(add_sources(tmp_path, "tests.models.crm:MODEL", None))
     assert {"tests/__init__.py", "tests/models/__init__.py", "tests/models/crm.py"} <= added
-    assert not {name for name in added if name.startswith(("tests/servers", "tests/support", "testkit/", "deploy/"))}
-    assert {"projector/lambda_handler.py", "replay/redrive_queue.py", "replay/lambda_step.py",
-            "replay/state_machine.json", "domain/sample/__init__.py"} <= added
+    assert not {name for name in added if name.startswith(("tests/servers", "tests/support", "dynafold/testing/",
+                                                            "dynafold/deploy/", "dynafold/cli/"))}
+    assert {"dynafold/handlers/stream.py", "dynafold/handlers/replay.py", "dynafold/handlers/failure_queue.py",
+            "dynafold/replay/state_machine.json", "dynafold/sample.py", "dynafold/py.typed"} <= added
+    assert not [name for name in added if not name.startswith(("dynafold/", "tests/"))]
     assert not [name for name in added if "__pycache__" in name or name.endswith(".pyc")]
-    sample = set(add_sources(tmp_path / "sample", "domain.sample:MODEL", None))
+    sample = set(add_sources(tmp_path / "sample", "dynafold.sample:MODEL", None))
     assert not [name for name in sample if name.startswith("tests/")], "the sample ships with the engine"
 
 
 def test_dependencies_are_installed_from_the_lock_with_hashes_for_the_chosen_architecture(tmp_path, monkeypatch):
-    import deploy.build as build
+    import dynafold.deploy.build as build
 
     calls = []
     monkeypatch.setattr(build.subprocess, "run", lambda command, check: calls.append(command))
@@ -280,7 +282,7 @@ def test_the_lock_pins_every_runtime_dependency_with_a_hash_per_architecture_whe
 
 
 def test_logical_ids_are_letters_and_digits_and_stay_distinct_when_names_sanitize_alike():
-    from deploy.cfn import logical_id, unique_ids
+    from dynafold.deploy.cfn import logical_id, unique_ids
 
     assert logical_id("device_models") == "DeviceModels" and logical_id("prod.users-v2") == "ProdUsersV2"
     assert logical_id("9lives") == "T9lives"

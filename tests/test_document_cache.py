@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.document_cache import DocumentCache
-from projector.quarantine import MemoryQuarantine
-from projector.stores import open_store
-from projector.stores.counting import CountingStore
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.engine.document_cache import DocumentCache
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.sample import MODEL
+from tests.support.counting import CountingStore
 from tests.support.records import customer, order
 
 
@@ -75,7 +75,7 @@ def test_the_write_targets_are_trusted_for_a_second_only():
 def test_targets_read_again_bring_a_new_write_target_and_only_its_documents(store_url):
     """A rebuild registered a second write target while the container's targets aged: the next batch
     learns it, reads the documents there (none yet), and writes both targets; the cached ones stay cached."""
-    from projector.stores.base import Targets
+    from dynafold.projector.stores.base import Targets
 
     clock = Clock()
     store = CountingStore(open_store(store_url))

@@ -25,7 +25,7 @@ Where moto 5 and DynamoDB Local 3.3.1 disagree (seen here):
 - Binary keys: moto (5.2.1 to 5.2.5) writes a binary key in a stream
   record's ``Keys`` base64-encoded once more than in its images; DynamoDB
   Local writes the same bytes in both, as DynamoDB does. The test kit takes
-  moto's key from the image (``testkit.dynamo.moto_binary_keys``).
+  moto's key from the image (``dynafold.testing.dynamo.moto_binary_keys``).
 - Both split a parallel scan (``Segment``/``TotalSegments``) into disjoint
   segments that together hold every item, both refuse ``ConsistentRead`` on
   a GSI query, and both keep sequence numbers increasing per shard (DynamoDB
@@ -42,13 +42,13 @@ import time
 import boto3
 import pytest
 
-from domain.sample import MODEL
-from projector.lookup import DynamoLookup
-from projector.provision import create_tables
-from projector.records import MalformedRecord, decode_stream_record
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
-from replay.verify import Verifier
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.aws.provision import create_tables
+from dynafold.projector.intake.records import MalformedRecord, decode_stream_record
+from dynafold.projector.stores import open_store
+from dynafold.replay.verify import Verifier
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.support.lambda_events import stream_records
 from tests.test_end_to_end import project_and_check
 from tests.test_replay import assert_matches_oracle, fill, job_for
@@ -105,8 +105,8 @@ def test_a_ttl_deletion_on_dynamodb_local_is_refused_by_the_decoder_not_taken_fo
 def test_binary_keys_reach_the_decoder_as_dynamodb_writes_them(dynamodb_endpoint):
     """Found by a harness run on binary keys: every record of moto's stream was quarantined ("NewImage key
     differs from Keys") until the test kit took moto's binary key from the image."""
-    from domain import Aggregate, Model, Table
-    from domain.kinds import text
+    from dynafold import Aggregate, Model, Table
+    from dynafold.domain.kinds import text
 
     registers = Table("registers", "serial", types={"serial": "B"})
     model = Model([Aggregate("register", registers, fields={"label": text})])

@@ -6,13 +6,13 @@ import random
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Projector
-from projector.lambda_handler import make_handler
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.support import oracle, workload
 from tests.support.lambda_events import event, stream_records
 
@@ -68,7 +68,7 @@ def test_stream_records_through_the_lambda_handler_match_the_oracle_on_sqlite(dy
 
 
 def test_password_hash_never_reaches_a_document_or_a_log_line(dynamodb, streams, tmp_path, capsys):
-    from projector import logs
+    from dynafold.projector.observability import logs
 
     logs.configure("DEBUG")
     project_and_check(f"sqlite:///{tmp_path}/views.db", dynamodb, streams, seed=11, operations=60)

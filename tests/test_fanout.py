@@ -14,13 +14,11 @@ from typing import Optional
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Projector
-from projector.checkpoints import MemoryCheckpoints
-from projector.quarantine import MemoryQuarantine
-from projector.stores import open_store
-from projector.stores.counting import CountingStore
-from projector.stores.memory import MemoryStore
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine, MemoryStore
+from dynafold.sample import MODEL
+from tests.support.counting import CountingStore
 from tests.support.records import record
 
 
@@ -117,7 +115,7 @@ def test_a_small_fan_out_rides_in_the_batchs_own_load_and_write():
 def test_a_fan_out_on_opensearch_counts_one_mget_and_one_bulk_per_page(store_url):
     from opensearchpy import Urllib3HttpConnection
 
-    from projector.stores.opensearch import OpenSearchStore
+    from dynafold.projector.stores.opensearch.store import OpenSearchStore
 
     requests: list[tuple[str, int]] = []
 

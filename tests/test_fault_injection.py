@@ -14,15 +14,15 @@ import random
 import pytest
 from botocore.exceptions import ClientError
 
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.lambda_handler import make_handler
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
+from dynafold.testing.store_contract.faults import FaultyStore
 from tests.support import oracle, workload
-from testkit.store_contract.faults import FaultyStore
 from tests.support.lambda_events import event, stream_records
 
 TABLES = ("customers", "orders", "subscriptions", "songs", "lessons")
@@ -105,7 +105,7 @@ def test_documents_converge_through_store_faults_throttled_lookups_and_killed_in
 def test_a_throttled_join_lookup_fails_the_record_for_redelivery_instead_of_reading_as_absent(dynamodb):
     """Review finding: a throttled BatchGetItem left 'absent' in the lookup cache, so the lesson was
     projected as if its song did not exist, and no redelivery could repair it."""
-    from projector.stores.memory import MemoryStore
+    from dynafold.projector.stores.memory import MemoryStore
     from tests.support.records import record
 
     writer = SampleWriter(dynamodb)

@@ -1,4 +1,4 @@
-"""The fold law (``domain.testing.assert_fold_converges``) on the sample aggregates, and proof that
+"""The fold law (``dynafold.domain.fold_law.assert_fold_converges``) on the sample aggregates, and proof that
 it catches a ``derive`` that depends on arrival order.
 
 Events come from the engine's own translation of generated records: each item's records in stream
@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any, Optional
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from domain import Aggregate, Model, SourceItem, SourceRecord, SourceVersion
-from domain.records import Origin, RecordRef
-from domain.sample import CUSTOMER, LESSON, MODEL, derive_customer
-from domain.testing import FoldLawViolation, assert_fold_converges
+from dynafold import Aggregate, Model, SourceItem, SourceRecord, SourceVersion
+from dynafold.domain.fold_law import FoldLawViolation, assert_fold_converges
+from dynafold.domain.records import Origin, RecordRef
+from dynafold.sample import CUSTOMER, LESSON, MODEL, derive_customer
 
 SECOND = 1_000_000
 

@@ -1,7 +1,7 @@
 """The stream functions' least-privilege policies allow every read the engine makes in them.
 
-The settling read (``domain.fold.settle``) is made by whichever projector folds the document. For a
-fan-out that is the joined table's own stream function, whose policy (``deploy.iam.reads``) once
+The settling read (``dynafold.domain.fold.settle``) is made by whichever projector folds the document. For a
+fan-out that is the joined table's own stream function, whose policy (``dynafold.deploy.iam.reads``) once
 allowed only the pointing table and its index: the AccessDeniedException escaped ``project`` and
 every retry of the batch met it again. Found by review; this test failed before both fixes (the
 grant, and a failed settling read failing only its documents' records instead of the batch).
@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from deploy.iam import reads
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.lambda_handler import make_handler
-from projector.lookup import DynamoLookup
+from dynafold.deploy.iam import reads
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.sample import MODEL
 from tests.support.scenario import Scenario
 
 
 class _LeastPrivilegeClient:
     """The DynamoDB client of one stream function: BatchGetItem and Query only where its IAM policy
-    (``deploy.iam.reads``) grants them, AccessDeniedException elsewhere, as IAM answers."""
+    (``dynafold.deploy.iam.reads``) grants them, AccessDeniedException elsewhere, as IAM answers."""
 
     def __init__(self, inner, model, table: str) -> None:
         tables, queries = reads(model, table)

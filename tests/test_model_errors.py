@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from domain import Aggregate, Children, Entity, Join, Model, ModelError, Table, prefix
-from domain.kinds import keyword, object_, objects, text
+from dynafold import Aggregate, Children, Entity, Join, Model, ModelError, Table, prefix
+from dynafold.domain.kinds import keyword, object_, objects, text
 
 users = Table("users", "user_id", indexes={"by_plan": "plan_id"})
 plans = Table("plans", "plan_id")
@@ -160,21 +160,16 @@ def test_an_aggregate_declared_twice():
         Model([a, a])
 
 
-def test_a_dynafold_0_1_model_says_what_to_write_instead():
-    with pytest.raises(ModelError, match=r"aggregate 'customer' is written for dynafold 0.1 .*Writing your own model"):
-        Aggregate(name="customer", version=1, root="customers", sources={}, fields=(), route=lambda e: (),
-                  derive=lambda v: {})
-    with pytest.raises(ModelError, match=r"Model.of\(tables, translators, aggregates\) is the dynafold 0.1 form"):
-        Model.of((), (), ())
-    from domain.events import ItemChanged
-
-    with pytest.raises(ModelError, match=r"CustomerChanged subclasses a 0.1 event class"):
-        type("CustomerChanged", (ItemChanged,), {})
+def test_an_aggregate_of_unknown_options_or_a_root_that_is_not_a_table_is_refused_by_name():
+    with pytest.raises(ModelError, match=r"aggregate 'customer': unknown options \['route', 'sources'\]"):
+        Aggregate("customer", users, fields={}, sources={}, route=lambda e: ())
+    with pytest.raises(ModelError, match=r"aggregate 'customer': root must be a Table or an Entity, not str"):
+        Aggregate("customer", "customers", fields={})
 
 
 def test_the_cli_reports_a_bad_model_with_exit_code_2(tmp_path):
     (tmp_path / "badmodel.py").write_text(
-        "from domain import Aggregate, Join, Model, Table\n"
+        "from dynafold import Aggregate, Join, Model, Table\n"
         "users = Table('users', 'user_id')\n"
         "MODEL = Model([Aggregate('user', users, fields={}, joins={'plan': Join(Table('plans', 'plan_id'), "
         "on='plan_id', index='by_plan', fields={})})])\n"

@@ -19,9 +19,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from domain.sample import MODEL as SAMPLE
-from projector.table_names import TableNames
-from testkit import check_model
+from dynafold.projector.table_names import TableNames
+from dynafold.sample import MODEL as SAMPLE
+from dynafold.testing import check_model
 from tests.models import crm, groups, single_table
 
 # Each example drives moto through some 30 steps (about half a second): the thorough profile runs
@@ -57,7 +57,7 @@ def test_a_hand_written_translator_that_breaks_its_contract_is_caught():
     harness must find a document that keeps a flag the final tables no longer give it."""
     from hypothesis import HealthCheck, Phase, settings
 
-    from domain import Model, Translator
+    from dynafold import Model, Translator
 
     def forgetful(record, lookup):
         return [event for event in groups.translate_flag(record, lookup) if event.state is not None]

@@ -19,7 +19,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-from testkit import check_model
+from dynafold.testing import check_model
 from tests.models import shapes_composite, shapes_numeric, shapes_roles
 
 # As in test_model_harness.py: about half a second per example.

@@ -11,12 +11,12 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from deploy.parameters import overrides, stack_parameters
-from deploy.template import DeployError, render
-from domain.sample import MODEL
 from dynafold.cli import main
-from projector.provision import create_tables, table_definition
-from projector.table_names import TableNames
+from dynafold.deploy.parameters import overrides, stack_parameters
+from dynafold.deploy.template import DeployError, render
+from dynafold.projector.aws.provision import create_tables, table_definition
+from dynafold.projector.table_names import TableNames
+from dynafold.sample import MODEL
 
 NAMES = TableNames({table: f"prod-{table}" for table in MODEL.tables})
 REGIONS = {"us-east-1": "arn:aws:es:us-east-1:123456789012:domain/views",
@@ -36,8 +36,8 @@ def replicas(aws):
 
 
 def test_two_regions_stacks_share_the_template_and_differ_only_in_region_specific_parameters(replicas):
-    template = render(MODEL, "domain.sample:MODEL")
-    assert render(MODEL, "domain.sample:MODEL") == template, "generation is deterministic"
+    template = render(MODEL, "dynafold.sample:MODEL")
+    assert render(MODEL, "dynafold.sample:MODEL") == template, "generation is deterministic"
     stacks = {region: stack_parameters(MODEL, client, NAMES, store_url(region), REGIONS[region])
               for region, client in replicas.items()}
     east, west = stacks["us-east-1"], stacks["eu-west-1"]
@@ -64,7 +64,7 @@ def test_a_table_without_new_and_old_images_is_refused_before_deployment(aws):
 def test_the_command_writes_parameter_overrides_for_sam_deploy(replicas, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     out = tmp_path / "eu-west-1.txt"
-    assert main(["deploy", "parameters", "--model", "domain.sample:MODEL", "--table-names", NAMES.to_text(),
+    assert main(["deploy", "parameters", "--model", "dynafold.sample:MODEL", "--table-names", NAMES.to_text(),
                  "--store-url", store_url("eu-west-1"), "--domain-arn", REGIONS["eu-west-1"], "--out", str(out)]) == 0
     lines = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert lines["OrdersTableName"] == "prod-orders" and ":dynamodb:eu-west-1:" in lines["OrdersStreamArn"]

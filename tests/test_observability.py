@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import json
 
-from domain.sample import MODEL
-from projector import logs, metrics
-from projector.batch import Projector
-from projector.lambda_handler import make_handler
-from projector.quarantine import MemoryQuarantine
-from projector.stores.memory import MemoryStore
+from dynafold.handlers.entry import LambdaEntry
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.observability import logs, metrics
+from dynafold.projector.stores.memory import MemoryQuarantine, MemoryStore
+from dynafold.sample import MODEL
 from tests.support.records import customer, order
 
 
@@ -86,7 +86,8 @@ def test_every_line_of_an_invocation_names_its_request_and_only_the_first_is_a_c
     monkeypatch.setattr(logs, "_cold", True)
     out = io.StringIO()
     logs.configure("INFO", stream=out)
-    handle = make_handler(lambda: Projector(MODEL, MemoryStore(), MemoryQuarantine()), emit=lambda values, dims: None)
+    handle = LambdaEntry(lambda settings: make_handler(lambda: Projector(MODEL, MemoryStore(), MemoryQuarantine()),
+                                                       emit=lambda values, dims: None), configure_logs=False)
     handle({"Records": [customer("c1", seq=1)]}, Context("req-1"))
     handle({"Records": [customer("c2", seq=2)]}, Context("req-2"))
     lines = [json.loads(line) for line in out.getvalue().splitlines()]

@@ -19,14 +19,14 @@ import pytest
 from opensearchpy import Urllib3HttpConnection
 from opensearchpy.exceptions import ConnectionError, TransportError
 
-from domain.sample import MODEL
-from domain.state import AggregateState
-from projector.batch import Projector
-from projector.quarantine import MemoryQuarantine
-from projector.stores.base import DocKey, DocumentWrite, Rejected, Retryable, StoreUnavailable, Written
-from projector.stores.opensearch import OpenSearchStore
-from testkit.store_contract.documents import customer_doc
-from testkit.store_contract.records import customer_record, order_record
+from dynafold.domain.state import AggregateState
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores.base import DocKey, DocumentWrite, Rejected, Retryable, StoreUnavailable, Written
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.sample import MODEL
+from dynafold.testing.store_contract.documents import customer_doc
+from dynafold.testing.store_contract.records import customer_record, order_record
 from tests.servers.fixtures import drop_prefixed, prefixed_url
 
 SERVER_LIMIT = 100 * 1024

@@ -1,7 +1,7 @@
 """What only the OpenSearch store promises: its request budget, its mappings, its URL and its secrets.
 
 The store contract itself runs in ``test_store_contract`` (its cases ship
-in ``testkit.store_contract``); these tests run on osmem (an in-memory
+in ``dynafold.testing.store_contract``); these tests run on osmem (an in-memory
 OpenSearch, one isolated clone per test) and on the real node of the
 session (``node``, under a prefix of the test's own), and, for
 whole-request failures neither produces on demand, on a stub HTTP server.
@@ -21,12 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from opensearchpy import Urllib3HttpConnection
 
-from domain.sample import CUSTOMER, LESSON, MODEL
-from domain.state import AggregateState
-from projector.batch import Projector
-from projector.quarantine import MemoryQuarantine
-from projector.stores import open_store
-from projector.stores.base import (
+from dynafold.domain.state import AggregateState
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.base import (
     DocKey,
     DocumentWrite,
     Rejected,
@@ -35,10 +33,12 @@ from projector.stores.base import (
     Targets,
     Written,
 )
-from projector.stores.opensearch import OpenSearchStore
-from projector.stores.opensearch_requests import Limits
-from testkit.store_contract.documents import customer_doc, put, tombstone
-from testkit.store_contract.records import customer_record, order_record
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.requests import Limits
+from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.sample import CUSTOMER, LESSON, MODEL
+from dynafold.testing.store_contract.documents import customer_doc, put, tombstone
+from dynafold.testing.store_contract.records import customer_record, order_record
 from tests.test_end_to_end import project_and_check
 
 PASSWORD = "s3cr3t-Pa55/word"

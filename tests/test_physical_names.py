@@ -8,13 +8,13 @@ import re
 import boto3
 import pytest
 
-from deploy.template import render
-from domain.sample import MODEL
-from projector import lambda_handler
-from projector.config import Settings
-from projector.provision import create_tables
-from projector.stores import open_store
-from projector.table_names import TableNames
+from dynafold.deploy.template import render
+from dynafold.handlers import stream as lambda_handler
+from dynafold.projector.aws.provision import create_tables
+from dynafold.projector.config import Settings
+from dynafold.projector.stores import open_store
+from dynafold.projector.table_names import TableNames
+from dynafold.sample import MODEL
 from tests.support import cfn
 from tests.support.lambda_events import event, stream_records
 
@@ -33,7 +33,7 @@ def deployed(aws, monkeypatch, tmp_path):
     """moto tables under physical names and the environment the template gives a stream function."""
     client = boto3.client("dynamodb", region_name="us-east-1")
     create_tables(client, MODEL, TableNames(PHYSICAL))
-    template = cfn.load(render(MODEL, "domain.sample:MODEL"))
+    template = cfn.load(render(MODEL, "dynafold.sample:MODEL"))
     monkeypatch.setenv("DYNAFOLD_TABLES", tables_variable(template, PHYSICAL))
     monkeypatch.setenv("DYNAFOLD_MODEL", template["Globals"]["Function"]["Environment"]["Variables"]["DYNAFOLD_MODEL"])
     monkeypatch.setenv("DYNAFOLD_STORE", f"sqlite:///{tmp_path}/views.db")
@@ -57,7 +57,7 @@ def deliver(handle, client, streams, delivered: dict) -> None:
 
 def test_records_of_prod_tables_become_documents_in_logical_names_through_joins_and_fan_outs(deployed):
     client, streams = deployed
-    assert tables_variable(cfn.load(render(MODEL, "domain.sample:MODEL")), PHYSICAL).count("=prod-") == len(MODEL.tables)
+    assert tables_variable(cfn.load(render(MODEL, "dynafold.sample:MODEL")), PHYSICAL).count("=prod-") == len(MODEL.tables)
     emitted = []
     handle = lambda_handler.make_handler(lambda_handler.build_projector, emit=lambda values, dims: emitted.append(dims))
     put(client, "customers", customer_id="c1", name="Ada", email="ada@example.com", country="GB")
@@ -91,6 +91,6 @@ def test_a_record_of_a_table_outside_the_mapping_is_quarantined_not_projected(de
 
 
 def _definition(table: str) -> dict:
-    from projector.provision import table_definition
+    from dynafold.projector.aws.provision import table_definition
 
     return table_definition(MODEL.table(table))

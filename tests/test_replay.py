@@ -16,21 +16,20 @@ from collections import defaultdict
 import boto3
 import pytest
 
-import replay.runner
-from domain.sample import MODEL
-from projector.batch import Projector
-from projector.checkpoints import MemoryCheckpoints
-from projector.lambda_handler import make_handler
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
-from projector.stores.base import Targets
-from replay.job import ReplayJob
-from projector.config import Settings
-from projector.runtime import Runtime
-from replay.lambda_step import make_handler as make_step_handler
-from replay.rebuild import RebuildAborted, rebuild
+import dynafold.replay.runner
+from dynafold.handlers.replay import make_handler as make_step_handler
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.config import Settings
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.runtime import Runtime
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.base import Targets
+from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine
+from dynafold.replay.job import ReplayJob
+from dynafold.replay.rebuild import RebuildAborted, rebuild
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.support import oracle, workload
 from tests.support.asl import run_state_machine
 from tests.support.lambda_events import StreamPump
@@ -78,7 +77,7 @@ class Crash(BaseException):
 def test_killed_at_random_points_then_resumed_gives_identical_documents_and_skips_no_page(dynamodb, monkeypatch):
     writer = fill(dynamodb, operations=300)
     pages_seen: dict = defaultdict(list)
-    real_read_ahead = replay.runner.read_ahead
+    real_read_ahead = dynafold.replay.runner.read_ahead
 
     def recording(pages):
         """The pages the runner takes to project (a page read ahead and never taken is not processed)."""
@@ -86,7 +85,7 @@ def test_killed_at_random_points_then_resumed_gives_identical_documents_and_skip
             pages_seen[(page.table, page.segment)].append(page.number)
             yield page
 
-    monkeypatch.setattr(replay.runner, "read_ahead", recording)
+    monkeypatch.setattr(dynafold.replay.runner, "read_ahead", recording)
     rng = random.Random(11)
     total_crashes = 0
     for attempt in range(6):
@@ -137,7 +136,7 @@ def test_killed_at_random_points_then_resumed_gives_identical_documents_and_skip
 def test_progress_draws_bars_on_a_terminal_and_plain_lines_elsewhere():
     import io
 
-    from replay.progress import Progress
+    from dynafold.replay.progress import Progress
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -278,7 +277,7 @@ def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(
     assert_matches_oracle(store, writer, ["customer"])
     assert store.get("customer", next(iter(documents(store, "customer")))) is not None, "readers follow the switch"
 
-    import replay.rebuild as module
+    import dynafold.replay.rebuild as module
 
     monkeypatch.setattr(module, "rederive", lambda *a, **k: {"wrong": True})
     with pytest.raises(RebuildAborted, match="differ from a fresh derivation"):
@@ -320,7 +319,7 @@ def _orphans_exit(marker: str, within_s: float = 10.0) -> bool:
 
 
 def test_a_replay_process_killed_with_sigkill_resumes_with_worker_processes(dynamodb_endpoint, tmp_path):
-    from projector.provision import create_tables
+    from dynafold.projector.aws.provision import create_tables
 
     client = boto3.client("dynamodb")
     create_tables(client, MODEL)
@@ -358,7 +357,7 @@ def test_ctrl_c_stops_a_replay_without_running_the_queued_segments(dynamodb):
     """Review finding: an interrupt waited for every queued segment to finish first."""
     fill(dynamodb, operations=200)
     started = []
-    real = replay.runner.scan_pages
+    real = dynafold.replay.runner.scan_pages
 
     def scanning(client, table, segment, *args, **kwargs):
         started.append((table, segment))
@@ -369,7 +368,7 @@ def test_ctrl_c_stops_a_replay_without_running_the_queued_segments(dynamodb):
 
     import unittest.mock
 
-    with unittest.mock.patch.object(replay.runner, "scan_pages", scanning):
+    with unittest.mock.patch.object(dynafold.replay.runner, "scan_pages", scanning):
         job = job_for(open_store("memory://"), dynamodb, segments=4, workers=1, page_size=2, after_page=interrupt)
         with pytest.raises(KeyboardInterrupt):
             job.run("customer")

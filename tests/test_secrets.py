@@ -13,18 +13,20 @@ import logging
 
 import pytest
 
-from domain.model import Model
-from domain.sample import MODEL
-from domain.translation import Translator
-from projector.batch import Projector
 from dynafold.cli import main
-from projector.control_table import control_table_definition
-from projector.lambda_handler import make_handler
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine, SQLiteQuarantine, open_quarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
-from projector.stores.sqlite import SQLiteStore
+from dynafold.cli.output import configure_logging
+from dynafold.domain.model import Model
+from dynafold.domain.translation import Translator
+from dynafold.handlers.stream import make_handler
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores import open_quarantine, open_store
+from dynafold.projector.stores.dynamodb import control_table_definition
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.sqlite.quarantine import SQLiteQuarantine
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.corpus.bad_records import CORPUS, SECRET
 from tests.support.records import customer, lesson, order
 
@@ -98,7 +100,9 @@ def dynamo_texts(client, table: str) -> str:
 def test_no_undeclared_value_is_written_printed_or_logged_and_no_item_content_is_logged(
     dynamodb, store_url, tmp_path, caplog, capsys, monkeypatch
 ):
-    """Poison records, projection with join reads, every quarantine command, an OpenSearch projection: at DEBUG."""
+    """Poison records, projection with join reads, every quarantine command, an OpenSearch projection: at DEBUG,
+    with logging configured as the CLI and the Lambda functions configure it."""
+    configure_logging("DEBUG")
     monkeypatch.setattr(logging.getLogger("dynafold"), "propagate", True)
     caplog.set_level(logging.DEBUG)
     tracer = logging.getLogger("opensearchpy.trace")
@@ -154,8 +158,8 @@ def test_no_undeclared_value_is_written_printed_or_logged_and_no_item_content_is
 
 def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_driven(dynamodb, tmp_path):
     """A scan or export row is an image itself: restricted the same way, and re-driving needs no more."""
-    from projector.redrive import redrive
-    from projector.records import scan_decoder
+    from dynafold.projector.intake.records import scan_decoder
+    from dynafold.projector.quarantine_retry import redrive
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -175,8 +179,8 @@ def test_join_reads_bring_back_declared_attributes_only():
     """A song's undeclared attribute never leaves DynamoDB through a lesson's join read (a
     ``ProjectionExpression``); a model with a hand-written translator, whose reads are code, still
     gets whole items."""
-    from domain.source import SourceItem
-    from testkit.dynamo import SimulatedClock, Tables, moto_on
+    from dynafold.domain.source import SourceItem
+    from dynafold.testing.dynamo import SimulatedClock, Tables, moto_on
 
     clock = SimulatedClock()
     with moto_on(clock):
@@ -186,3 +190,17 @@ def test_join_reads_bring_back_declared_attributes_only():
         assert DynamoLookup(tables.client, MODEL).items([song])[song.id] == {"song_id": "s1", "title": "Yellow"}
         hand = Model(MODEL.aggregates.values(), translators=[Translator("lessons", lambda record, lookup: [])])
         assert DynamoLookup(tables.client, hand).items([song])[song.id]["royalty_account"] == "IBAN-SECRET"
+
+
+def test_importing_dynafold_leaves_other_libraries_loggers_alone_until_logging_is_configured():
+    import subprocess
+    import sys
+
+    probe = ("import logging, dynafold, dynafold.projector.runtime, dynafold.handlers.stream, dynafold.cli;"
+             "print(sum(len(logging.getLogger(n).filters) for n in ('botocore.endpoint', 'botocore.parsers', "
+             "'opensearch', 'opensearchpy.trace')));"
+             "from dynafold.cli.output import configure_logging; configure_logging('DEBUG');"
+             "print(sum(len(logging.getLogger(n).filters) for n in ('botocore.endpoint', 'botocore.parsers', "
+             "'opensearch', 'opensearchpy.trace')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "4"]

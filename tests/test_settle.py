@@ -1,4 +1,4 @@
-"""Which join slots a fold leaves to a read taken after the load (``domain.fold.settle``).
+"""Which join slots a fold leaves to a read taken after the load (``dynafold.domain.fold.settle``).
 
 A join read is stamped with its pointing record's time but saw the joined item later. The fold
 names a slot for a fresh read exactly when versions alone could keep an older state: a joined
@@ -8,10 +8,10 @@ newer than what then fills the slot. Anything else must cost no read.
 
 from __future__ import annotations
 
-from domain.events import DomainEvent, Gate, Slot
-from domain.fold import Unsettled, fold, freshen, settle
-from domain.source import SourceItem, SourceVersion
-from domain.state import AggregateState
+from dynafold.domain.events import DomainEvent, Gate, Slot
+from dynafold.domain.fold import Unsettled, fold, freshen, settle
+from dynafold.domain.source import SourceItem, SourceVersion
+from dynafold.domain.state import AggregateState
 from tests.support.states import state
 
 T = 1_790_000_000_000_000

@@ -12,13 +12,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from domain.sample import MODEL
-from projector.quarantine import MemoryQuarantine
-from projector.stores import open_store
-from projector.stores.base import Targets
-from projector.config import Settings
-from projector.runtime import Runtime
-from replay.lambda_step import make_handler
+from dynafold.handlers.replay import make_handler
+from dynafold.projector.config import Settings
+from dynafold.projector.runtime import Runtime
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.base import Targets
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.sample import MODEL
 from tests.support.asl import StateFailed, run_state_machine
 from tests.test_replay import FakeContext, assert_matches_oracle, fill
 
@@ -77,7 +77,7 @@ def test_segments_and_export_files_fan_out_in_distributed_maps_each_looping_in_i
 def test_the_definition_passes_cfn_lints_states_language_checks(tmp_path):
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {
         "Step": {"Type": "AWS::Lambda::Function", "Properties": {
-            "Role": "arn:aws:iam::123456789012:role/step", "Runtime": "python3.13", "Handler": "replay.lambda_step.handler",
+            "Role": "arn:aws:iam::123456789012:role/step", "Runtime": "python3.13", "Handler": "dynafold.handlers.replay.handler",
             "Code": {"ZipFile": "def handler(event, context): return event"}}},
         "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
             "RoleArn": "arn:aws:iam::123456789012:role/machine", "Definition": DEFINITION,
@@ -102,7 +102,7 @@ def test_a_rebuild_started_from_the_state_machine_scans_into_a_new_target_and_sw
 
 
 def test_a_rebuild_whose_check_fails_leaves_readers_on_the_old_target(dynamodb, monkeypatch):
-    import replay.rebuild as module
+    import dynafold.replay.rebuild as module
 
     fill(dynamodb, operations=60)
     store = open_store("memory://")
@@ -153,7 +153,7 @@ def test_an_export_file_is_worked_through_across_invocations_from_its_position(d
 
 
 def test_an_export_older_than_the_stream_retention_is_refused(dynamodb):
-    from replay.export import ExportError
+    from dynafold.replay.export import ExportError
 
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="dynafold-exports")

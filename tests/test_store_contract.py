@@ -1,7 +1,7 @@
 """The store contract, run on every store: memory, SQLite, OpenSearch (osmem, a real node, a live cluster).
 
-The cases ship in ``testkit.store_contract`` (so authors of other stores
-run them too); each states one promise of ``projector.stores.base`` that
+The cases ship in ``dynafold.testing.store_contract`` (so authors of other stores
+run them too); each states one promise of ``dynafold.projector.stores.base`` that
 the projector's convergence depends on: conditional writes with one winner
 per race, per-item outcomes, tombstones hidden from readers, exact numbers,
 atomic target switches, and a projector that converges or reports records
@@ -22,10 +22,10 @@ from typing import Optional
 
 import pytest
 
-from projector.stores import open_store
-from projector.stores.base import DocumentStore
-from projector.stores.memory import MemoryStore
-from testkit.store_contract import PortFaults, StoreContract
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.base import DocumentStore
+from dynafold.projector.stores.memory import MemoryStore
+from dynafold.testing.store_contract import PortFaults, StoreContract
 from tests.support.faults import NetworkFaults
 
 
@@ -86,14 +86,15 @@ class TestLiveStore(OpenSearchContract):
 
 def test_sqlite_paging_seeks_instead_of_rescanning(tmp_path):
     """Review finding: every chunk re-scanned the index from the start (quadratic)."""
-    from domain.sample import CUSTOMER as CUSTOMER_FOR_PAGING
-    from projector.stores.sqlite import SQLiteStore
+    from dynafold.projector.stores.sqlite.store import SQLiteStore
+    from dynafold.sample import CUSTOMER as CUSTOMER_FOR_PAGING
 
     store = SQLiteStore(f"sqlite:///{tmp_path}/v.db")
     store.prepare([CUSTOMER_FOR_PAGING])
     target = store.targets("customer").read
-    from domain.state import AggregateState
-    from projector.stores.base import DocKey as Key, DocumentWrite as Write
+    from dynafold.domain.state import AggregateState
+    from dynafold.projector.stores.base import DocKey as Key
+    from dynafold.projector.stores.base import DocumentWrite as Write
 
     store.write([Write(Key(target, f"c{i:05d}"), None, AggregateState(), None) for i in range(1200)])
     conn = store._connections.get()

@@ -1,4 +1,4 @@
-"""The shipped store contract (``testkit.store_contract``) can fail, and runs outside this repository's tests.
+"""The shipped store contract (``dynafold.testing.store_contract``) can fail, and runs outside this repository's tests.
 
 A third party's test module is generated in ``tmp_path`` and run by pytest
 in a process of its own, with only the installed packages to import (no
@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 THIRD_PARTY = textwrap.dedent('''
     import sys
 
-    from projector.stores.base import DocumentWrite
-    from projector.stores.memory import MemoryStore
-    from testkit.store_contract import PortFaults, StoreContract
+    from dynafold.projector.stores.base import DocumentWrite
+    from dynafold.projector.stores.memory import MemoryStore
+    from dynafold.testing.store_contract import PortFaults, StoreContract
 
 
     class IgnoresTokens(MemoryStore):
@@ -113,8 +113,8 @@ def test_a_fault_hook_without_a_switch_skips_the_case_that_needs_it():
     import pytest
     from _pytest.outcomes import Skipped
 
-    from projector.stores.memory import MemoryStore
-    from testkit.store_contract import StoreContract
+    from dynafold.projector.stores.memory import MemoryStore
+    from dynafold.testing.store_contract import StoreContract
 
     class NoStorm:
         def __init__(self, store):
@@ -133,7 +133,7 @@ def test_a_fault_hook_without_a_switch_skips_the_case_that_needs_it():
 
 def test_importing_testkit_does_not_need_pytest():
     code = ("import sys; sys.modules['pytest'] = None; import testkit\n"
-            "try:\n    import testkit.store_contract\nexcept ImportError:\n    print('contract needs pytest')")
+            "try:\n    import dynafold.testing.store_contract\nexcept ImportError:\n    print('contract needs pytest')")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -14,15 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from domain.sample import MODEL
-from projector.batch import Backoff, Projector
-from projector.lambda_handler import UnnamedFailure, make_handler
-from projector.quarantine import MemoryQuarantine
-from domain.state import AggregateState
-from projector.stores import open_store
-from projector.stores.base import DocKey, DocumentWrite, StoreUnavailable
-from projector.stores.opensearch import OpenSearchStore
-from projector.stores.sqlite import SQLiteStore
+from dynafold.domain.state import AggregateState
+from dynafold.handlers.stream import UnnamedFailure, make_handler
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.base import DocKey, DocumentWrite, StoreUnavailable
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
 from tests.support.records import customer
 
 QUICK = Backoff(base=0, cap=0, attempts=2)

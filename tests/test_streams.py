@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from domain.sample import MODEL
-from projector import poller
-from projector.batch import Projector
-from projector.checkpoints import MemoryCheckpoints
-from projector.quarantine import MemoryQuarantine
-from projector.stores.memory import MemoryStore
-from projector.streams import StreamReader
+from dynafold.projector import poller
+from dynafold.projector.aws.streams import StreamReader
+from dynafold.projector.engine.batch import Projector
+from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine, MemoryStore
+from dynafold.sample import MODEL
 from tests.support.records import customer
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/customers/stream/x"

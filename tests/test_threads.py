@@ -17,11 +17,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from domain.sample import MODEL
-from projector.stores import open_store
-from projector.stores.memory import MemoryStore
-from projector.stores.sqlite import SQLiteStore
-from testkit import check_threads
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.memory import MemoryStore
+from dynafold.projector.stores.sqlite.store import SQLiteStore
+from dynafold.sample import MODEL
+from dynafold.testing import check_threads
 from tests.models import crm, single_table
 
 

@@ -9,17 +9,17 @@ from decimal import Decimal
 
 import pytest
 
-from domain.sample import MODEL
-from domain.source import SourceItem, SourceVersion
-from domain.state import AggregateState
 from dynafold.cli import main
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine
-from testkit.sample_writer import SampleWriter
-from projector.stores import open_store
-from projector.stores.base import DocKey, DocumentWrite
-from replay.sweep import HorizonTooShort, sweep
-from replay.verify import DIFFERENT, MISSING, UNEXPECTED, Verifier
+from dynafold.domain.source import SourceItem, SourceVersion
+from dynafold.domain.state import AggregateState
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.stores import open_store
+from dynafold.projector.stores.base import DocKey, DocumentWrite
+from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.replay.sweep import HorizonTooShort, sweep
+from dynafold.replay.verify import DIFFERENT, MISSING, UNEXPECTED, Verifier
+from dynafold.sample import MODEL
+from dynafold.testing.sample_writer import SampleWriter
 from tests.support import oracle, workload
 from tests.support.states import slot, state
 from tests.test_replay import TABLES, documents, job_for
@@ -109,11 +109,11 @@ def test_verify_says_how_many_table_items_the_model_cannot_project(dynamodb, tmp
 
 
 def test_a_repair_racing_live_projection_never_regresses_a_document(dynamodb, streams):
-    from projector.batch import Projector
-    from projector.lambda_handler import make_handler
+    from dynafold.handlers.stream import make_handler
+    from dynafold.projector.engine.batch import Projector
+    from dynafold.projector.stores.memory import MemoryStore
+    from dynafold.testing.guarded import GuardedStore
     from tests.support.lambda_events import StreamPump
-    from projector.stores.memory import MemoryStore
-    from testkit.guarded import GuardedStore
 
     writer, _ = setup_views(dynamodb, "memory://")
     guarded = GuardedStore(MemoryStore(), random.Random(0), MODEL)
@@ -182,7 +182,7 @@ def test_sweep_purges_old_tombstones_but_keeps_live_slices_and_refuses_short_hor
 
 def test_sweep_keeps_a_tombstone_document_whose_recent_tombstones_are_still_inside_the_horizon():
     """Review finding: the sweep deleted the whole document, recent tombstone included."""
-    from projector.stores.memory import MemoryStore
+    from dynafold.projector.stores.memory import MemoryStore
 
     store = MemoryStore()
     store.prepare(list(MODEL.aggregates.values()))

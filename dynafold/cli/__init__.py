@@ -1,6 +1,6 @@
 """The ``dynafold`` command: parse, configure logging, run one command, map its failure to an exit code.
 
-Every command returns an exit code or raises; ``projector.errors.classify``
+Every command returns an exit code or raises; ``dynafold.projector.errors.classify``
 turns what it raised into the one exit code that kind of failure means
 everywhere, with a one-line message (a bug, exit 70, also prints its
 traceback so it can be reported).
@@ -13,7 +13,7 @@ import traceback
 from typing import Optional, Sequence
 
 from dynafold.cli.parser import build_parser
-from projector.errors import EXIT_INTERNAL, EXIT_OK, classify
+from dynafold.projector.errors import EXIT_INTERNAL, EXIT_OK, classify
 
 __all__ = ["build_parser", "main"]
 
@@ -42,7 +42,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _level_from_environment() -> Optional[str]:
-    from projector.config import log_level, setting
+    from dynafold.projector.config import log_level, setting
 
     level = setting("DYNAFOLD_LOG_LEVEL")
     return log_level(level) if level else None

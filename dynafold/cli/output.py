@@ -1,6 +1,6 @@
 """What the command prints besides its results: log lines on stderr, progress bars beside them.
 
-Log lines carry the message and the allowlisted fields of ``projector.logs``
+Log lines carry the message and the allowlisted fields of ``dynafold.projector.observability.logs``
 (record identities, counts, reasons), never item contents or a traceback.
 While progress bars draw, ``tqdm``'s logging redirect writes each line above
 the bars, so a warning never lands in the middle of one.
@@ -13,7 +13,8 @@ import logging
 import sys
 from typing import Iterator, Optional
 
-from projector.logs import SAFE_FIELDS
+from dynafold.projector.observability import log_guard
+from dynafold.projector.observability.logs import SAFE_FIELDS
 
 
 class TextFormatter(logging.Formatter):
@@ -33,17 +34,18 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(level: Optional[str]) -> None:
-    """Route the ``dynafold`` and ``opensearch`` loggers to stderr as text, at ``level`` (default WARNING)."""
+    """Route every ``dynafold.*`` logger to stderr as text, at ``level`` (default WARNING), and keep
+    request bodies out of the libraries' own loggers (``log_guard``)."""
+    log_guard.install()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(TextFormatter())
     handler._dynafold = True  # type: ignore[attr-defined]
-    for name in ("dynafold", "projector", "replay"):
-        logger = logging.getLogger(name)
-        for old in [h for h in logger.handlers if getattr(h, "_dynafold", False)]:
-            logger.removeHandler(old)
-        logger.addHandler(handler)
-        logger.setLevel(level or "WARNING")
-        logger.propagate = False
+    logger = logging.getLogger("dynafold")
+    for old in [h for h in logger.handlers if getattr(h, "_dynafold", False)]:
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+    logger.setLevel(level or "WARNING")
+    logger.propagate = False
 
 
 @contextlib.contextmanager
@@ -51,6 +53,5 @@ def bars_with_logs() -> Iterator[None]:
     """Log lines go through ``tqdm.write`` while progress bars may be drawing."""
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    loggers = [logging.getLogger(name) for name in ("dynafold", "projector", "replay")]
-    with logging_redirect_tqdm(loggers=loggers):
+    with logging_redirect_tqdm(loggers=[logging.getLogger("dynafold")]):
         yield

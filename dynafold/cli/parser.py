@@ -5,7 +5,7 @@ subcommand and after a nested action (``quarantine list --store X``); a
 list option may be repeated or given comma-separated; a count must be a
 positive whole number and ``--sample`` is always a fraction. A renamed
 option keeps its old spelling as an alias. Errors of usage exit 2 (see
-``projector.errors`` for every exit code).
+``dynafold.projector.errors`` for every exit code).
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from typing import Any, Collection, Iterator, Mapping, Optional, Protocol, Seque
 
 import attrs
 
-from domain.aggregate import Aggregate
-from domain.state import AggregateState
-from projector.errors import ConfigurationError, Unavailable
+from dynafold.domain.aggregate import Aggregate
+from dynafold.domain.state import AggregateState
+from dynafold.projector.errors import ConfigurationError, Unavailable
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""``memory://``: a store in this process, for tests, property tests and benchmarks.
+"""``memory://``: documents, quarantine and checkpoints in this process, for tests, property tests and benchmarks.
 
 Documents are kept serialized, as every real store keeps them, so a value
 that does not survive the round trip fails here first.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import Any, Collection, Iterator, Mapping, Optional, Sequence
+from typing import Any, Collection, Iterable, Iterator, Mapping, Optional, Sequence
 
-from domain.aggregate import Aggregate
-from domain.state import AggregateState
-from projector.stores import codec
-from projector.stores.base import (
+from dynafold.domain.aggregate import Aggregate
+from dynafold.domain.state import AggregateState
+from dynafold.projector.control.quarantine_entry import QuarantineEntry
+from dynafold.projector.stores import codec
+from dynafold.projector.stores.base import (
     Conflict,
     DocKey,
     DocumentWrite,
@@ -26,7 +27,7 @@ from projector.stores.base import (
     default_target,
     require_targets,
 )
-from projector.stores.search_terms import matches, text_fields
+from dynafold.projector.stores.search_terms import matches, text_fields
 
 
 class MemoryStore:
@@ -38,6 +39,10 @@ class MemoryStore:
         self._target_of: dict[str, str] = {}
         self._targets: dict[str, Targets] = {}
         self._tokens = itertools.count(1)
+
+    @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False) -> "MemoryStore":
+        return cls(url)
 
     def prepare(self, aggregates: Collection[Aggregate]) -> None:
         with self._lock:
@@ -152,3 +157,60 @@ def _document(key: DocKey, row: tuple[int, str, Optional[str]]) -> StoredDocumen
     return StoredDocument(
         key, token, AggregateState.from_json(codec.loads(state)), None if body is None else codec.loads(body)
     )
+
+
+class MemoryQuarantine:
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._entries: dict[str, QuarantineEntry] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False) -> "MemoryQuarantine":
+        return cls(url)
+
+    def put(self, entries: Iterable[QuarantineEntry]) -> None:
+        with self._lock:
+            for entry in entries:
+                self._entries.setdefault(entry.id, entry)
+
+    def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
+        with self._lock:
+            return sorted(
+                (e for e in self._entries.values() if table is None or e.table == table), key=lambda e: e.id
+            )
+
+    def get(self, entry_id: str) -> Optional[QuarantineEntry]:
+        with self._lock:
+            return self._entries.get(entry_id)
+
+    def drop(self, entry_id: str) -> bool:
+        with self._lock:
+            return self._entries.pop(entry_id, None) is not None
+
+
+class MemoryCheckpoints:
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False) -> "MemoryCheckpoints":
+        return cls()
+
+    def get(self, key: str) -> Optional[str]:
+        with self._lock:
+            return self._values.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        with self._lock:
+            self._values[key] = value
+
+    def delete_prefix(self, prefix: str) -> None:
+        with self._lock:
+            for key in [k for k in self._values if k.startswith(prefix)]:
+                del self._values[key]
+
+    def items(self, prefix: str = "") -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted((k, v) for k, v in self._values.items() if k.startswith(prefix))

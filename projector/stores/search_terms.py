@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from domain.aggregate import Aggregate, FieldKind
+from dynafold.domain.aggregate import Aggregate, FieldKind
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

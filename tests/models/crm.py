@@ -10,8 +10,8 @@ joins on children, and two aggregates drawing on the same tables.
   root and a joined table: a join read for ``user`` must never land in a ``plan`` document.
 """
 
-from domain import Aggregate, Children, Join, Model, Table
-from domain.kinds import boolean, decimal, integer, keyword, text
+from dynafold import Aggregate, Children, Join, Model, Table
+from dynafold.kinds import boolean, decimal, integer, keyword, text
 
 users = Table("users", "user_id", version="version", indexes={"by_plan": "plan_id"})
 plans = Table("plans", "plan_id", version="version")

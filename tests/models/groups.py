@@ -10,8 +10,8 @@
 
 from hypothesis import strategies as st
 
-from domain import Aggregate, Children, DomainEvent, Model, Slot, Table, Translator
-from domain.kinds import boolean, keyword, text
+from dynafold import Aggregate, Children, DomainEvent, Model, Slot, Table, Translator
+from dynafold.kinds import boolean, keyword, text
 
 groups = Table("groups", "group_id")
 people = Table("people", "person_id")

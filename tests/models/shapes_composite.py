@@ -14,8 +14,8 @@
   above are the parent attributes here); ``derive`` sums over them.
 """
 
-from domain import Aggregate, Children, Entity, Join, Model, Table
-from domain.kinds import boolean, decimal, integer, keyword, keywords, text
+from dynafold import Aggregate, Children, Entity, Join, Model, Table
+from dynafold.kinds import boolean, decimal, integer, keyword, keywords, text
 
 shelves = Table("shelves", "warehouse", "shelf_no", types={"shelf_no": "N"}, indexes={"by_zone": "zone"})
 bins = Table("bins", "bin_id", types={"shelf": "N", "part_ref": "N"},

@@ -12,8 +12,8 @@
 
 from decimal import Decimal
 
-from domain import Aggregate, Children, Join, Model, Table
-from domain.kinds import boolean, decimal, integer, keyword, keywords, text
+from dynafold import Aggregate, Children, Join, Model, Table
+from dynafold.kinds import boolean, decimal, integer, keyword, keywords, text
 
 regions = Table("regions", "region_no", types={"region_no": "N"})
 stores = Table("stores", "store_no", types={"store_no": "N", "region_no": "N"}, indexes={"by_region": "region_no"})

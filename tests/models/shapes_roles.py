@@ -15,8 +15,8 @@ children to the root table of another aggregate; ``derive`` aggregating over chi
 
 from decimal import Decimal
 
-from domain import Aggregate, Children, Join, Model, Table
-from domain.kinds import boolean, decimal, integer, keyword, keywords, text
+from dynafold import Aggregate, Children, Join, Model, Table
+from dynafold.kinds import boolean, decimal, integer, keyword, keywords, text
 
 people = Table("people", "person_id", version="version")
 teams = Table("teams", "team_id", indexes={"by_lead": "lead_id"})

@@ -8,8 +8,8 @@ an item can stop being a note). Documents are keyed by ``pk``.
 
 from decimal import Decimal
 
-from domain import Aggregate, Children, Entity, Join, Model, Table, prefix
-from domain.kinds import decimal, integer, keyword, objects, text
+from dynafold import Aggregate, Children, Entity, Join, Model, Table, prefix
+from dynafold.kinds import decimal, integer, keyword, objects, text
 
 app = Table("app", "pk", "sk", indexes={"by_product": "product_ref"})
 products = Table("products", "product_id", version="rev")

@@ -79,7 +79,7 @@ def prefixed_url(base: str) -> str:
 
 def drop_prefixed(url: str) -> None:
     """Delete every index of the URL's prefix (aliases go with their indices)."""
-    from projector.stores import open_store
+    from dynafold.projector.stores import open_store
 
     store = open_store(url)
     try:

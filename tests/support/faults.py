@@ -1,7 +1,7 @@
 """Faults one level below the port, for stores that talk over TCP: OpenSearch's.
 
 Faults at the port (``FaultyStore``, ``PortFaults``) ship with the store
-contract in ``testkit.store_contract``. ``ResettingProxy`` is the same idea
+contract in ``dynafold.testing.store_contract``. ``ResettingProxy`` is the same idea
 one level down: a proxy in front of the real server whose connections can
 be reset before the request reaches the server, or after the server
 answered (the answer is lost). ``NetworkFaults`` is the contract's fault
@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from projector.stores.base import DocumentStore
-from testkit.store_contract.documents import V1
-from testkit.store_contract.faults import FaultyStore
+from dynafold.projector.stores.base import DocumentStore
+from dynafold.testing.store_contract.documents import V1
+from dynafold.testing.store_contract.faults import FaultyStore
 
 
 class NetworkFaults:

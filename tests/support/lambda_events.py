@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 from typing import Any
 
-from testkit.dynamo import moto_binary_keys
+from dynafold.testing.dynamo import moto_binary_keys
 
 
 def _lambda_value(value: Any) -> Any:

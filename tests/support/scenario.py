@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from domain.model import Model
-from projector.batch import Backoff, Projector
-from projector.lookup import DynamoLookup
-from projector.quarantine import MemoryQuarantine
-from projector.stores.memory import MemoryStore
-from projector.table_names import IDENTITY, TableNames
-from projector.records import scan_decoder
-from replay.verify import Verifier
-from testkit.dynamo import SimulatedClock, Tables, moto_on
+from dynafold.domain.model import Model
+from dynafold.projector.aws.lookup import DynamoLookup
+from dynafold.projector.engine.batch import Backoff, Projector
+from dynafold.projector.intake.records import scan_decoder
+from dynafold.projector.stores.memory import MemoryQuarantine, MemoryStore
+from dynafold.projector.table_names import IDENTITY, TableNames
+from dynafold.replay.verify import Verifier
+from dynafold.testing.dynamo import SimulatedClock, Tables, moto_on
 
 
 class Scenario:

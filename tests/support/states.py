@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from domain.aggregate import ROOT
-from domain.events import Slot
-from domain.source import SourceItem, SourceVersion
-from domain.state import AggregateState, Entry
+from dynafold.domain.aggregate import ROOT
+from dynafold.domain.events import Slot
+from dynafold.domain.source import SourceItem, SourceVersion
+from dynafold.domain.state import AggregateState, Entry
 
 
 def slot(role: str, item: SourceItem, via: Optional[SourceItem] = None) -> Slot:

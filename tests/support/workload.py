@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from testkit.sample_writer import SampleWriter
+from dynafold.testing.sample_writer import SampleWriter
 
 STATUSES = ("placed", "paid", "shipped", "cancelled")
 

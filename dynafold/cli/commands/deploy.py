@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from projector.errors import EXIT_OK
+from dynafold.projector.errors import EXIT_OK
 
 
 def deploy(args) -> int:
     if args.action == "parameters":
         return _parameters(args)
-    from deploy.template import write
+    from dynafold.deploy.template import write
 
     write(args.model, args.out, store_service=args.store_service)
     print(f"dynafold deploy: wrote {args.out} for {args.model}", file=sys.stderr)
@@ -18,10 +18,10 @@ def deploy(args) -> int:
 
 
 def _parameters(args) -> int:
-    from deploy.packaging import importable_model
-    from deploy.parameters import overrides, stack_parameters
-    from projector import aws
-    from projector.config import Settings
+    from dynafold.deploy.packaging import importable_model
+    from dynafold.deploy.parameters import overrides, stack_parameters
+    from dynafold.projector.aws import clients as aws
+    from dynafold.projector.config import Settings
 
     model = importable_model(args.model)
     names = Settings.load(tables=getattr(args, "table_names", None)).table_names(model)

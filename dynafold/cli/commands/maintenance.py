@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from dynafold.cli import wiring
-from projector.errors import EXIT_OK, EXIT_PROBLEM
+from dynafold.cli import flags
+from dynafold.projector.errors import EXIT_OK, EXIT_PROBLEM
 
 
 def verify(args) -> int:
-    from projector.stores.codec import dumps
-    from replay.verify import Verifier
+    from dynafold.projector.stores.codec import dumps
+    from dynafold.replay.verify import Verifier
 
-    runtime = wiring.runtime(args, existing=True)  # OpenSearch reads refresh: just-written documents are no drift
-    names = wiring.aggregates(runtime, args.aggregate)
-    verifier = Verifier(runtime.model, runtime.store, runtime.dynamodb, lookup_factory=runtime.lookup_factory(),
-                        segments=args.segments, workers=args.threads, sample=args.sample, names=runtime.names)
+    runtime = flags.runtime(args, existing=True)  # OpenSearch reads refresh: just-written documents are no drift
+    names = flags.aggregates(runtime, args.aggregate)
+    verifier = Verifier.on(runtime, segments=args.segments, workers=args.threads, sample=args.sample)
     drifted = 0
     results = []
     for name in names:
@@ -40,9 +39,10 @@ def verify(args) -> int:
 
 
 def sweep(args) -> int:
-    from replay.sweep import parse_duration, sweep as purge
+    from dynafold.replay.sweep import parse_duration
+    from dynafold.replay.sweep import sweep as purge
 
-    runtime = wiring.runtime(args, existing=True)
+    runtime = flags.runtime(args, existing=True)
     report = purge(runtime.model, runtime.store, older_than_s=parse_duration(args.older_than), force=args.force)
     print(f"sweep: {report.examined} documents examined, {report.rewritten} rewritten without old tombstones, "
           f"{report.deleted} tombstone documents deleted, {report.skipped} changed meanwhile (left for next time)",

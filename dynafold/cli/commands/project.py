@@ -6,16 +6,16 @@ import signal
 import sys
 import threading
 
-from dynafold.cli import wiring
-from projector.config import redact
-from projector.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM
+from dynafold.cli import flags
+from dynafold.projector.config import redact
+from dynafold.projector.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM
 
 
 def project(args) -> int:
-    from projector import poller
-    from projector.streams import StreamReader
+    from dynafold.projector import poller
+    from dynafold.projector.aws.streams import StreamReader
 
-    runtime = wiring.runtime(args)
+    runtime = flags.runtime(args)
     tables = args.tables or sorted(runtime.model.tables)
     for table in tables:
         runtime.model.table(table)

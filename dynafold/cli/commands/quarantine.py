@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import sys
 
-from dynafold.cli import wiring
-from projector.errors import EXIT_OK, EXIT_PROBLEM
+from dynafold.cli import flags
+from dynafold.projector.errors import EXIT_OK, EXIT_PROBLEM
 
 
 def quarantine(args) -> int:
-    from projector.terminal import find_printed, printable
+    from dynafold.cli.terminal import find_printed, printable
 
     read_only = args.action in ("list", "show")
-    runtime = wiring.runtime(args, read_only=read_only, existing=True)
+    runtime = flags.runtime(args, read_only=read_only, existing=True)
     entries = runtime.quarantine
     if args.action == "list":
         listed = entries.list(args.table)
@@ -36,7 +36,7 @@ def quarantine(args) -> int:
         entries.drop(entry.id)
         print(f"dropped {printable(entry.id)}", file=sys.stderr)
         return EXIT_OK
-    from projector.redrive import redrive
+    from dynafold.projector.quarantine_retry import redrive
 
     projector = runtime.projector(cursors=runtime.checkpoints(runtime.quarantine_url))
     ok, message = redrive(projector, entries, entry, now_us=runtime.clock())

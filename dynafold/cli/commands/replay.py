@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from dynafold.cli import wiring
-from projector.errors import EXIT_OK
+from dynafold.cli import flags
+from dynafold.projector.errors import EXIT_OK
 
 
 def replay(args) -> int:
-    from replay.job import ReplayConfig, ReplayJob
-    from replay.rebuild import abort, rebuild
+    from dynafold.replay.job import ReplayConfig, ReplayJob
+    from dynafold.replay.rebuild import abort, rebuild
 
-    runtime = wiring.runtime(args, existing=args.abort)
-    names = wiring.aggregates(runtime, args.aggregate)
+    runtime = flags.runtime(args, existing=args.abort)
+    names = flags.aggregates(runtime, args.aggregate)
     checkpoints_url = runtime.checkpoints_url(args.checkpoints)
     if args.abort:
         for name in names:
@@ -51,7 +51,7 @@ def replay(args) -> int:
 
 
 def _from_exports(args, runtime, names) -> int:
-    from replay.export import ExportSource, locate, replay_export
+    from dynafold.replay.export import ExportSource, locate, replay_export
 
     s3 = runtime.client("s3")
     projector = runtime.projector(aggregates=names, cache_capacity=0)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sys
 
-from dynafold.cli import wiring
-from projector.errors import EXIT_OK
+from dynafold.cli import flags
+from dynafold.projector.errors import EXIT_OK
 
 
 def dump(args) -> int:
-    from projector.stores.codec import dumps
+    from dynafold.projector.stores.codec import dumps
 
-    runtime = wiring.runtime(args, read_only=True)
+    runtime = flags.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
     for document in runtime.store.documents(args.aggregate):
         sys.stdout.write(dumps(document) + "\n")
@@ -20,9 +20,9 @@ def dump(args) -> int:
 
 
 def search(args) -> int:
-    from projector.stores.codec import dumps
+    from dynafold.projector.stores.codec import dumps
 
-    runtime = wiring.runtime(args, read_only=True)
+    runtime = flags.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
     for document in runtime.store.search(args.aggregate, " ".join(args.query), limit=args.limit):
         sys.stdout.write(dumps(document) + "\n")
@@ -30,15 +30,15 @@ def search(args) -> int:
 
 
 def status(args) -> int:
-    from dynafold.status import collect, render
+    from dynafold.cli.status import collect, render
 
-    runtime = wiring.runtime(args, read_only=True)
+    runtime = flags.runtime(args, read_only=True)
     report = collect(runtime, checkpoints_url=args.checkpoints)
     print(json.dumps(report, indent=2, sort_keys=True) if args.format == "json" else render(report))
     return EXIT_OK
 
 
 def demo(args) -> int:
-    from dynafold.demo import run_demo
+    from dynafold.cli.demo import run_demo
 
     return run_demo(db=args.db, customers=args.customers, seed=args.seed)

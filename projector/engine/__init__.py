@@ -1,0 +1,1 @@
+"""The engine (internal): one batch of records folded into documents and written under optimistic concurrency."""

@@ -1,0 +1,1 @@
+"""``opensearch+https://host:port`` (internal): aggregate documents in OpenSearch indices, read through an alias."""

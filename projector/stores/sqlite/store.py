@@ -1,0 +1,307 @@
+"""``sqlite:///path.db``: the embedded default store.
+
+One table per physical target with one row per document: the visible body
+(NULL for a tombstone document), the fold state and a revision, the
+concurrency token. Revisions come from one counter for the whole file, so a
+token never repeats, not even after a sweep deleted and a writer re-created
+a document. Writes are conditional ``UPDATE … WHERE revision = ?`` /
+``INSERT OR IGNORE`` statements in one ``BEGIN IMMEDIATE`` transaction per
+batch. An FTS5 table per target, kept by triggers, indexes the aggregate's
+text fields of visible documents. The alias row (``dynafold_targets``) names
+the read target and the write targets, and is switched in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from typing import Any, Collection, Iterator, Mapping, Optional, Sequence
+
+from dynafold.domain.aggregate import Aggregate
+from dynafold.domain.state import AggregateState
+from dynafold.projector.stores import codec
+from dynafold.projector.stores.base import (
+    Conflict,
+    DocKey,
+    DocumentWrite,
+    Loaded,
+    Outcome,
+    StoredDocument,
+    StoreUnavailable,
+    Targets,
+    UnknownTarget,
+    Written,
+    default_target,
+    require_targets,
+)
+from dynafold.projector.stores.search_terms import text_fields, words
+from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, path_of, unavailable
+
+__all__ = ["SQLiteStore", "ThreadConnections", "path_of", "unavailable"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dynafold_targets (
+    aggregate TEXT PRIMARY KEY,
+    read_target TEXT,
+    write_targets TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dynafold_physical (
+    target TEXT PRIMARY KEY,
+    aggregate TEXT NOT NULL,
+    text_fields TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dynafold_revision (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    last INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO dynafold_revision VALUES (1, 0);
+"""
+
+_CHUNK = 500
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SQLiteStore:
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0, read_only: bool = False) -> None:
+        """``read_only`` opens the file for reading only (``sqlite_connections``) and creates nothing."""
+        self.url = url
+        self.path = path_of(url)
+        self._connections = ThreadConnections(self.path, busy_timeout_s, read_only=read_only)
+        self._aggregates: dict[str, Aggregate] = {}
+        if read_only:
+            return
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
+        self._connections.run_script(_SCHEMA)
+
+    @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False) -> "SQLiteStore":
+        return cls(url, read_only=read_only)
+
+    def _transaction(self, immediate: bool = False):
+        return Transaction(self._connections.get(), immediate)
+
+    def prepare(self, aggregates: Collection[Aggregate]) -> None:
+        for aggregate in aggregates:
+            self._aggregates[aggregate.name] = aggregate
+            with self._transaction(immediate=True) as db:
+                row = db.execute("SELECT 1 FROM dynafold_targets WHERE aggregate = ?", (aggregate.name,)).fetchone()
+                if row is None:
+                    target = default_target(aggregate)
+                    _create_target(db, aggregate, target)
+                    _set_targets(db, aggregate.name, Targets(target, (target,)))
+
+    def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
+        with self._transaction() as db:
+            all_targets = _all_targets(db)
+            targets = {name: require_targets(all_targets, name).write for name in wanted}
+            keys = [DocKey(t, doc_id) for name, ids in wanted.items() for t in targets[name] for doc_id in ids]
+            return Loaded(targets, _read(db, keys))
+
+    def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
+        with self._transaction() as db:
+            return _read(db, keys)
+
+    def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
+        outcomes: dict[DocKey, Outcome] = {}
+        if not writes:
+            return outcomes
+        with self._transaction(immediate=True) as db:
+            (last,) = db.execute("SELECT last FROM dynafold_revision").fetchone()
+            revision = last
+            for w in writes:
+                table = _quote("doc_" + w.key.target)
+                body = None if w.body is None else codec.dumps(w.body)
+                state = codec.dumps(w.state.to_json())
+                revision += 1
+                try:
+                    if w.expected is None:
+                        cursor = db.execute(
+                            f"INSERT OR IGNORE INTO {table} (id, revision, body, state) VALUES (?, ?, ?, ?)",
+                            (w.key.id, revision, body, state),
+                        )
+                    else:
+                        cursor = db.execute(
+                            f"UPDATE {table} SET revision = ?, body = ?, state = ? WHERE id = ? AND revision = ?",
+                            (revision, body, state, w.key.id, w.expected),
+                        )
+                except sqlite3.OperationalError as error:
+                    if "no such table" in str(error):
+                        raise UnknownTarget(f"no target {w.key.target!r}") from None
+                    raise
+                outcomes[w.key] = Written(revision) if cursor.rowcount == 1 else Conflict()
+            db.execute("UPDATE dynafold_revision SET last = ?", (revision,))
+        return outcomes
+
+    def targets(self, aggregate: str) -> Targets:
+        with self._transaction() as db:
+            return require_targets(_all_targets(db), aggregate)
+
+    def create_target(self, aggregate: Aggregate, target: str) -> None:
+        self._aggregates[aggregate.name] = aggregate
+        with self._transaction(immediate=True) as db:
+            _create_target(db, aggregate, target)
+
+    def set_targets(self, aggregate: str, targets: Targets) -> None:
+        with self._transaction(immediate=True) as db:
+            known = {row[0] for row in db.execute("SELECT target FROM dynafold_physical")}
+            for target in (targets.read, *targets.write):
+                if target is not None and target not in known:
+                    raise UnknownTarget(f"no target {target!r}")
+            _set_targets(db, aggregate, targets)
+
+    def drop_target(self, target: str) -> None:
+        with self._transaction(immediate=True) as db:
+            db.execute(f"DROP TABLE IF EXISTS {_quote('fts_' + target)}")
+            db.execute(f"DROP TABLE IF EXISTS {_quote('doc_' + target)}")
+            db.execute("DELETE FROM dynafold_physical WHERE target = ?", (target,))
+
+    def _read_target(self, db: sqlite3.Connection, aggregate: str) -> Optional[str]:
+        return require_targets(_all_targets(db), aggregate).read
+
+    def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
+        with self._transaction() as db:
+            read = self._read_target(db, aggregate)
+            if read is None:
+                return None
+            row = db.execute(
+                f"SELECT body FROM {_quote('doc_' + read)} WHERE id = ? AND body IS NOT NULL", (doc_id,)
+            ).fetchone()
+        return None if row is None else codec.loads(row[0])
+
+    def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
+        with self._transaction() as db:
+            read = self._read_target(db, aggregate)
+        if read is None:
+            return
+        for _, body in self._by_id(f"SELECT id, body FROM {_quote('doc_' + read)} WHERE body IS NOT NULL AND"):
+            yield codec.loads(body)
+
+    def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        terms = words(query)
+        if not terms:
+            return []
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        with self._transaction() as db:
+            read = self._read_target(db, aggregate)
+            if read is None:
+                return []
+            rows = db.execute(
+                f"SELECT d.body FROM {_quote('fts_' + read)} f JOIN {_quote('doc_' + read)} d ON d.rowid = f.rowid "
+                f"WHERE {_quote('fts_' + read)} MATCH ? AND d.body IS NOT NULL ORDER BY f.rank, d.id LIMIT ?",
+                (match, limit),
+            ).fetchall()
+        return [codec.loads(body) for (body,) in rows]
+
+    def stored(self, target: str) -> Iterator[StoredDocument]:
+        for doc_id, revision, state, body in self._by_id(f"SELECT id, revision, state, body FROM {_quote('doc_' + target)} WHERE"):
+            yield _document(DocKey(target, doc_id), revision, state, body)
+
+    def _by_id(self, select: str) -> Iterator[tuple]:
+        """Rows of ``select … WHERE`` in id order, a chunk per short transaction (bounded memory).
+
+        Each chunk seeks on the primary key (``id > ?``), so paging a whole
+        target costs one pass, not one pass per chunk.
+        """
+        after: Optional[str] = None
+        while True:
+            with self._transaction() as db:
+                if after is None:
+                    rows = db.execute(f"{select} 1 ORDER BY id LIMIT ?", (_CHUNK,)).fetchall()
+                else:
+                    rows = db.execute(f"{select} id > ? ORDER BY id LIMIT ?", (after, _CHUNK)).fetchall()
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1][0]
+
+    def delete(self, key: DocKey, expected: Any) -> bool:
+        """Delete a document if it still has the expected revision (the sweep)."""
+        with self._transaction(immediate=True) as db:
+            cursor = db.execute(
+                f"DELETE FROM {_quote('doc_' + key.target)} WHERE id = ? AND revision = ?", (key.id, expected)
+            )
+            return cursor.rowcount == 1
+
+    def close(self) -> None:
+        self._connections.close()
+
+
+def _all_targets(db: sqlite3.Connection) -> dict[str, Targets]:
+    return {
+        aggregate: Targets(read, tuple(json.loads(write)))
+        for aggregate, read, write in db.execute("SELECT aggregate, read_target, write_targets FROM dynafold_targets")
+    }
+
+
+def _set_targets(db: sqlite3.Connection, aggregate: str, targets: Targets) -> None:
+    db.execute(
+        "INSERT INTO dynafold_targets VALUES (?, ?, ?) ON CONFLICT (aggregate) DO UPDATE "
+        "SET read_target = excluded.read_target, write_targets = excluded.write_targets",
+        (aggregate, targets.read, json.dumps(list(targets.write))),
+    )
+
+
+def _create_target(db: sqlite3.Connection, aggregate: Aggregate, target: str) -> None:
+    fields = text_fields(aggregate)
+    docs, fts = _quote("doc_" + target), _quote("fts_" + target)
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {docs} (id TEXT PRIMARY KEY, revision INTEGER NOT NULL, body TEXT, state TEXT NOT NULL)"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO dynafold_physical VALUES (?, ?, ?)", (target, aggregate.name, json.dumps(fields))
+    )
+    if not fields:
+        return
+    columns = ", ".join(_quote(f) for f in fields)
+    values = ", ".join(f"json_extract(new.body, '$.{f}')" for f in fields)
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({columns}, tokenize = 'unicode61')")
+    db.execute(
+        f"CREATE TRIGGER IF NOT EXISTS {_quote('ins_' + target)} AFTER INSERT ON {docs} WHEN new.body IS NOT NULL "
+        f"BEGIN INSERT INTO {fts} (rowid, {columns}) VALUES (new.rowid, {values}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER IF NOT EXISTS {_quote('upd_' + target)} AFTER UPDATE ON {docs} "
+        f"BEGIN DELETE FROM {fts} WHERE rowid = old.rowid; "
+        f"INSERT INTO {fts} (rowid, {columns}) SELECT new.rowid, {values} WHERE new.body IS NOT NULL; END"
+    )
+    db.execute(
+        f"CREATE TRIGGER IF NOT EXISTS {_quote('del_' + target)} AFTER DELETE ON {docs} "
+        f"BEGIN DELETE FROM {fts} WHERE rowid = old.rowid; END"
+    )
+
+
+def _read(db: sqlite3.Connection, keys: Collection[DocKey]) -> dict[DocKey, StoredDocument]:
+    by_target: dict[str, list[str]] = {}
+    for key in keys:
+        by_target.setdefault(key.target, []).append(key.id)
+    found = {}
+    for target, ids in by_target.items():
+        table = _quote("doc_" + target)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            try:
+                rows = db.execute(
+                    f"SELECT id, revision, state, body FROM {table} WHERE id IN ({marks})", chunk
+                ).fetchall()
+            except sqlite3.OperationalError as error:
+                if "no such table" in str(error):
+                    raise UnknownTarget(f"no target {target!r}") from None
+                raise
+            for doc_id, revision, state, body in rows:
+                key = DocKey(target, doc_id)
+                found[key] = _document(key, revision, state, body)
+    return found
+
+
+def _document(key: DocKey, revision: int, state: str, body: Optional[str]) -> StoredDocument:
+    return StoredDocument(
+        key, revision, AggregateState.from_json(codec.loads(state)), None if body is None else codec.loads(body)
+    )
