@@ -3,8 +3,8 @@
 The generator builds a template as plain dicts and lists holding ``Tag``
 values for intrinsic functions; ``dump`` writes it as YAML a person can
 review, deterministically (keys in the order given), without a YAML library
-at run time (PyYAML is a dev dependency only, and the Lambda package does
-not need it). Strings that YAML could read as something else are quoted.
+(the tests read it back with ``tests/support/cfn.py``, and CI checks it with
+cfn-lint). Strings that YAML could read as something else are quoted.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from dynafold.deploy import iam, network, operations
 from dynafold.deploy.cfn import NO_VALUE, dump, equals, get_att, if_, join, not_, ref, sub, unique_ids
 from dynafold.domain.model import Model
 from dynafold.projector.errors import ConfigurationError
+from dynafold.projector.stores.dynamodb import control_table_schema
 
 TABLE_NAME = "^[A-Za-z0-9_.-]{3,255}$"
 STREAM_ARN = "^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}/stream/.+$"
@@ -150,11 +151,7 @@ def shared_resources(model: Model, ids: dict[str, str], tables: list[str]) -> di
     return {
         "ControlTable": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
                          "Properties": {
-                             "BillingMode": "PAY_PER_REQUEST",
-                             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                                                      {"AttributeName": "sk", "AttributeType": "S"}],
-                             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                                           {"AttributeName": "sk", "KeyType": "RANGE"}],
+                             **control_table_schema(),
                              "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                              "SSESpecification": {"SSEEnabled": True}}},
         "StreamFailures": {"Type": "AWS::SQS::Queue", "Properties": {

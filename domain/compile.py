@@ -215,10 +215,6 @@ def _check_subfields(owner: str, name: str, kind: Any, depth: int = 0) -> None:
         _check_subfields(owner, f"{name}.{sub}", inner, depth + 1)
 
 
-def table_of(source: TableOrEntity) -> Table:
-    return source.table
-
-
 def check_table(aggregate: Any, source: TableOrEntity, where: str, tables: dict[str, Table]) -> Optional[str]:
     """An error message when ``source`` names a table the model declares differently (or not at all)."""
     table = source.table

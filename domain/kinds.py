@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import math
 from decimal import Decimal
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Union
 
 import attrs
 
@@ -269,7 +269,3 @@ def _derived_object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str
 
 def _object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:
     return {name: accept(sub, value.get(name), f"{path}.{name}") for name, sub in kind.subfields}
-
-
-def kind_name(kind: Optional[Kind]) -> str:
-    return "?" if kind is None else kind.kind.value

@@ -68,7 +68,11 @@ _AWS_CONFIGURATION = {
 
 
 def classify(error: BaseException) -> tuple[int, Optional[str]]:
-    """The exit code of ``error`` and the one-line message for it (``None``: a bug, show the traceback)."""
+    """The exit code of ``error`` and the one-line message for it (``None``: a bug, show the traceback).
+
+    The one classifier: the CLI maps it to an exit code, the engine and the lookups ask
+    ``transient`` (exit 3: a later attempt may succeed) of the same answer.
+    """
     if isinstance(error, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted"
     if isinstance(error, DynafoldError):
@@ -79,23 +83,44 @@ def classify(error: BaseException) -> tuple[int, Optional[str]]:
         return EXIT_USAGE, f"model cannot work: {error}"
     if isinstance(error, UnknownName):
         return EXIT_USAGE, str(error)
+    aws = _classify_aws(error)  # before OSError: botocore's timeouts and connection errors are OSErrors too
+    if aws is not None:
+        return aws
     if isinstance(error, (ConnectionError, TimeoutError)):
         return EXIT_UNAVAILABLE, f"unreachable: {error}"
     if isinstance(error, OSError):  # a file the user named: missing, a directory, not writable, a full disk
         where = f" {error.filename}" if error.filename else ""
         return EXIT_USAGE, f"cannot use{where}: {error.strerror or error}"
-    return _classify_aws(error)
+    return EXIT_INTERNAL, None
 
 
-def _classify_aws(error: BaseException) -> tuple[int, Optional[str]]:
+def transient(error: BaseException) -> bool:
+    """Whether a later attempt may succeed (throttled, timed out, a 5xx, a connection dropped)."""
+    return classify(error)[0] == EXIT_UNAVAILABLE
+
+
+def aws_code(error: BaseException) -> Optional[str]:
+    """The AWS error code of a botocore ``ClientError`` (``ThrottlingException``), else None."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code if isinstance(code, str) and code else None
+
+
+def named(error: BaseException) -> str:
+    """An error's type and AWS error code, never its message (which may quote a request or an item)."""
+    code = aws_code(error)
+    return f"{type(error).__name__} {code}" if code else type(error).__name__
+
+
+def _classify_aws(error: BaseException) -> Optional[tuple[int, Optional[str]]]:
     try:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
     except ImportError:  # pragma: no cover - botocore is a dependency
-        return EXIT_INTERNAL, None
+        return None
     if isinstance(error, (NoCredentialsError, NoRegionError)):
         return EXIT_USAGE, f"AWS configuration: {error}"
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
+        code = aws_code(error) or ""
         operation = getattr(error, "operation_name", "") or "request"
         meaning = _AWS_CONFIGURATION.get(code)
         if meaning is not None:
@@ -103,7 +128,7 @@ def _classify_aws(error: BaseException) -> tuple[int, Optional[str]]:
         return EXIT_UNAVAILABLE, f"AWS {operation} failed ({code or 'no code'}): {_aws_message(error)}"
     if isinstance(error, BotoCoreError):
         return EXIT_UNAVAILABLE, f"AWS unreachable: {type(error).__name__}: {error}"
-    return EXIT_INTERNAL, None
+    return None
 
 
 def _aws_message(error) -> str:

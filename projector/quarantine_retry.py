@@ -1,4 +1,4 @@
-"""Re-driving a quarantined record once the model or the data is fixed.
+"""Retrying a quarantined record once the model or the data is fixed (`dynafold quarantine retry`).
 
 A quarantine entry can be days old, older than the tombstones that would
 make its image stale, so its image is never applied as it is (and the
@@ -39,7 +39,7 @@ def _physical(raw, entry: QuarantineEntry, projector: Projector) -> Optional[str
     return projector.names.physical(entry.table) if entry.table in projector.model.tables else entry.table
 
 
-def redrive(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,
+def retry_entry(projector: Projector, quarantine: Quarantine, entry: QuarantineEntry,
             now_us: Optional[Callable[[], int]] = None) -> tuple[bool, str]:
     """Project the entry's item as it is now; drop the entry from the quarantine if that works.
 

@@ -25,6 +25,7 @@ import attrs
 
 from dynafold.domain.model import Model
 from dynafold.projector.engine.batch import Projector
+from dynafold.projector.errors import aws_code
 from dynafold.projector.intake.records import table_from_arn
 
 log = logging.getLogger("dynafold.redrive")
@@ -81,7 +82,7 @@ def read_range(streams: Any, failed: FailedRange, *, page: int = 1000, max_empty
                 raise RedriveFailed(f"shard {failed.shard_id} returned {empty} empty pages before the range's end")
             iterator = response.get("NextShardIterator")
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in GONE:
+        if aws_code(error) in GONE:
             return None
         raise
     return found  # the shard closed before the end: the range ended with it

@@ -139,11 +139,10 @@ def replay_segment(
     pages = read_ahead(scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,
                                   first_number=progress.pages))
     for page in pages:
-        for attempt in range(page_attempts):
+        for _ in attrs.evolve(REPLAY_PAGES, attempts=page_attempts).rounds(rng, time.sleep):
             report = projector.project(page.items, decode=decode, origin="scan")
             if report.failed_from is None:
                 break
-            time.sleep(REPLAY_PAGES.delay(attempt, rng))
         else:
             raise ReplayFailed(f"{table} segment {segment} page {page.number}: {report.failure_reason}")
         progress.after = page.next_key

@@ -8,7 +8,7 @@ from typing import Any, Iterator, Optional
 
 import attrs
 
-from dynafold.projector.errors import ConfigurationError
+from dynafold.projector.errors import ConfigurationError, aws_code
 
 
 @attrs.frozen
@@ -100,8 +100,7 @@ def _scan(client: Any, table: str, kwargs: dict) -> dict:
     try:
         return client.scan(**kwargs)
     except Exception as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
+        if aws_code(error) == "ResourceNotFoundException":
             raise ConfigurationError(f"table {table!r} not found (ResourceNotFoundException): check the region, "
                                      "--table-names / DYNAFOLD_TABLES, and that the table exists") from None
         raise

@@ -111,7 +111,7 @@ def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(d
     dropped the tombstone that made it stale, resurrecting a deleted order."""
     from dynafold.projector.aws.lookup import DynamoLookup
     from dynafold.projector.control.quarantine_entry import QuarantineEntry, raw_json
-    from dynafold.projector.quarantine_retry import redrive
+    from dynafold.projector.quarantine_retry import retry_entry
     from dynafold.replay.sweep import sweep
 
     url = f"sqlite:///{tmp_path}/views.db"
@@ -123,7 +123,7 @@ def test_a_retried_old_entry_never_brings_back_an_item_deleted_and_swept_since(d
     projector.project([customer("c1", seq=2, created=1_790_000_000 + 10),
                        order("c1", "o9", seq=3, created=1_790_000_000 + 20, remove=True)])
     sweep(MODEL, store, older_than_s=2 * day, now_us=(1_790_000_000 + 3 * day) * 1_000_000)
-    ok, message = redrive(projector, quarantine, quarantine.get("orders/100000000000000000001"))
+    ok, message = retry_entry(projector, quarantine, quarantine.get("orders/100000000000000000001"))
     assert ok and "no longer exists" in message
     assert store.get("customer", "c1")["orders"] == []
 
@@ -132,7 +132,7 @@ def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
     """Review finding: scan and export entries were decoded as stream records and could never be re-driven."""
     from dynafold.projector.aws.lookup import DynamoLookup
     from dynafold.projector.control.quarantine_entry import QuarantineEntry, raw_json
-    from dynafold.projector.quarantine_retry import redrive
+    from dynafold.projector.quarantine_retry import retry_entry
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -140,7 +140,7 @@ def test_a_quarantined_scan_row_can_be_re_driven(dynamodb, tmp_path):
     SampleWriter(dynamodb).put("customers", {"customer_id": "c7", "name": "Ada", "email": "a@x.io"})
     row = {"customer_id": {"S": "c7"}, "name": {"N": "1"}}
     quarantine.put([QuarantineEntry("customers", "key:c7", "", "attribute 'name' must be S", raw_json(row), origin="scan")])
-    ok, message = redrive(projector, quarantine, quarantine.get("customers/key:c7"))
+    ok, message = retry_entry(projector, quarantine, quarantine.get("customers/key:c7"))
     assert ok, message
     assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []
 
@@ -149,7 +149,7 @@ def test_a_quarantined_record_read_by_dynafold_project_can_be_re_driven(dynamodb
     """Review finding: GetRecords records carry no eventSourceARN, so an entry `dynafold project`
     quarantined could never be retried ('eventSourceARN is missing')."""
     from dynafold.projector.aws.lookup import DynamoLookup
-    from dynafold.projector.quarantine_retry import redrive
+    from dynafold.projector.quarantine_retry import retry_entry
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -160,7 +160,7 @@ def test_a_quarantined_record_read_by_dynafold_project_can_be_re_driven(dynamodb
     assert len(projector.project([bad], table="customers").quarantined) == 1
     SampleWriter(dynamodb).put("customers", {"customer_id": "c8", "name": "Ada", "email": "a@x.io"})
     (entry,) = quarantine.list()
-    ok, message = redrive(projector, quarantine, entry)
+    ok, message = retry_entry(projector, quarantine, entry)
     assert ok, message
     assert store.get("customer", "c8")["name"] == "Ada" and quarantine.list() == []
 

@@ -23,7 +23,7 @@ from opensearchpy import Urllib3HttpConnection
 
 from dynafold.domain.state import AggregateState
 from dynafold.projector.engine.batch import Projector
-from dynafold.projector.stores import open_store
+from dynafold.projector.stores import codec, open_store
 from dynafold.projector.stores.base import (
     DocKey,
     DocumentWrite,
@@ -152,7 +152,7 @@ def test_the_fold_state_travels_as_one_json_text_and_a_state_stored_before_still
     store.write([DocumentWrite(DocKey(V1, "c1"), store.reload([DocKey(V1, "c1")])[DocKey(V1, "c1")].token, state, body)])
     raw = store.client.get(index=index(store, V1), id="c1")["_source"]["dynafold"]["state"]
     assert list(raw) == ["json"] and isinstance(raw["json"], str)
-    assert '"total":42.50' in raw["json"]
+    assert '"total":42.50' in raw["json"] and raw["json"].startswith('{"format":2,')
     assert store.reload([DocKey(V1, "c1")])[DocKey(V1, "c1")].state == state
 
     earlier, earlier_body = customer_doc("c2", "Grace")
@@ -162,6 +162,12 @@ def test_the_fold_state_travels_as_one_json_text_and_a_state_stored_before_still
     assert loaded.state == earlier and loaded.body["name"] == "Grace"
     assert isinstance(put(store, DocKey(V1, "c2"), "Grace Hopper", expected=loaded.token, version=2), Written)
     assert store.reload([DocKey(V1, "c2")])[DocKey(V1, "c2")].body["name"] == "Grace Hopper"
+
+    packed_before_the_format_number, packed_body = customer_doc("c3", "Joan")
+    store.client.index(index=index(store, V1), id="c3", refresh=True,
+                       body={**packed_body, "dynafold": {"id": "c3", "visible": True, "state": {
+                           "json": codec.dumps(packed_before_the_format_number.to_json())}}})
+    assert store.reload([DocKey(V1, "c3")])[DocKey(V1, "c3")].state == packed_before_the_format_number
 
 
 def test_a_document_the_mapping_refuses_is_rejected_without_quoting_its_values(store):

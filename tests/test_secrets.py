@@ -159,7 +159,7 @@ def test_no_undeclared_value_is_written_printed_or_logged_and_no_item_content_is
 def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_driven(dynamodb, tmp_path):
     """A scan or export row is an image itself: restricted the same way, and re-driving needs no more."""
     from dynafold.projector.intake.records import scan_decoder
-    from dynafold.projector.quarantine_retry import redrive
+    from dynafold.projector.quarantine_retry import retry_entry
 
     url = f"sqlite:///{tmp_path}/views.db"
     store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
@@ -170,7 +170,7 @@ def test_a_poison_scan_row_keeps_only_declared_attributes_and_can_still_be_re_dr
     (entry,) = quarantine.list()
     assert SECRET not in entry.raw and '"name": {"N": "1"}' in entry.raw and entry.origin == "scan"
     SampleWriter(dynamodb).put("customers", {"customer_id": "c7", "name": "Ada", "email": "a@x.io"})
-    ok, message = redrive(projector, quarantine, entry)
+    ok, message = retry_entry(projector, quarantine, entry)
     assert ok, message
     assert store.get("customer", "c7")["name"] == "Ada" and quarantine.list() == []
 

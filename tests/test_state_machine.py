@@ -25,15 +25,21 @@ from tests.test_replay import FakeContext, assert_matches_oracle, fill
 DEFINITION = json.loads((Path(__file__).resolve().parents[1] / "replay" / "state_machine.json").read_text())
 
 
-def machine(dynamodb, store, s3=None):
-    """The state machine with the step handler behind its Lambda task, on moto; the actions it called."""
+def machine(dynamodb, store, s3=None, fail_once: frozenset = frozenset(), waits=None):
+    """The state machine with the step handler behind its Lambda task, on moto; the actions it called.
+    The first call of each action in ``fail_once`` fails as Lambda's service fails (before the function runs)."""
     runtime = Runtime(Settings(), MODEL, store, quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb, "s3": s3})
     step = make_handler(lambda: runtime, margin_ms=1_000, page_size=3)
     calls: list[str] = []
+    failed: set[str] = set()
 
     def invoke(resource, payload):
         assert resource == "${ReplayStepFunctionArn}"
-        calls.append(payload.get("action", "step"))
+        action = payload.get("action", "step")
+        calls.append(action)
+        if action in fail_once and action not in failed:
+            failed.add(action)
+            raise StateFailed("Lambda.ServiceException", "the function could not be invoked")
         return step(payload, FakeContext(budget_ms=3_000, per_call_ms=1_000))
 
     def read_items(reader):
@@ -41,7 +47,7 @@ def machine(dynamodb, store, s3=None):
         body = s3.get_object(Bucket=reader["Parameters"]["Bucket"], Key=reader["Parameters"]["Key"])["Body"].read()
         return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
 
-    return (lambda document: run_state_machine(DEFINITION, document, invoke, read_items)), calls
+    return (lambda document: run_state_machine(DEFINITION, document, invoke, read_items, waits=waits)), calls
 
 
 def export(dynamodb, s3, table: str, prefix: str) -> None:
@@ -166,3 +172,29 @@ def test_an_export_older_than_the_stream_retention_is_refused(dynamodb):
     with pytest.raises(ExportError, match="24 h"):
         step({"action": "export_begin", "aggregate": "customer", "export": "s3://dynafold-exports/old"}, None)
 
+
+
+def test_a_step_that_fails_once_is_retried_as_its_retry_says_and_the_rebuild_still_switches(dynamodb):
+    writer = fill(dynamodb, operations=60)
+    store = open_store("memory://")
+    waits: list[float] = []
+    run, calls = machine(dynamodb, store, fail_once=frozenset({"rebuild_begin", "step"}), waits=waits)
+    output = run({"aggregate": "customer", "total_segments": 2, "mode": "rebuild"})
+    assert calls.count("rebuild_begin") == 2, "the failed begin ran again"
+    assert output["finished"]["switched"]
+    assert waits == [2, 5], "Begin retries after IntervalSeconds 2, a segment step after 5"
+    assert_matches_oracle(store, writer, aggregates=("customer",))
+
+
+def test_an_error_no_retrier_names_is_not_retried():
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "f", "End": True, "Retry": [
+        {"ErrorEquals": ["Lambda.ServiceException"], "MaxAttempts": 6}]}}}
+    attempts = []
+
+    def invoke(resource, payload):
+        attempts.append(payload)
+        raise ValueError("the step's own bug")
+
+    with pytest.raises(StateFailed, match="ValueError"):
+        run_state_machine(definition, {}, invoke)
+    assert len(attempts) == 1

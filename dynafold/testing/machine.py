@@ -30,7 +30,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from dynafold.domain.model import Model
-from dynafold.domain.source import SourceItem
 from dynafold.handlers.stream import make_handler
 from dynafold.projector.aws.lookup import DynamoLookup
 from dynafold.projector.engine.batch import Projector
@@ -407,7 +406,3 @@ def machine_for(model: Model, *, workload: Optional[Workload] = None, names: Tab
         (ModelMachine,),
         {"model": model, "workload": workload or Workload(model), "names": names},
     )
-
-
-def item_of(model: Model, table: str, item: dict) -> SourceItem:
-    return SourceItem.of(table, {k: item[k] for k in model.tables[table].key_attributes})

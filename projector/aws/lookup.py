@@ -15,20 +15,15 @@ import random
 import time
 from typing import Any, Iterable, Mapping, Optional
 
+import attrs
+
 from dynafold.domain.lookup import IndexQuery, LookupUnavailable, Need
 from dynafold.domain.model import Model
 from dynafold.domain.source import SourceItem
+from dynafold.projector.errors import named, transient
 from dynafold.projector.intake.dynamodb_json import decode_map
 from dynafold.projector.retry import LOOKUPS
 from dynafold.projector.table_names import IDENTITY, TableNames
-
-_TRANSIENT_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-}
 
 
 def _typed(value: Any) -> dict:
@@ -37,14 +32,6 @@ def _typed(value: Any) -> dict:
     if isinstance(value, bytes):
         return {"B": value}
     return {"N": format(value, "f")}
-
-
-def _transient(error: Exception) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES
-    return isinstance(error, BotoCoreError)
 
 
 class DynamoLookup:
@@ -56,7 +43,7 @@ class DynamoLookup:
         self._names = names
         self._items: dict[str, Optional[dict]] = {}
         self._queries: dict[IndexQuery, list[dict]] = {}
-        self._rounds = max_unprocessed_rounds
+        self._backoff = attrs.evolve(LOOKUPS, attempts=max_unprocessed_rounds)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._projections: dict[str, dict] = {}
@@ -88,8 +75,8 @@ class DynamoLookup:
             for query in sorted(queries, key=repr):
                 self._queries[query] = self._query(query)
         except Exception as error:
-            if _transient(error):
-                raise LookupUnavailable(f"DynamoDB lookup failed: {_describe(error)}") from None
+            if transient(error):
+                raise LookupUnavailable(f"DynamoDB lookup failed: {named(error)}") from None
             raise
 
     def item(self, source: SourceItem) -> Optional[Mapping[str, Any]]:
@@ -118,7 +105,7 @@ class DynamoLookup:
                     request[physical] = {"Keys": [], "ConsistentRead": True, **self._projection(source.table)}
                 keys = request[physical]["Keys"]
                 keys.append({name: _typed(value) for name, value in source.key})
-            for attempt in range(self._rounds):
+            for _ in self._backoff.rounds(self._rng, self._sleep):
                 response = self._client.batch_get_item(RequestItems=request)
                 for table, rows in response.get("Responses", {}).items():
                     spec = self._model.table(self._names.logical(table) or table)
@@ -129,7 +116,6 @@ class DynamoLookup:
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
-                self._sleep(LOOKUPS.delay(attempt, self._rng))
             else:
                 raise LookupUnavailable("DynamoDB left keys unprocessed after repeated BatchGetItem rounds")
             self._items.update(answered)  # only a complete answer says an item is absent
@@ -143,8 +129,8 @@ class DynamoLookup:
         try:
             response = self._client.query(**kwargs)
         except Exception as error:
-            if _transient(error):
-                raise LookupUnavailable(f"DynamoDB lookup failed: {_describe(error)}") from None
+            if transient(error):
+                raise LookupUnavailable(f"DynamoDB lookup failed: {named(error)}") from None
             raise
         return [decode_map(row) for row in response.get("Items", [])], response.get("LastEvaluatedKey") or None
 
@@ -168,10 +154,3 @@ class DynamoLookup:
                 return found
             kwargs["ExclusiveStartKey"] = last
 
-
-def _describe(error: Exception) -> str:
-    from botocore.exceptions import ClientError
-
-    if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code", "ClientError")
-    return type(error).__name__

@@ -26,6 +26,7 @@ from dynafold.domain.model import Model
 from dynafold.domain.state import AggregateState
 from dynafold.projector.engine.document_cache import DocumentCache
 from dynafold.projector.engine.report import BatchReport
+from dynafold.projector.errors import named
 from dynafold.projector.retry import Backoff
 from dynafold.projector.stores.base import (
     Conflict,
@@ -149,23 +150,20 @@ class ConditionalWriter:
 
     def _load(self, wanted, report: BatchReport, first_record: int, time_left, margin_s):
         loaded = None
-        for attempt in range(self.backoff.attempts):
-            if time_left() < margin_s:
-                break
-            if attempt:
-                report.retries += 1
-                self.sleep(self.backoff.delay(attempt, self.rng))
+        reason = "out of time before the load"
+        for attempt in self._rounds(report, time_left, margin_s):
             try:
                 report.loads += 1
                 loaded = self.store.load({name: list(docs) for name, docs in wanted.items()})
                 break
             except StoreUnavailable as error:
+                reason = "store unavailable (load)"
                 log.warning("store load failed", extra={"attempt": attempt, "error": str(error)})
             except UnknownTarget as error:
                 report.fail(first_record, f"targets changed under the batch: {error}")
                 return None
         if loaded is None:
-            report.fail(first_record, "store unavailable (load)")
+            report.fail(first_record, reason)
             return None
         if self.cache is not None:
             self.cache.learn_targets(loaded.targets)
@@ -193,21 +191,16 @@ class ConditionalWriter:
                 for doc_id, items in docs.items():
                     key = DocKey(target, doc_id)
                     pending[key] = Pending(aggregate, key, items, documents.get(key))
-        for item in self.prepare(list(pending.values()), report):
+        for item in self.fold_pending(list(pending.values()), report):
             del pending[item.key]
-        attempt = 0
-        while pending:
-            if attempt >= self.backoff.attempts or time_left() < margin_s:
-                break
-            if attempt:
-                report.retries += 1
-                self.sleep(self.backoff.delay(attempt, self.rng))
-            attempt += 1
+        attempts = 0
+        for attempt in self._rounds(report, time_left, margin_s) if pending else ():
+            attempts = attempt + 1
             try:
                 report.writes += 1
                 outcomes = self.store.write([p.write for p in pending.values()])
             except StoreUnavailable as error:
-                log.warning("store write failed", extra={"attempt": attempt, "error": str(error)})
+                log.warning("store write failed", extra={"attempt": attempts, "error": str(error)})
                 continue
             except UnknownTarget as error:
                 # A rebuild switched and dropped a target after this batch loaded: redeliver,
@@ -242,12 +235,18 @@ class ConditionalWriter:
                     continue  # the stale writes conflict again next round and reload then
                 for key in conflicted:
                     pending[key].stored = current.get(key)
-                for item in self.prepare([pending[key] for key in conflicted], report):
+                for item in self.fold_pending([pending[key] for key in conflicted], report):
                     del pending[item.key]
+            if not pending:
+                break
         for item in pending.values():
-            report.fail(min(item.records), f"document {item.key.target}/{item.key.id} not written after {attempt} attempts")
+            report.fail(min(item.records), f"document {item.key.target}/{item.key.id} not written after {attempts} attempts")
 
-    def prepare(self, items: list[Pending], report: BatchReport) -> list[Pending]:
+    def _rounds(self, report: BatchReport, time_left: Optional[Callable[[], float]] = None, margin_s: float = 0.0):
+        return self.backoff.rounds(self.rng, self.sleep, time_left=time_left, margin_s=margin_s,
+                                   on_retry=report.retried)
+
+    def fold_pending(self, items: list[Pending], report: BatchReport) -> list[Pending]:
         """Fold each item's events onto its stored state; the items with nothing to write.
 
         The join slots the folds leave unsettled are read again in one lookup for all of them.
@@ -294,7 +293,7 @@ class ConditionalWriter:
         except LookupUnavailable as error:
             return None, str(error)
         except Exception as error:
-            return None, f"the settling read of joined items failed: {_named(error)}"
+            return None, f"the settling read of joined items failed: {named(error)}"
 
     def _fold(self, aggregate: Aggregate, before: AggregateState, events: list[DomainEvent]) -> AggregateState:
         """The fold, with the join slots it leaves unsettled read again now (after the load)."""
@@ -307,10 +306,7 @@ class ConditionalWriter:
     def apply_alone(self, item: Pending, index: int, report: BatchReport) -> Optional[str]:
         """Write one record's events to the document; the store's reason if it refuses them."""
         events = [event for i, event in item.routed if i == index]
-        for attempt in range(self.backoff.attempts):
-            if attempt:
-                report.retries += 1
-                self.sleep(self.backoff.delay(attempt, self.rng))
+        for _ in self._rounds(report):
             try:
                 stored = self.store.reload([item.key]).get(item.key)
                 before = stored.state if stored is not None else AggregateState()
@@ -339,9 +335,3 @@ def _freshened(aggregate: Aggregate, after: AggregateState, unsettled, fresh) ->
     return freshen(after, [(u, fresh[(aggregate.name, u.slot.key)]) for u in unsettled
                            if (aggregate.name, u.slot.key) in fresh])
 
-
-def _named(error: Exception) -> str:
-    """An error's type and AWS error code, never its message (which may quote a request)."""
-    response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return f"{type(error).__name__} {code}" if code else type(error).__name__

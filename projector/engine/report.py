@@ -32,6 +32,10 @@ class BatchReport:
                 "stale": self.stale, "conflicts": self.conflicts, "retries": self.retries,
                 "quarantined": len(self.quarantined), "failed_batches": int(self.failed_from is not None)}
 
+    def retried(self) -> None:
+        """One more attempt after a failed one (``Backoff.rounds``' ``on_retry``)."""
+        self.retries += 1
+
     def fail(self, index: int, reason: str) -> None:
         """Record ``index`` (and, for the caller, every record after it) as not done."""
         if self.failed_from is None or index < self.failed_from:

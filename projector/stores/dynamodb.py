@@ -18,7 +18,7 @@ import gzip
 from typing import Any, Iterable, Optional
 
 from dynafold.projector.control.quarantine_entry import QuarantineEntry
-from dynafold.projector.errors import ConfigurationError
+from dynafold.projector.errors import ConfigurationError, aws_code
 
 PART_BYTES = 300 * 1024
 
@@ -74,7 +74,7 @@ class DynamoQuarantine:
             try:
                 self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)")
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                if aws_code(error) != "ConditionalCheckFailedException":
                     raise
 
     def _entry(self, item: dict) -> QuarantineEntry:
@@ -173,10 +173,15 @@ class DynamoCheckpoints:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def control_table_definition(name: str) -> dict:
+def control_table_schema() -> dict:
+    """The control table's keys and billing: the one definition the template and ``create_table`` share."""
     return {
-        "TableName": name,
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
         "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     }
+
+
+def control_table_definition(name: str) -> dict:
+    """``CreateTable`` arguments for a control table named ``name`` (local setups and tests)."""
+    return {"TableName": name, **control_table_schema()}

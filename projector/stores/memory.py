@@ -11,7 +11,6 @@ import threading
 from typing import Any, Collection, Iterable, Iterator, Mapping, Optional, Sequence
 
 from dynafold.domain.aggregate import Aggregate
-from dynafold.domain.state import AggregateState
 from dynafold.projector.control.quarantine_entry import QuarantineEntry
 from dynafold.projector.stores import codec
 from dynafold.projector.stores.base import (
@@ -28,6 +27,7 @@ from dynafold.projector.stores.base import (
     require_targets,
 )
 from dynafold.projector.stores.search_terms import matches, text_fields
+from dynafold.projector.stores.state_format import dump_state, load_state
 
 
 class MemoryStore:
@@ -85,7 +85,7 @@ class MemoryStore:
                     continue
                 token = next(self._tokens)
                 body = None if w.body is None else codec.dumps(w.body)
-                rows[w.key.id] = (token, codec.dumps(w.state.to_json()), body)
+                rows[w.key.id] = (token, codec.dumps(dump_state(w.state)), body)
                 outcomes[w.key] = Written(token)
         return outcomes
 
@@ -155,7 +155,7 @@ class MemoryStore:
 def _document(key: DocKey, row: tuple[int, str, Optional[str]]) -> StoredDocument:
     token, state, body = row
     return StoredDocument(
-        key, token, AggregateState.from_json(codec.loads(state)), None if body is None else codec.loads(body)
+        key, token, load_state(codec.loads(state)), None if body is None else codec.loads(body)
     )
 
 

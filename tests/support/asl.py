@@ -5,8 +5,14 @@ Choice (And, IsPresent, StringEquals, BooleanEquals), Succeed (OutputPath),
 Fail, and Map in inline or distributed mode (ItemsPath, or an ItemReader
 answered by ``read_items``; ItemSelector with ``$$.Map.Item.Value``;
 Iterator or ItemProcessor), with ``.$`` paths, ResultPath (``$``, a field,
-or null) and Catch. Retry is ignored. Anything else raises, so the test
-fails when the definition grows past what is exercised here.
+or null), Retry and Catch. A Task whose function raises fails with the
+exception's class name as its error (as Lambda reports it); ``Retry`` then
+tries it again, up to ``MaxAttempts`` times per retrier whose
+``ErrorEquals`` names the error (or ``States.ALL``), and records each wait
+it would have made (``IntervalSeconds * BackoffRate ** n``) in ``waits``
+instead of sleeping; ``Catch`` takes what retries did not cure. Anything
+else raises, so the test fails when the definition grows past what is
+exercised here.
 """
 
 from __future__ import annotations
@@ -76,8 +82,35 @@ def _rule(rule: dict, document: Any) -> bool:
     raise NotImplementedError(f"choice rule {sorted(rule)}")
 
 
+def _matches(error: str, equals: list[str]) -> bool:
+    return error in equals or "States.ALL" in equals
+
+
+def _task(state: dict, payload: dict, invoke: Callable[[str, dict], Any], waits: list[float]) -> Any:
+    """Invoke the task's resource, retried as its ``Retry`` says; the last failure as ``StateFailed``."""
+    retried = [0] * len(state.get("Retry", ()))
+    while True:
+        try:
+            return invoke(state["Resource"], payload)
+        except StateFailed as failure:
+            error, failed = failure.error, failure
+        except Exception as raised:
+            error, failed = type(raised).__name__, StateFailed(type(raised).__name__, str(raised))
+        index = next((i for i, r in enumerate(state.get("Retry", ())) if _matches(error, r["ErrorEquals"])), None)
+        if index is None:
+            raise failed
+        retrier = state["Retry"][index]
+        if retried[index] >= retrier.get("MaxAttempts", 3):
+            raise failed
+        waits.append(retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** retried[index])
+        retried[index] += 1
+
+
 def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, dict], Any],
-                      read_items: Optional[Callable[[dict], list]] = None, max_transitions: int = 10_000) -> Any:
+                      read_items: Optional[Callable[[dict], list]] = None, max_transitions: int = 10_000,
+                      waits: Optional[list[float]] = None) -> Any:
+    """Run ``definition`` on ``document``; ``waits`` collects the retry waits the run would have made."""
+    waits = [] if waits is None else waits
     state_name = definition["StartAt"]
     states = definition["States"]
     for _ in range(max_transitions):
@@ -86,7 +119,7 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
         try:
             if kind == "Task":
                 payload = _parameters(state["Parameters"], document) if "Parameters" in state else document
-                document = _with_result(document, state, invoke(state["Resource"], payload))
+                document = _with_result(document, state, _task(state, payload, invoke, waits))
             elif kind == "Pass":
                 value = _path(document, state["InputPath"]) if "InputPath" in state else document
                 if "Parameters" in state:
@@ -95,7 +128,8 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
             elif kind == "Wait":
                 pass
             elif kind == "Map":
-                document = _with_result(document, state, _map(state, document, invoke, read_items, max_transitions))
+                document = _with_result(document, state, _map(state, document, invoke, read_items, max_transitions,
+                                                              waits))
             elif kind == "Choice":
                 state_name = next((c["Next"] for c in state["Choices"] if _rule(c, document)), state.get("Default"))
                 continue
@@ -108,7 +142,7 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
         except StateFailed as failure:
             if kind == "Fail" or "Catch" not in state:
                 raise
-            catch = next(c for c in state["Catch"] if c["ErrorEquals"] in (["States.ALL"], [failure.error]))
+            catch = next(c for c in state["Catch"] if _matches(failure.error, c["ErrorEquals"]))
             document = _with_result(document, catch, {"Error": failure.error})
             state_name = catch["Next"]
             continue
@@ -118,7 +152,7 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
     raise RuntimeError("state machine did not finish")
 
 
-def _map(state: dict, document: Any, invoke, read_items, max_transitions: int) -> list:
+def _map(state: dict, document: Any, invoke, read_items, max_transitions: int, waits: list[float]) -> list:
     if "ItemReader" in state:
         reader = state["ItemReader"]
         items = read_items({**reader, "Parameters": _parameters(reader["Parameters"], document)})
@@ -130,7 +164,7 @@ def _map(state: dict, document: Any, invoke, read_items, max_transitions: int) -
         if "ItemSelector" in state:
             item = _parameters(state["ItemSelector"], document, {"Map": {"Item": {"Value": item, "Index": index}}})
         try:
-            results.append(run_state_machine(processor, item, invoke, read_items, max_transitions))
+            results.append(run_state_machine(processor, item, invoke, read_items, max_transitions, waits))
         except StateFailed:
             raise
         except Exception as error:

@@ -36,9 +36,9 @@ def quarantine(args) -> int:
         entries.drop(entry.id)
         print(f"dropped {printable(entry.id)}", file=sys.stderr)
         return EXIT_OK
-    from dynafold.projector.quarantine_retry import redrive
+    from dynafold.projector.quarantine_retry import retry_entry
 
     projector = runtime.projector(cursors=runtime.checkpoints(runtime.quarantine_url))
-    ok, message = redrive(projector, entries, entry, now_us=runtime.clock())
+    ok, message = retry_entry(projector, entries, entry, now_us=runtime.clock())
     print(printable(message), file=sys.stderr)
     return EXIT_OK if ok else EXIT_PROBLEM

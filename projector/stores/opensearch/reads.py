@@ -29,48 +29,59 @@ Exact numbers
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
-from dynafold.domain.state import AggregateState
-from dynafold.projector.stores import codec
-from dynafold.projector.stores.base import DocKey, StoredDocument
+from dynafold.domain.aggregate import Aggregate
+from dynafold.projector.stores.base import DocKey, StoredDocument, Targets, require_targets
+from dynafold.projector.stores.opensearch.calls import Calls
 from dynafold.projector.stores.opensearch.errors import missing_index
+from dynafold.projector.stores.opensearch.layout import Names, body_of, stored_document, visible
 from dynafold.projector.stores.opensearch.mappings import META, VISIBLE, valid_id
 from dynafold.projector.stores.search_terms import text_fields, words
 
 
-class OpenSearchReads:
-    """Mixed into ``OpenSearchStore``, whose names, targets and request wrapper it uses."""
+class Reads:
+    """The readers' side of one store: ``targets`` names an aggregate's targets (``UnknownTarget`` for
+    one the store never had), ``known`` the aggregates this store prepared."""
 
     page_size = 500
 
+    def __init__(self, client: Any, calls: Calls, names: Names, *, targets: Callable[[str], Optional[Targets]],
+                 known: Mapping[str, Aggregate], refresh: bool) -> None:
+        self._client = client
+        self._calls = calls
+        self._names = names
+        self._targets = targets
+        self._known = known
+        self._refresh = refresh
+
+    def _require(self, aggregate: str) -> Targets:
+        found = self._targets(aggregate)
+        return require_targets({} if found is None else {aggregate: found}, aggregate)
+
     def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
         if not valid_id(doc_id):
-            self.targets(aggregate)
+            self._require(aggregate)
             return None
-        hit = self._call(
-            "get", self.client.get, index=self._alias(aggregate), id=doc_id, ignore=404
-        )
+        hit = self._calls("get", self._client.get, index=self._names.alias(aggregate), id=doc_id, ignore=404)
         if missing_index(hit):
-            self.targets(aggregate)  # UnknownTarget for an aggregate the store never had
+            self._require(aggregate)  # UnknownTarget for an aggregate the store never had
         if not hit.get("found"):
             return None
         source = hit.get("_source") or {}
-        if not (source.get(META) or {}).get("visible"):
-            return None
-        return _body(source)
+        return body_of(source) if visible(source) else None
 
     def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
-        alias = self._alias(aggregate)
+        alias = self._names.alias(aggregate)
         if not self._fresh(alias, aggregate):
             return iter(())
-        return (_body(hit["_source"]) for hit in self._scan(alias, "documents", visible_only=True))
+        return (body_of(hit["_source"]) for hit in self._scan(alias, "documents", visible_only=True))
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        known = self._aggregates.get(aggregate)
+        known = self._known.get(aggregate)
         if not words(query) or limit <= 0 or (known is not None and not text_fields(known)):
             return []
-        alias = self._alias(aggregate)
+        alias = self._names.alias(aggregate)
         if not self._fresh(alias, aggregate):
             return []
         body = {
@@ -86,13 +97,13 @@ class OpenSearchReads:
             },
             "sort": ["_score", {f"{META}.id": "asc"}],
         }
-        response = self._call("search", self.client.search, index=alias, body=body, ignore=404)
+        response = self._calls("search", self._client.search, index=alias, body=body, ignore=404)
         if missing_index(response):
             return []
-        return [_body(hit["_source"]) for hit in response["hits"]["hits"]]
+        return [body_of(hit["_source"]) for hit in response["hits"]["hits"]]
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
-        index = self._index(target)
+        index = self._names.index(target)
         if not self._fresh(index):
             return iter(())
         return (stored_document(DocKey(target, hit["_id"]), hit) for hit in self._scan(index, "stored", visible_only=False))
@@ -100,11 +111,11 @@ class OpenSearchReads:
     def _fresh(self, index: str, aggregate: Optional[str] = None) -> bool:
         """Refresh ``index`` so a scan sees every write; False when it does not exist."""
         if self._refresh:
-            exists = not missing_index(self._call("refresh", self.client.indices.refresh, index=index, ignore=404))
+            exists = not missing_index(self._calls("refresh", self._client.indices.refresh, index=index, ignore=404))
         else:
-            exists = self._call("refresh", self.client.indices.exists, index=index)
+            exists = self._calls("refresh", self._client.indices.exists, index=index)
         if not exists and aggregate is not None:
-            self.targets(aggregate)  # UnknownTarget for an aggregate the store never had
+            self._require(aggregate)  # UnknownTarget for an aggregate the store never had
         return exists
 
     def _scan(self, index: str, operation: str, *, visible_only: bool) -> Iterator[dict[str, Any]]:
@@ -121,42 +132,8 @@ class OpenSearchReads:
                 body["seq_no_primary_term"] = True
             if after is not None:
                 body["search_after"] = after
-            hits = self._call(operation, self.client.search, index=index, body=body)["hits"]["hits"]
+            hits = self._calls(operation, self._client.search, index=index, body=body)["hits"]["hits"]
             yield from hits
             if len(hits) < self.page_size:
                 return
             after = hits[-1]["sort"]
-
-
-def _body(source: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in source.items() if name != META}
-
-
-PACKED = "json"
-
-
-def pack_state(state: AggregateState) -> dict[str, str]:
-    """The fold state as one JSON text inside the ``enabled: false`` object.
-
-    The node stores both shapes alike, but skipping the object's tokens costs it about five times the
-    server time of skipping one string of the same bytes (10,000 spread writes on OpenSearch 3.6.0:
-    1.36 s against 0.20 s, ``benchmarks.stream``). A slot key always holds ``|``, so ``{"json": …}``
-    never reads as a state written before the change, which ``unpack_state`` still reads.
-    """
-    return {PACKED: codec.dumps(state.to_json())}
-
-
-def unpack_state(stored: Any) -> AggregateState:
-    if not stored:
-        return AggregateState()
-    packed = stored.get(PACKED)
-    if isinstance(packed, str) and len(stored) == 1:
-        return AggregateState.from_json(codec.loads(packed))
-    return AggregateState.from_json(stored)
-
-
-def stored_document(key: DocKey, hit: Mapping[str, Any]) -> StoredDocument:
-    source = hit.get("_source") or {}
-    meta = source.get(META) or {}
-    body = _body(source) if meta.get("visible") else None
-    return StoredDocument(key, (hit["_seq_no"], hit["_primary_term"]), unpack_state(meta.get("state")), body)

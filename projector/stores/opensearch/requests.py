@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
+
+import attrs
 
 from dynafold.projector.stores import codec
 from dynafold.projector.stores.base import DocKey, Outcome, Rejected, Retryable, StoreUnavailable
@@ -45,7 +46,7 @@ class RequestTooLarge(StoreUnavailable):
     """The server answered 413: this request body is over its limit."""
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class Limits:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_batch_docs: int = DEFAULT_MAX_BATCH_DOCS
@@ -105,27 +106,29 @@ def _objects(value: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class BulkAction:
     """One document's two ``_bulk`` lines (newline-terminated) and their size in bytes."""
 
     key: DocKey
     text: str
-    size: int = field(init=False)
+    size: int = attrs.field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "size", len(self.text.encode("utf-8")))
+    @size.default
+    def _size(self) -> int:
+        return len(self.text.encode("utf-8"))
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class _Ref:
     """One ``_mget`` entry and its size in bytes, with its separating comma."""
 
     text: str
-    size: int = field(init=False)
+    size: int = attrs.field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "size", len(self.text.encode("utf-8")) + 1)
+    @size.default
+    def _size(self) -> int:
+        return len(self.text.encode("utf-8")) + 1
 
 
 class BoundedRequests:

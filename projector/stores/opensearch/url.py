@@ -23,10 +23,10 @@ holds credentials; ``secrets`` lists what error messages must never show.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
+import attrs
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import SerializationError
 from opensearchpy.serializer import JSONSerializer
@@ -34,7 +34,7 @@ from opensearchpy.serializer import JSONSerializer
 from dynafold.projector.config import setting
 from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.stores import codec
-from dynafold.projector.stores.opensearch.requests import Limits
+from dynafold.projector.stores.opensearch.requests import DEFAULT_MAX_BATCH_DOCS, DEFAULT_MAX_REQUEST_BYTES, Limits
 
 USERNAME_ENV = "DYNAFOLD_OPENSEARCH_USERNAME"
 PASSWORD_ENV = "DYNAFOLD_OPENSEARCH_PASSWORD"
@@ -56,7 +56,7 @@ class ExactJSONSerializer(JSONSerializer):
             raise SerializationError(f"the answer is not JSON ({type(error).__name__})") from None
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class Connection:
     """What a store URL says: the client to use and how the store behaves."""
 
@@ -94,8 +94,8 @@ def connect(url: str, **client_options: Any) -> Connection:
     if not timeout > 0:
         raise ConfigurationError("OpenSearch store URL parameter timeout must be positive")
     limits = Limits(
-        _positive(options, "max_request_bytes", Limits.max_request_bytes),
-        _positive(options, "max_batch_docs", Limits.max_batch_docs),
+        _positive(options, "max_request_bytes", DEFAULT_MAX_REQUEST_BYTES),
+        _positive(options, "max_batch_docs", DEFAULT_MAX_BATCH_DOCS),
     )
     region, service = options.get("aws_region"), options.get("aws_service")
     if service is not None and service not in ("es", "aoss"):

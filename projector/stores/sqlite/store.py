@@ -19,7 +19,6 @@ import sqlite3
 from typing import Any, Collection, Iterator, Mapping, Optional, Sequence
 
 from dynafold.domain.aggregate import Aggregate
-from dynafold.domain.state import AggregateState
 from dynafold.projector.stores import codec
 from dynafold.projector.stores.base import (
     Conflict,
@@ -37,6 +36,7 @@ from dynafold.projector.stores.base import (
 )
 from dynafold.projector.stores.search_terms import text_fields, words
 from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, path_of, unavailable
+from dynafold.projector.stores.state_format import dump_state, load_state
 
 __all__ = ["SQLiteStore", "ThreadConnections", "path_of", "unavailable"]
 
@@ -118,7 +118,7 @@ class SQLiteStore:
             for w in writes:
                 table = _quote("doc_" + w.key.target)
                 body = None if w.body is None else codec.dumps(w.body)
-                state = codec.dumps(w.state.to_json())
+                state = codec.dumps(dump_state(w.state))
                 revision += 1
                 try:
                     if w.expected is None:
@@ -303,5 +303,5 @@ def _read(db: sqlite3.Connection, keys: Collection[DocKey]) -> dict[DocKey, Stor
 
 def _document(key: DocKey, revision: int, state: str, body: Optional[str]) -> StoredDocument:
     return StoredDocument(
-        key, revision, AggregateState.from_json(codec.loads(state)), None if body is None else codec.loads(body)
+        key, revision, load_state(codec.loads(state)), None if body is None else codec.loads(body)
     )
