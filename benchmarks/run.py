@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import decode, fanout, hot, replay_scan, stream  # noqa: E402
-from dynafold.handlers.stream import tune_gc  # noqa: E402
+from dynafold.handlers.entry import tune_gc  # noqa: E402
 
 GOALS = "goals: spread >= 1.5x, clustered >= 3x records/s; CPU <= 1.5x per record; round trips 1 when warm"
 

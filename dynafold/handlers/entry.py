@@ -44,12 +44,12 @@ class LambdaEntry:
             if self._configure_logs:
                 logs.configure(settings.lambda_log_level)
             self._work = self._build(settings)
-            _tune_gc()
+            tune_gc()
         logs.invocation(context)
         return self._work(event, context)
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Fewer cyclic collections: a batch allocates hundreds of thousands of short-lived, acyclic
     objects, and the default thresholds spend a quarter of the batch's CPU collecting them. What
     the cold start loaded (modules, the model) is frozen out of every later collection."""
