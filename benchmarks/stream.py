@@ -7,8 +7,7 @@ document per record, one ``_bulk`` per batch, no reads. Reported per
 workload: records per second (wall clock) and client CPU per record
 (``process_time`` of this process; the servers run in their own processes),
 each as dynafold / baseline, and store round trips per batch. Each side runs
-the workload three times on fresh indices, alternating, and the median is
-kept.
+the workload on fresh indices, warmed and then in pairs (``benchmarks.pairs``).
 """
 
 from __future__ import annotations
@@ -19,10 +18,12 @@ import uuid
 from typing import Any, Callable
 
 from benchmarks.dp_baseline import DataPrepperStyle
+from benchmarks.pairs import ROUNDS, alternate
+from benchmarks.pairs import spread as ratio_spread
 from benchmarks.workloads import batches, clustered, spread
 from dynafold.handlers.stream import make_handler
-from dynafold.projector.engine.batch import Projector
 from dynafold.projector.engine.document_cache import DocumentCache
+from dynafold.projector.runtime import build_projector
 from dynafold.projector.stores.memory import MemoryQuarantine
 from dynafold.projector.stores.opensearch.store import OpenSearchStore
 from dynafold.sample import MODEL
@@ -47,7 +48,7 @@ def dynafold_run(url: str, records: list[dict], **projector_options: Any) -> tup
     prefix = f"bench{uuid.uuid4().hex[:8]}-"
     store = OpenSearchStore.from_url(f"{url}{'&' if '?' in url else '?'}prefix={prefix}")
     options = {"cache": DocumentCache(), **projector_options}
-    projector = Projector(MODEL, store, MemoryQuarantine(), aggregates=["customer"], **options)
+    projector = build_projector(MODEL, store, MemoryQuarantine(), aggregates=["customer"], **options)
     handle = make_handler(lambda: projector, emit=lambda *a: None)
     counted = {"requests": 0}
     transport = store.client.transport
@@ -86,22 +87,21 @@ def baseline_run(url: str, records: list[dict]) -> tuple[float, float, float]:
     return wall, cpu, 1.0
 
 
-def compare(url: str, server: str, rounds: int = 3, **projector_options: Any) -> list[dict]:
+def compare(url: str, server: str, rounds: int = ROUNDS, **projector_options: Any) -> list[dict]:
     rows = []
     for name, records in (("spread: 10,000 orders, 2,000 customers, 1,000 per batch", spread()),
                           ("clustered: 5,000 orders, 200 customers, customer by customer", clustered())):
-        ours, theirs = [], []
-        for _ in range(rounds):
-            theirs.append(baseline_run(url, records))
-            ours.append(dynafold_run(url, records, **projector_options))
+        pairs = alternate(lambda: dynafold_run(url, records, **projector_options),
+                          lambda: baseline_run(url, records), rounds)
+        ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]
         wall, cpu, trips = (statistics.median(x) for x in zip(*ours))
         base_wall, base_cpu, _ = (statistics.median(x) for x in zip(*theirs))
         n = len(records)
         rows.append({
             "server": server, "workload": name,
             "dynafold records/s": round(n / wall), "baseline records/s": round(n / base_wall),
-            "records/s ratio": round(base_wall / wall, 2),
+            "records/s ratio": ratio_spread(t[0] / o[0] for o, t in pairs),
             "CPU µs/record (dynafold)": round(cpu / n * 1e6), "CPU µs/record (baseline)": round(base_cpu / n * 1e6),
-            "CPU ratio": round(cpu / base_cpu, 2), "round trips/batch": round(trips, 2),
+            "CPU ratio": ratio_spread(o[1] / t[1] for o, t in pairs), "round trips/batch": round(trips, 2),
         })
     return rows
