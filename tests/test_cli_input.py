@@ -129,10 +129,11 @@ def test_odd_sqlite_urls_are_usage_errors_not_tracebacks(tmp_path, capsys, comma
     assert message in capsys.readouterr().err
 
 
-def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unavailable(capsys):
-    """/proc takes no new files, like a read-only mount: a command that writes exits 3, not with a traceback."""
-    assert main(["replay", "--no-progress", "--store", "sqlite:////proc/self/views.db"]) == 3
-    assert "unable to open database file" in capsys.readouterr().err
+def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unusable(capsys):
+    """/proc takes no new files, like a read-only mount: a command that writes exits 2 (the user must act;
+    it was 3, 'unavailable', which promised that a retry may help), not with a traceback."""
+    assert main(["replay", "--no-progress", "--store", "sqlite:////proc/self/views.db"]) == 2
+    assert "unusable: unable to open database file" in capsys.readouterr().err
 
 
 @pytest.fixture(params=["immutable", "permissions"])
@@ -185,7 +186,7 @@ def test_read_commands_open_a_read_only_copy_of_a_views_file(read_only_copy):
     show = dynafold(prefix, "quarantine", "--store", url, "show", "orders/100000000000000000002")
     assert show.returncode == 0, show.stderr
     drop = dynafold(prefix, "quarantine", "--store", url, "drop", "orders/100000000000000000002")
-    assert drop.returncode == 3 and "store unavailable" in drop.stderr, drop.stderr
+    assert drop.returncode == 2 and "store unusable" in drop.stderr, drop.stderr
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "opensearch"], indirect=True)

@@ -94,6 +94,12 @@ class StoreUnavailable(Unavailable):
     """The store could not be reached or answered with an error for the whole request."""
 
 
+class StoreUnusable(ConfigurationError):
+    """The store's place cannot be used as it is (a read-only or unreadable file, a full disk, permission
+    denied): someone must act, so retrying will not help (exit 2). The engine does not retry it: the batch
+    fails at once (Lambda redelivers it once the place is fixed) and a command stops."""
+
+
 class UnknownTarget(ConfigurationError):
     """An aggregate has no physical target in this store yet (run a replay first) or is not in the model."""
 

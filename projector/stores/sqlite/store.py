@@ -27,7 +27,7 @@ from dynafold.projector.stores.base import (
     Loaded,
     Outcome,
     StoredDocument,
-    StoreUnavailable,
+    StoreUnusable,
     Targets,
     UnknownTarget,
     Written,
@@ -35,10 +35,10 @@ from dynafold.projector.stores.base import (
     require_targets,
 )
 from dynafold.projector.stores.search_terms import text_fields, words
-from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, path_of, unavailable
+from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, file_error, path_of
 from dynafold.projector.stores.state_format import dump_state, load_state
 
-__all__ = ["SQLiteStore", "ThreadConnections", "path_of", "unavailable"]
+__all__ = ["SQLiteStore", "ThreadConnections", "file_error", "path_of"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynafold_targets (
@@ -77,7 +77,7 @@ class SQLiteStore:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         except OSError as error:
-            raise StoreUnavailable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
+            raise StoreUnusable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
         self._connections.run_script(_SCHEMA)
 
     @classmethod
