@@ -21,10 +21,13 @@ def dump(args) -> int:
 
 def search(args) -> int:
     from dynafold.projector.stores.codec import dumps
+    from dynafold.projector.stores.search_terms import check_query
 
+    query = " ".join(args.query)
+    check_query(query)
     runtime = flags.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
-    for document in runtime.store.search(args.aggregate, " ".join(args.query), limit=args.limit):
+    for document in runtime.store.search(args.aggregate, query, limit=args.limit):
         sys.stdout.write(dumps(document) + "\n")
     return EXIT_OK
 

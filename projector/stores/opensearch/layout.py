@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional
 import attrs
 
 from dynafold.domain.state import AggregateState
+from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.stores import codec
 from dynafold.projector.stores.base import DocKey, DocumentWrite, StoredDocument
 from dynafold.projector.stores.opensearch.mappings import META
@@ -33,11 +34,16 @@ _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,254}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 
 
-def _check_prefix(_: Any, __: Any, prefix: str) -> None:
-    if prefix and not _PREFIX.match(prefix):
-        raise ValueError(
+def check_prefix(prefix: str) -> None:
+    """A prefix every index and alias name may start with (a ``ConfigurationError``, so exit 2, otherwise)."""
+    if prefix and not _PREFIX.fullmatch(prefix):
+        raise ConfigurationError(
             f"OpenSearch prefix {prefix!r} must be lower case letters, digits and . _ + - and not start with . _ + -"
         )
+
+
+def _check_prefix(_: Any, __: Any, prefix: str) -> None:
+    check_prefix(prefix)
 
 
 @attrs.frozen
@@ -48,7 +54,7 @@ class Names:
 
     def index(self, target: str) -> str:
         name = self.prefix + target
-        if not _INDEX_NAME.match(name):
+        if not _INDEX_NAME.fullmatch(name):
             raise ValueError(f"target {target!r} does not make a valid OpenSearch index name ({name!r})")
         return name
 
