@@ -135,7 +135,8 @@ def export_file(runtime: Runtime, event: dict, time_left: Callable[[], float], m
 
     model, aggregate = runtime.model, event["aggregate"]
     projector = runtime.projector(purpose=REPLAY, aggregates=[aggregate], targets={aggregate: tuple(event["targets"])})
-    decode = scan_decoder(model.table(event["table"]), int(event["export_time_us"]), Origin.EXPORT)
+    decode = scan_decoder(model.table(event["table"]), int(event["export_time_us"]), Origin.EXPORT,
+                          model.declared_attributes(event["table"]))
     position, page, size = int(event.get("position") or 0), [], page_size or 100
 
     def flush() -> None:

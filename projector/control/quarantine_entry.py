@@ -15,7 +15,6 @@ from typing import Any
 
 import attrs
 
-
 MAX_JSON_DEPTH = 100
 """How deep a kept record may nest. DynamoDB nests values at most 32 levels (two JSON levels each,
 ``{"M": {"a": …}}``) inside a record's few levels of envelope, so every record DynamoDB can send is kept
