@@ -55,6 +55,33 @@ def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_
     assert len(SQLiteQuarantine(url).list()) == 1
 
 
+def test_log_lines_and_status_escape_control_characters_from_records(tmp_path, capsys):
+    """Raw ESC, BEL and CR from an event id, a table name in an ARN or a map key reached the terminal through
+    the CLI's log lines and ``status`` (``quarantine list`` already escaped them)."""
+    from dynafold.cli.output import configure_logging
+
+    url = f"sqlite:///{tmp_path}/views.db"
+    bad_id = order("c1", "o1", seq=1)
+    bad_id["eventID"] = f"ev{ESCAPES}"
+    bad_id["dynamodb"]["NewImage"]["total"] = {"S": "ten"}
+    bad_arn = order("c1", "o2", seq=2)
+    bad_arn["eventSourceARN"] = ARN.format(table=f"orders{ESCAPES}")
+    bad_key = customer("c2", seq=3)
+    bad_key["dynamodb"]["NewImage"]["prefs"] = {"M": {f"k{ESCAPES}": {"N": "x"}}}
+    configure_logging("WARNING")
+    capsys.readouterr()
+    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([bad_id, bad_arn, bad_key])
+    assert len(report.quarantined) == 3
+    logged = capsys.readouterr().err
+    assert logged.count("record quarantined") == 3
+    assert all(c == "\n" or c.isprintable() for c in logged), repr(logged)
+    assert "\\x1b]0;owned\\x07" in logged, "escaped, not dropped"
+    assert main(["status", "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert all(c == "\n" or c.isprintable() for c in out), repr(out)
+    assert "orders\\x1b" in out and out.count("\n") >= 5, "escaped, one line per entry as before"
+
+
 class _BasicAuthProxy(BaseHTTPRequestHandler):
     """Forwards to the server's ``upstream`` only requests carrying its ``authorization``; 401 for the others."""
 

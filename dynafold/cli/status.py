@@ -15,6 +15,7 @@ import collections
 import time
 from typing import Any, Optional
 
+from dynafold.cli.terminal import printable
 from dynafold.domain.records import RecordRef
 from dynafold.projector.control.quarantine_entry import QuarantineEntry
 from dynafold.projector.errors import ConfigurationError
@@ -94,6 +95,12 @@ def _reason_kind(entry: QuarantineEntry) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
+    """The report as text for a terminal: names, keys and reasons come from records, so every character a
+    terminal would act on is shown escaped (``terminal.printable``)."""
+    return "\n".join(printable(line) for line in _lines(report))
+
+
+def _lines(report: dict[str, Any]) -> list[str]:
     lines = [f"store: {report['store']}"]
     for name, a in report["aggregates"].items():
         newest = a["newest_change"]
@@ -109,4 +116,4 @@ def render(report: dict[str, Any]) -> str:
     lines.append(f"quarantine: {quarantine['url']} ({quarantine['total']} records)"
                  + (f"  [{quarantine['note']}]" if quarantine.get("note") else ""))
     lines += [f"  {count:>6}  {reason}" for reason, count in quarantine["by_reason"].items()]
-    return "\n".join(lines)
+    return lines
