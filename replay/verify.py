@@ -159,11 +159,11 @@ class Verifier:
             expected = scratch.stored(scratch.targets(name).read)
             actual = self.store.stored(self.store.targets(name).read)
             for doc_id, want, have in _merge(expected, actual):
-                if not sampled(doc_id, self.sample):
-                    continue
-                report.compared += 1
                 want_body = want.body if want is not None else None
                 have_body = have.body if have is not None else None
+                if (want_body is None and have_body is None) or not sampled(doc_id, self.sample):
+                    continue  # tombstones on both sides are no document: not compared, not counted
+                report.compared += 1
                 if canonical(want_body) == canonical(have_body):
                     continue
                 states = tuple(doc.state for doc in (want, have) if doc is not None)

@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _command(commands, "verify", "compare the documents with the tables; --repair fixes drift",
                       "Scan the tables, derive every document as a replay would, and compare. Read-only unless "
                       "--repair, which writes through the projector's conditional writes.",
-                      "store", "model", "table-names")
+                      "store", "model", "table-names", "quarantine")
     verify.add_argument("--aggregate", metavar="NAME", action=Extend, help="only these aggregates (default: all)")
     verify.add_argument("--sample", metavar="FRACTION", type=fraction, default=1.0,
                         help="fraction of documents compared, 0 < F <= 1 (default: %(default)s)")
@@ -281,5 +281,22 @@ def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.Argument
 
 
 def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The parsed command line; an option no parser knows is refused with the usage of the subcommand it
+    was given to (argparse's own top-level refusal shows the top-level usage, which lists no option)."""
     parser = build_parser()
-    return validate(parser, parser.parse_args(argv))
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _leaf(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return validate(parser, args)
+
+
+def _leaf(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (nested) subcommand ``args`` were parsed for."""
+    for dest in ("command", "action"):
+        name = getattr(args, dest, None)
+        chosen = next((action.choices[name] for action in parser._actions
+                       if isinstance(action, argparse._SubParsersAction) and name in action.choices), None)
+        if chosen is None:
+            return parser
+        parser = chosen
+    return parser

@@ -2,9 +2,10 @@
 
 Per aggregate: where readers and writers point, how many documents and
 tombstone documents the read target holds, and the newest change the
-documents reflect (its age is a lower bound of the projection lag while
-writes continue; the exact lag is the stream functions' ``ProjectionLag``
-metric, which only the stream side can know). Then every checkpoint (stream
+documents reflect: the newest stream record's time, never a replay's read,
+which is stamped with the replay's own start (its age is a lower bound of
+the projection lag while writes continue; the exact lag is the stream
+functions' ``ProjectionLag`` metric, which only the stream side can know). Then every checkpoint (stream
 positions, replay segments, fan-out cursors, unfinished rebuilds) and the
 quarantined records counted by table and reason.
 """
@@ -47,7 +48,8 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
         else:
             documents += 1
         for entry in stored.state:
-            newest_us = max(newest_us, entry.version.created_at_us)
+            if entry.version.sequence or entry.version.via_sequence:  # a stream record's; never a replay's read
+                newest_us = max(newest_us, entry.version.created_at_us)
     newest = None
     if newest_us:
         newest = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(newest_us / 1e6)),
