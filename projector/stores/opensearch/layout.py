@@ -1,10 +1,11 @@
 """Where an aggregate lives in the cluster, and how a document is laid out in its ``_source``.
 
 Names
-    One index per physical target, ``<prefix><target>`` (``customer_v1``);
-    the readers' alias ``<prefix><aggregate>``; the control index
-    ``<prefix>dynafold_control``. The prefix lets several deployments share a
-    cluster.
+    One index per physical target, ``<prefix><target>`` (``customer_v1``),
+    written through its own alias ``<prefix><target>.write``, made with the
+    index and gone with it; the readers' alias ``<prefix><aggregate>``; the
+    control index ``<prefix>dynafold_control``. The prefix lets several
+    deployments share a cluster.
 
 A document
     Its visible body's declared fields at the top level (none for a tombstone
@@ -30,6 +31,7 @@ from dynafold.projector.stores.opensearch.mappings import META
 from dynafold.projector.stores.state_format import dump_state, load_state
 
 CONTROL_INDEX = "dynafold_control"
+WRITER_SUFFIX = ".write"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,254}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 
@@ -60,6 +62,14 @@ class Names:
 
     def alias(self, aggregate: str) -> str:
         return self.prefix + aggregate
+
+    def writer(self, target: str) -> str:
+        """The alias every write to ``target`` goes through (``require_alias``): it exists only with the index."""
+        return self.index(target) + WRITER_SUFFIX
+
+    def targets_of(self, aggregate: str) -> re.Pattern:
+        """The index names an aggregate's targets may have (``customer_v1``, ``customer_v1_r1712345678``)."""
+        return re.compile(re.escape(self.prefix + aggregate) + r"_v[0-9]+(?:_r[0-9]+)?")
 
     @property
     def control_index(self) -> str:
