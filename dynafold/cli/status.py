@@ -1,6 +1,8 @@
 """``dynafold status``: one read-only view of health for an operator.
 
-Per aggregate: where readers and writers point, how many documents and
+Per aggregate: where readers and writers point (and a target the control
+record names but the store lacks, which makes status exit 1; and who holds
+the lease to change them, while a rebuild runs), how many documents and
 tombstone documents the read target holds, and the newest change the
 documents reflect: the newest stream record's time, never a replay's read,
 which is stamped with the replay's own start (its age is a lower bound of
@@ -22,6 +24,7 @@ from dynafold.projector.control.quarantine_entry import QuarantineEntry
 from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.runtime import Runtime
 from dynafold.projector.stores.base import UnknownTarget
+from dynafold.replay.targets import missing
 
 
 def collect(runtime: Runtime, *, checkpoints_url: Optional[str] = None, now_s: Optional[float] = None) -> dict[str, Any]:
@@ -40,9 +43,11 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
     except UnknownTarget:
         return {"read": None, "write": [], "documents": 0, "tombstones": 0, "newest_change": None,
                 "note": "no targets yet: run the projector or `dynafold replay` once"}
+    lost = missing(runtime.store, name, targets)
+    lease = runtime.store.lease(name)
     documents = tombstones = 0
     newest_us = 0
-    for stored in runtime.store.stored(targets.read) if targets.read else ():
+    for stored in runtime.store.stored(targets.read) if targets.read and targets.read not in lost else ():
         if stored.body is None:
             tombstones += 1
         else:
@@ -54,8 +59,22 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
     if newest_us:
         newest = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(newest_us / 1e6)),
                   "age_s": round(max(0.0, now_s - newest_us / 1e6), 1)}
-    return {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
-            "newest_change": newest}
+    report = {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
+              "newest_change": newest}
+    if targets.kept:
+        report["kept"] = list(targets.kept)
+    if lease is not None:
+        report["lease"] = ("expired: " if lease.expired(now_s) else "") + lease.describe()
+    if lost:
+        report["missing"] = lost
+        report["note"] = (f"the store lacks {', '.join(lost)}, which the control record names (deleted?): "
+                          f"recover with `dynafold replay --aggregate {name}`")
+    return report
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    """The aggregates whose targets the store lacks: status exits 1 for them."""
+    return [name for name, aggregate in report["aggregates"].items() if aggregate.get("missing")]
 
 
 def _checkpoints(runtime: Runtime, url: Optional[str]) -> dict[str, Any]:
@@ -110,6 +129,10 @@ def _lines(report: dict[str, Any]) -> list[str]:
                      f"{a['documents']} documents, {a['tombstones']} tombstones; newest change "
                      + (f"{newest['at']} ({newest['age_s']} s ago)" if newest else "none")
                      + (f"  [{a['note']}]" if a.get("note") else ""))
+        if a.get("kept"):
+            lines.append(f"    kept: {', '.join(a['kept'])}")
+        if a.get("lease"):
+            lines.append(f"    targets changing under the lease of {a['lease']}")
     checkpoints = report["checkpoints"]
     lines.append(f"checkpoints: {checkpoints['url']} ({len(checkpoints['entries'])})"
                  + (f"  [{checkpoints['note']}]" if checkpoints.get("note") else ""))

@@ -6,7 +6,7 @@ import json
 import sys
 
 from dynafold.cli import flags
-from dynafold.projector.errors import EXIT_OK
+from dynafold.projector.errors import EXIT_OK, EXIT_PROBLEM
 
 
 def dump(args) -> int:
@@ -33,12 +33,12 @@ def search(args) -> int:
 
 
 def status(args) -> int:
-    from dynafold.cli.status import collect, render
+    from dynafold.cli.status import collect, problems, render
 
     runtime = flags.runtime(args, read_only=True)
     report = collect(runtime, checkpoints_url=args.checkpoints)
     print(json.dumps(report, indent=2, sort_keys=True) if args.format == "json" else render(report))
-    return EXIT_OK
+    return EXIT_PROBLEM if problems(report) else EXIT_OK
 
 
 def demo(args) -> int:
