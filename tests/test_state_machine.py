@@ -116,6 +116,7 @@ def test_a_rebuild_whose_check_fails_leaves_readers_on_the_old_target(dynamodb, 
     run({"aggregate": "customer", "total_segments": 1})
     before = store.targets("customer")
     monkeypatch.setattr(module, "rederive", lambda *a, **k: {"wrong": True})
+    monkeypatch.setattr(module, "CHECK_WAITS_S", ())
     with pytest.raises(StateFailed) as failed:
         run({"aggregate": "customer", "total_segments": 1, "mode": "rebuild"})
     assert failed.value.error == "RebuildAborted" and store.targets("customer") == before
