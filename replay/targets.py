@@ -216,17 +216,16 @@ def undo(store: DocumentStore, aggregate: str, state: RebuildState, held: Held) 
     if state.new in targets.write and targets.read != state.new:
         without = Targets(targets.read, tuple(t for t in targets.write if t != state.new), targets.kept)
         store.set_targets(aggregate, without, expected=targets, lease=held.renew())
-    dropped = [] if targets.read == state.new else [state.new]
-    for target in dropped:
-        held.renew()
-        store.drop_target(target)
-    held.record(None)
-    return dropped
+    return _done(store, [] if targets.read == state.new else [state.new], held)
 
 
 def retire(store: DocumentStore, state: RebuildState, held: Held) -> list[str]:
     """After a switch: drop the old targets (unless the rebuild keeps them)."""
-    dropped = [] if state.keep_old else sorted({state.old.read, *state.old.write} - {state.new, None})
+    return _done(store, [] if state.keep_old else sorted({state.old.read, *state.old.write} - {state.new, None}), held)
+
+
+def _done(store: DocumentStore, dropped: list[str], held: Held) -> list[str]:
+    """Drop ``dropped`` (each drop checked against the lease), then record that no rebuild is left to finish."""
     for target in dropped:
         held.renew()
         store.drop_target(target)

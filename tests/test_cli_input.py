@@ -31,15 +31,20 @@ PASSWORD = "s3cr3t/Pa55:word@"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202e"
 
 
-def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_path, capsys):
-    """Event ids and ARNs come from the record: printed raw they could rewrite the operator's terminal."""
-    url = f"sqlite:///{tmp_path}/views.db"
+def hostile() -> list[dict]:
+    """Poison records whose event id and stream ARN (so table name) hold terminal escape sequences."""
     bad_id = order("c1", "o1", seq=1)
     bad_id["eventID"] = f"ev{ESCAPES}"
     bad_id["dynamodb"]["NewImage"]["total"] = {"S": "ten"}
     bad_arn = order("c1", "o2", seq=2)
     bad_arn["eventSourceARN"] = ARN.format(table=f"orders{ESCAPES}")
-    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([bad_id, bad_arn])
+    return [bad_id, bad_arn]
+
+
+def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_path, capsys):
+    """Event ids and ARNs come from the record: printed raw they could rewrite the operator's terminal."""
+    url = f"sqlite:///{tmp_path}/views.db"
+    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project(hostile())
     assert len(report.quarantined) == 2
     assert main(["quarantine", "--store", url, "list"]) == 0
     out = capsys.readouterr().out
@@ -61,16 +66,11 @@ def test_log_lines_and_status_escape_control_characters_from_records(tmp_path, c
     from dynafold.cli.output import configure_logging
 
     url = f"sqlite:///{tmp_path}/views.db"
-    bad_id = order("c1", "o1", seq=1)
-    bad_id["eventID"] = f"ev{ESCAPES}"
-    bad_id["dynamodb"]["NewImage"]["total"] = {"S": "ten"}
-    bad_arn = order("c1", "o2", seq=2)
-    bad_arn["eventSourceARN"] = ARN.format(table=f"orders{ESCAPES}")
     bad_key = customer("c2", seq=3)
     bad_key["dynamodb"]["NewImage"]["prefs"] = {"M": {f"k{ESCAPES}": {"N": "x"}}}
     configure_logging("WARNING")
     capsys.readouterr()
-    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([bad_id, bad_arn, bad_key])
+    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([*hostile(), bad_key])
     assert len(report.quarantined) == 3
     logged = capsys.readouterr().err
     assert logged.count("record quarantined") == 3

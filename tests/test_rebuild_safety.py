@@ -22,7 +22,7 @@ from dynafold.projector.stores import open_store
 from dynafold.projector.stores.base import Targets
 from dynafold.projector.stores.lease import LeaseHeld
 from dynafold.projector.stores.memory import MemoryQuarantine
-from dynafold.replay.rebuild import NothingToResume, abort, rebuild
+from dynafold.replay.rebuild import abort, rebuild
 from dynafold.replay.verify import Verifier
 from dynafold.sample import CUSTOMER, MODEL
 from dynafold.testing.store_contract import FaultyStore

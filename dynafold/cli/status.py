@@ -7,9 +7,9 @@ tombstone documents the read target holds, and the newest change the
 documents reflect: the newest stream record's time, never a replay's read,
 which is stamped with the replay's own start (its age is a lower bound of
 the projection lag while writes continue; the exact lag is the stream
-functions' ``ProjectionLag`` metric, which only the stream side can know). Then every checkpoint (stream
-positions, replay segments, fan-out cursors, unfinished rebuilds) and the
-quarantined records counted by table and reason.
+functions' ``ProjectionLag`` metric, which only the stream side can know).
+Then every checkpoint (stream positions, replay segments, fan-out cursors)
+and the quarantined records counted by table and reason.
 """
 
 from __future__ import annotations
