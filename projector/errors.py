@@ -8,9 +8,10 @@ same way, so an operator can script on the code:
  1    the command ran and found a problem (records left failed, drift
       found, a rebuild's check failed, an entry that does not exist)
  2    usage or configuration: bad flags, no model, a bad model, a table
-      or index that does not exist, access denied; retrying will not help
- 3    unavailable: a store or AWS could not be reached, throttled or
-      timed out; retrying later may help
+      or index that does not exist, access denied, a read-only or full
+      views file; someone must act, retrying will not help
+ 3    unavailable: a store or AWS could not be reached, busy, throttled
+      or timed out; the same command may work later
  70   internal error: a bug in dynafold (the traceback is printed)
  130  interrupted (Ctrl-C); work done so far is checkpointed
 ====  ==============================================================

@@ -52,7 +52,7 @@ def retry_entry(projector: Projector, quarantine: Quarantine, entry: QuarantineE
     t_read = clock()
     try:
         if entry.origin in ("scan", "export") and table is not None:
-            record = scan_decoder(model.table(table), t_read)(raw)
+            record = scan_decoder(model.table(table), t_read, declared=model.declared_attributes(table))(raw)
         else:
             record = decode_stream_record(raw, model, _physical(raw, entry, projector), projector.names)
     except MalformedRecord as error:

@@ -35,7 +35,7 @@ class TableNames:
 
     @classmethod
     def parse(cls, text: Optional[str], logical: Iterable[str] = ()) -> "TableNames":
-        """``logical=physical`` pairs, comma-separated; every logical name must belong to the model."""
+        """``logical=physical`` pairs, comma-separated; every logical name must belong to the model, once."""
         pairs: dict[str, str] = {}
         known = set(logical)
         for part in (text or "").split(","):
@@ -48,6 +48,9 @@ class TableNames:
                 raise TableNameError(f"table mapping {part!r} must be LOGICAL=PHYSICAL")
             if known and name not in known:
                 raise TableNameError(f"table mapping {part!r}: the model has no table {name!r} (it has {sorted(known)})")
+            if name in pairs:
+                raise TableNameError(f"table mapping: {name!r} is mapped twice ({name}={pairs[name]} and {part}); "
+                                     "name each table once")
             pairs[name] = physical
         return cls(pairs)
 

@@ -126,7 +126,7 @@ def replay_export(projector: Projector, s3: Any, source: ExportSource, export: E
     table = export.table if export.table in model.tables else projector.names.logical(export.table)
     if table not in model.tables:
         raise ExportError(f"the export is of table {export.table!r}, which is not one of the model's tables {sorted(model.tables)}")
-    decode = scan_decoder(model.table(table), export.export_time_us, Origin.EXPORT)
+    decode = scan_decoder(model.table(table), export.export_time_us, Origin.EXPORT, model.declared_attributes(table))
     counts = {"items": 0, "written": 0, "quarantined": 0, "files": 0}
     for key in export.data_keys:
         page: list[dict] = []

@@ -34,6 +34,7 @@ from dynafold.replay.runner import (
     replay_segment,
     table_totals,
 )
+from dynafold.replay.targets import Held, missing, restore_missing
 
 
 @attrs.frozen
@@ -109,8 +110,13 @@ class ReplayJob:
 
     def run(self, aggregate: str, *, resume: bool = False, targets: Optional[Sequence[str]] = None,
             t_start_us: Optional[int] = None) -> Summary:
+        """Replay ``aggregate`` into ``targets`` (a rebuild's new one), or into its write targets, recreating
+        first, empty, any the store lost (a deleted index): the replay fills them again."""
         definition = self.model.aggregate(aggregate)
         self.store.prepare([definition])
+        if targets is None and missing(self.store, aggregate):
+            with Held(self.store, aggregate) as held:
+                restore_missing(self.store, definition, held)
         targets = tuple(targets or self.store.targets(aggregate).write)
         now = (lambda: t_start_us) if t_start_us is not None else self.clock
         run = begin(self.checkpoints, aggregate, targets, self.segments, resume=resume, now_us=now)

@@ -134,7 +134,7 @@ def replay_segment(
         return progress
     projector = build_projector(model, store, quarantine, purpose=REPLAY, lookup_factory=lookup_factory,
                                 aggregates=[run.aggregate], targets={run.aggregate: run.targets}, names=names)
-    decode = scan_decoder(model.table(table), run.t_start_us)
+    decode = scan_decoder(model.table(table), run.t_start_us, declared=model.declared_attributes(table))
     rng = random.Random()
     pages = read_ahead(scan_pages(client, names.physical(table), segment, run.segments, progress.after, page_size,
                                   first_number=progress.pages))

@@ -7,12 +7,17 @@ Each call works until the invocation's remaining time falls under a margin,
 flushes, and returns its checkpoint: the state machine, not the function,
 carries the position, so a step can run anywhere and be retried.
 
-A rebuild runs from the state machine too: ``rebuild_begin`` creates the
-new target and registers it for dual writes, the scan writes into it alone,
+A rebuild runs from the state machine too, under the aggregate's lease
+like any other (``replay.targets``), held by the execution from step to
+step: ``rebuild_begin`` takes it (refused, naming the holder, while another
+rebuild runs), creates the new target and registers it for dual writes,
+the scan writes into it alone (each segment step renews the lease),
 ``rebuild_finish`` checks it and switches readers and writers (or puts the
-targets back; ``rebuild_abort`` does that when the scan failed). An export
-replay reads ``export_begin`` (the export's ``manifest-files.json``) and
-then ``export_file`` for each data file, again until ``done``.
+targets back; ``rebuild_abort`` does that when the scan failed) and gives
+the lease up. A plain replay's ``begin`` recreates targets the store lost,
+as the command does. An export replay reads ``export_begin`` (the export's
+``manifest-files.json``) and then ``export_file`` for each data file, again
+until ``done``.
 
 Each action is ``action(runtime, event, time_left, margin_s, page_size) -> dict``.
 """
@@ -23,14 +28,35 @@ import time
 from typing import Any, Callable, Optional
 
 from dynafold.projector.runtime import REPLAY, Runtime
+from dynafold.projector.stores.lease import Lease, LeaseLost
 from dynafold.projector.stores.memory import MemoryCheckpoints
 from dynafold.replay.runner import Run, SegmentProgress, replay_segment
+from dynafold.replay.targets import Held, RebuildState, missing, restore_missing
+
+STEP_LEASE_TTL_S = 20 * 60.0
+"""The lease of a Step Functions rebuild runs this long from each step that renews it: a step runs at most
+15 minutes (Lambda's limit), so a live execution always renews in time."""
+
+
+def _held(runtime: Runtime, event: dict, lease: Optional[Lease] = None, keep: bool = False) -> Held:
+    """The aggregate's lease as this execution holds it (``lease``: taken by an earlier step)."""
+    execution = str(event.get("execution") or "an unnamed execution")
+    return Held(runtime.store, event["aggregate"], holder=f"Step Functions execution {execution}",
+                process={"execution": execution}, ttl_s=STEP_LEASE_TTL_S, renew_every_s=0, lease=lease, keep=keep)
+
+
+def _lease(event: dict, state: Optional[dict]) -> Optional[Lease]:
+    return Lease.from_json(event["aggregate"], state["lease"]) if state and state.get("lease") else None
 
 
 def begin(runtime: Runtime, event: dict, *_: Any) -> dict:
-    """``T_start`` from DynamoDB's clock, and every (table, segment) of the aggregate for the Distributed Map."""
+    """``T_start`` from DynamoDB's clock, and every (table, segment) of the aggregate for the Distributed Map
+    (a plain replay first recreates targets the store lost)."""
     aggregate = runtime.model.aggregate(event["aggregate"])
     runtime.store.prepare([aggregate])
+    if not event.get("targets") and missing(runtime.store, aggregate.name):
+        with _held(runtime, event) as held:
+            restore_missing(runtime.store, aggregate, held)
     total = int(event.get("total_segments") or 4)
     targets = list(event.get("targets") or runtime.store.targets(aggregate.name).write)
     t_start_us = int(runtime.clock()())
@@ -39,7 +65,8 @@ def begin(runtime: Runtime, event: dict, *_: Any) -> dict:
         "t_start_us": t_start_us,
         "segments": [
             {"aggregate": aggregate.name, "table": table, "segment": segment, "total_segments": total,
-             "targets": targets, "t_start_us": t_start_us, "checkpoint": None, "done": False}
+             "targets": targets, "t_start_us": t_start_us, "checkpoint": None, "done": False,
+             "lease": event.get("lease")}
             for table in aggregate.replay_tables for segment in range(total)
         ],
     }
@@ -47,8 +74,12 @@ def begin(runtime: Runtime, event: dict, *_: Any) -> dict:
 
 def segment(runtime: Runtime, event: dict, time_left: Callable[[], float], margin_s: float,
             page_size: Optional[int]) -> dict:
-    """One segment's scan from the checkpoint the state machine carries, until done or out of time."""
+    """One segment's scan from the checkpoint the state machine carries, until done or out of time; a
+    rebuild's segment renews the execution's lease first (``LeaseLost`` if another rebuild took it over)."""
     aggregate = runtime.model.aggregate(event["aggregate"])
+    lease = _lease(event, event)
+    if lease is not None:
+        runtime.store.renew_lease(lease, STEP_LEASE_TTL_S)
     run = Run(aggregate.name, tuple(event["targets"]), int(event["t_start_us"]), int(event["total_segments"]))
     checkpoints = MemoryCheckpoints()
     key = run.key(event["table"], int(event["segment"]))
@@ -72,37 +103,51 @@ def _job(runtime: Runtime):
 
 
 def rebuild_begin(runtime: Runtime, event: dict, *_) -> dict:
-    """A new target, dual-written from now on; the scan that follows writes into it alone."""
+    """Take the lease (kept for the next steps), undo a rebuild whose holder died, and start: a new target,
+    dual-written from now on; the scan that follows writes into it alone."""
     from dynafold.replay import rebuild
 
-    old, new = rebuild.start(_job(runtime), event["aggregate"])
-    return {"old_read": old.read, "old_write": list(old.write), "new": new, "targets": [new],
-            "settle_seconds": int(event.get("settle_seconds") or 5)}
+    aggregate = runtime.model.aggregate(event["aggregate"])
+    runtime.store.prepare([aggregate])
+    with _held(runtime, event, keep=True) as held:
+        interrupted = held.interrupted()
+        if interrupted is not None:
+            rebuild.undo(runtime.store, aggregate.name, interrupted, held)
+        state = rebuild.start(_job(runtime), aggregate, held, keep_old=bool(event.get("keep_old")))
+        return {**state.to_json(), "targets": [state.new], "lease": held.lease.to_json(),
+                "settle_seconds": int(event.get("settle_seconds") or 5)}
 
 
 def rebuild_finish(runtime: Runtime, event: dict, *_) -> dict:
-    """Check the new target and switch to it; ``switched: false`` (targets restored) when the check fails."""
-    from dynafold.projector.stores.base import Targets
+    """Check the new target and switch to it; ``switched: false`` (targets restored) when the check fails.
+    Either way the lease is given up."""
     from dynafold.replay import rebuild
     from dynafold.replay.runner import Summary
 
-    state = event["rebuild"]
-    old, new = Targets(state["old_read"], tuple(state["old_write"])), state["new"]
-    try:
-        report = rebuild.finish(_job(runtime), event["aggregate"], old, new, rebuild.RebuildReport(old, new, Summary()),
-                                sample=int(event.get("sample") or 20), keep_old=bool(event.get("keep_old")),
-                                count_tolerance=float(event.get("count_tolerance") or 0.0))
-    except rebuild.RebuildAborted as error:
-        return {"switched": False, "message": str(error)}
-    return {"switched": True, "message": f"readers moved from {old.read} to {new} ({report.documents} documents, "
-                                         f"{report.sampled} sampled)"}
+    state = RebuildState.from_json(event["rebuild"])
+    with _held(runtime, event, lease=_lease(event, event["rebuild"])) as held:
+        try:
+            report = rebuild.finish(_job(runtime), event["aggregate"], state,
+                                    rebuild.RebuildReport(state.old, state.new, Summary()), held,
+                                    sample=int(event.get("sample") or 20),
+                                    count_tolerance=float(event.get("count_tolerance") or 0.0))
+        except rebuild.RebuildAborted as error:
+            return {"switched": False, "message": str(error)}
+    return {"switched": True, "message": f"readers moved from {state.old.read} to {state.new} ({report.documents} "
+                                         f"documents, {report.sampled} sampled)"}
 
 
 def rebuild_abort(runtime: Runtime, event: dict, *_) -> dict:
-    """The scan failed: readers never left the old target; drop the new one."""
+    """The scan failed: readers never left the old target; drop the new one (unless another rebuild has
+    taken the lease over since: then nothing here is this execution's to change)."""
     from dynafold.replay import rebuild
 
-    return {"switched": False, "dropped": rebuild.abort(runtime.store, event["aggregate"])}
+    try:
+        with _held(runtime, event, lease=_lease(event, event.get("rebuild"))) as held:
+            dropped = rebuild.abort(runtime.store, event["aggregate"], held=held)
+    except LeaseLost as lost:
+        return {"switched": False, "dropped": [], "message": str(lost)}
+    return {"switched": False, "dropped": dropped}
 
 
 def export_begin(runtime: Runtime, event: dict, *_) -> dict:
@@ -135,7 +180,8 @@ def export_file(runtime: Runtime, event: dict, time_left: Callable[[], float], m
 
     model, aggregate = runtime.model, event["aggregate"]
     projector = runtime.projector(purpose=REPLAY, aggregates=[aggregate], targets={aggregate: tuple(event["targets"])})
-    decode = scan_decoder(model.table(event["table"]), int(event["export_time_us"]), Origin.EXPORT)
+    decode = scan_decoder(model.table(event["table"]), int(event["export_time_us"]), Origin.EXPORT,
+                          model.declared_attributes(event["table"]))
     position, page, size = int(event.get("position") or 0), [], page_size or 100
 
     def flush() -> None:

@@ -41,6 +41,7 @@ from dynafold.projector.stores.sqlite.store import SQLiteStore
 from dynafold.projector.table_names import IDENTITY, TableNames
 from dynafold.replay.check import rederive_state
 from dynafold.replay.job import ReplayJob
+from dynafold.replay.targets import missing
 
 MISSING, UNEXPECTED, DIFFERENT = "missing", "unexpected", "different"
 
@@ -76,6 +77,7 @@ class VerifyReport:
     drift: list[Drift] = attrs.field(factory=list)
     transient: int = 0
     unprojectable: int = 0  # table items the model cannot project (the live path quarantines them too)
+    missing: list[str] = attrs.field(factory=list)  # targets the control record names that the store lacks
 
 
 def sampled(doc_id: str, fraction: float) -> bool:
@@ -148,8 +150,12 @@ class Verifier:
             time.sleep(0.25)
 
     def verify(self, name: str) -> VerifyReport:
+        """Drift of the aggregate's read target; nothing is compared when the store lacks a target its
+        control record names (``missing``: recover it with a replay first)."""
         aggregate = self.model.aggregate(name)
-        report = VerifyReport(name)
+        report = VerifyReport(name, missing=missing(self.store, name))
+        if report.missing:
+            return report
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as tmp:
             scratch = SQLiteStore(f"sqlite:///{os.path.join(tmp, 'expected.db')}")
             replayed = ReplayJob(self.model, scratch, ScratchQuarantine(), self.client, MemoryCheckpoints(),
@@ -159,11 +165,11 @@ class Verifier:
             expected = scratch.stored(scratch.targets(name).read)
             actual = self.store.stored(self.store.targets(name).read)
             for doc_id, want, have in _merge(expected, actual):
-                if not sampled(doc_id, self.sample):
-                    continue
-                report.compared += 1
                 want_body = want.body if want is not None else None
                 have_body = have.body if have is not None else None
+                if (want_body is None and have_body is None) or not sampled(doc_id, self.sample):
+                    continue  # tombstones on both sides are no document: not compared, not counted
+                report.compared += 1
                 if canonical(want_body) == canonical(have_body):
                     continue
                 states = tuple(doc.state for doc in (want, have) if doc is not None)

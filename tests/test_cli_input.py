@@ -31,15 +31,20 @@ PASSWORD = "s3cr3t/Pa55:word@"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\r\x9b31m\u202e"
 
 
-def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_path, capsys):
-    """Event ids and ARNs come from the record: printed raw they could rewrite the operator's terminal."""
-    url = f"sqlite:///{tmp_path}/views.db"
+def hostile() -> list[dict]:
+    """Poison records whose event id and stream ARN (so table name) hold terminal escape sequences."""
     bad_id = order("c1", "o1", seq=1)
     bad_id["eventID"] = f"ev{ESCAPES}"
     bad_id["dynamodb"]["NewImage"]["total"] = {"S": "ten"}
     bad_arn = order("c1", "o2", seq=2)
     bad_arn["eventSourceARN"] = ARN.format(table=f"orders{ESCAPES}")
-    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([bad_id, bad_arn])
+    return [bad_id, bad_arn]
+
+
+def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_path, capsys):
+    """Event ids and ARNs come from the record: printed raw they could rewrite the operator's terminal."""
+    url = f"sqlite:///{tmp_path}/views.db"
+    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project(hostile())
     assert len(report.quarantined) == 2
     assert main(["quarantine", "--store", url, "list"]) == 0
     out = capsys.readouterr().out
@@ -53,6 +58,28 @@ def test_quarantine_list_escapes_control_characters_from_arns_and_event_ids(tmp_
     err = capsys.readouterr().err
     assert all(c == "\n" or c.isprintable() for c in err), repr(err)
     assert len(SQLiteQuarantine(url).list()) == 1
+
+
+def test_log_lines_and_status_escape_control_characters_from_records(tmp_path, capsys):
+    """Raw ESC, BEL and CR from an event id, a table name in an ARN or a map key reached the terminal through
+    the CLI's log lines and ``status`` (``quarantine list`` already escaped them)."""
+    from dynafold.cli.output import configure_logging
+
+    url = f"sqlite:///{tmp_path}/views.db"
+    bad_key = customer("c2", seq=3)
+    bad_key["dynamodb"]["NewImage"]["prefs"] = {"M": {f"k{ESCAPES}": {"N": "x"}}}
+    configure_logging("WARNING")
+    capsys.readouterr()
+    report = Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project([*hostile(), bad_key])
+    assert len(report.quarantined) == 3
+    logged = capsys.readouterr().err
+    assert logged.count("record quarantined") == 3
+    assert all(c == "\n" or c.isprintable() for c in logged), repr(logged)
+    assert "\\x1b]0;owned\\x07" in logged, "escaped, not dropped"
+    assert main(["status", "--store", url]) == 0
+    out = capsys.readouterr().out
+    assert all(c == "\n" or c.isprintable() for c in out), repr(out)
+    assert "orders\\x1b" in out and out.count("\n") >= 5, "escaped, one line per entry as before"
 
 
 class _BasicAuthProxy(BaseHTTPRequestHandler):
@@ -129,10 +156,11 @@ def test_odd_sqlite_urls_are_usage_errors_not_tracebacks(tmp_path, capsys, comma
     assert message in capsys.readouterr().err
 
 
-def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unavailable(capsys):
-    """/proc takes no new files, like a read-only mount: a command that writes exits 3, not with a traceback."""
-    assert main(["replay", "--no-progress", "--store", "sqlite:////proc/self/views.db"]) == 3
-    assert "unable to open database file" in capsys.readouterr().err
+def test_a_store_on_a_filesystem_that_cannot_take_a_file_is_unusable(capsys):
+    """/proc takes no new files, like a read-only mount: a command that writes exits 2 (the user must act;
+    it was 3, 'unavailable', which promised that a retry may help), not with a traceback."""
+    assert main(["replay", "--no-progress", "--store", "sqlite:////proc/self/views.db"]) == 2
+    assert "unusable: unable to open database file" in capsys.readouterr().err
 
 
 @pytest.fixture(params=["immutable", "permissions"])
@@ -185,7 +213,7 @@ def test_read_commands_open_a_read_only_copy_of_a_views_file(read_only_copy):
     show = dynafold(prefix, "quarantine", "--store", url, "show", "orders/100000000000000000002")
     assert show.returncode == 0, show.stderr
     drop = dynafold(prefix, "quarantine", "--store", url, "drop", "orders/100000000000000000002")
-    assert drop.returncode == 3 and "store unavailable" in drop.stderr, drop.stderr
+    assert drop.returncode == 2 and "store unusable" in drop.stderr, drop.stderr
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "opensearch"], indirect=True)

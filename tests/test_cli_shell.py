@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -345,6 +346,70 @@ def test_status_counts_one_cause_once_whether_a_stream_or_a_scan_quarantined_it(
     assert len(by_reason) == 1 and list(by_reason.values()) == [2], by_reason
     (reason,) = by_reason
     assert reason.startswith("customers: ") and "name" in reason and '{"S"' not in reason
+
+
+def test_status_shows_the_newest_stream_change_not_a_replays_stamp(dynamodb, tmp_path, capsys):
+    """After a rebuild every slot holds the scan's stamp (T_start - 1 s), which status showed as the newest
+    change reflected: a view a day behind its stream looked current."""
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.stores.memory import MemoryCheckpoints
+    from dynafold.replay.job import ReplayJob
+    from dynafold.replay.rebuild import rebuild
+
+    url = f"sqlite:///{tmp_path}/v.db"
+    store, quarantine = SQLiteStore(url), SQLiteQuarantine(url)
+    streamed_at = 1_700_000_000  # 2023-11-14T22:13:20Z
+    Projector(MODEL, store, quarantine).project([customer("c1", seq=1, created=streamed_at)])
+    dynamodb.put_item(TableName="customers", Item={"customer_id": {"S": "c1"}, "name": {"S": "Ada"}})
+    dynamodb.put_item(TableName="customers", Item={"customer_id": {"S": "c2"}, "name": {"S": "Grace"}})
+    job = ReplayJob(MODEL, store, quarantine, dynamodb, MemoryCheckpoints(),
+                    lookup_factory=lambda: DynamoLookup(dynamodb, MODEL))
+    rebuild(job, "customer", settle_s=0)
+    assert main(["status", "--store", url, "--format", "json"]) == 0
+    newest = json.loads(capsys.readouterr().out)["aggregates"]["customer"]["newest_change"]
+    assert newest is None, "the rebuilt target holds no stream record's version"
+    later = int(time.time()) + 5  # newer than the rebuild's reads, so it lands
+    Projector(MODEL, store, quarantine).project([customer("c2", seq=2, created=later, name="Grace Hopper")])
+    assert main(["status", "--store", url, "--format", "json"]) == 0
+    newest = json.loads(capsys.readouterr().out)["aggregates"]["customer"]["newest_change"]
+    assert newest["at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(later))
+
+
+def test_verify_compares_documents_not_tombstones(dynamodb, tmp_path, capsys):
+    """verify said '1,000 documents compared' where status said 989: it counted tombstone documents too."""
+    from dynafold.testing.sample_writer import SampleWriter
+
+    url = f"sqlite:///{tmp_path}/v.db"
+    writer = SampleWriter(dynamodb)
+    for i in range(5):
+        writer.put("customers", {"customer_id": f"c{i}", "name": f"C{i}", "email": f"c{i}@x.io"})
+    assert main(["replay", "--store", url, "--aggregate", "customer", "--no-progress"]) == 0
+    later = int(time.time()) + 5  # newer than the replay's reads
+    Projector(MODEL, SQLiteStore(url), SQLiteQuarantine(url)).project(
+        [customer("c3", seq=10, remove=True, created=later), customer("c4", seq=11, remove=True, created=later)])
+    dynamodb.delete_item(TableName="customers", Key={"customer_id": {"S": "c3"}})
+    dynamodb.delete_item(TableName="customers", Key={"customer_id": {"S": "c4"}})
+    capsys.readouterr()
+    assert main(["status", "--store", url, "--format", "json"]) == 0
+    counted = json.loads(capsys.readouterr().out)["aggregates"]["customer"]
+    assert (counted["documents"], counted["tombstones"]) == (3, 2)
+    assert main(["verify", "--store", url, "--aggregate", "customer"]) == 0
+    assert "customer: 3 documents compared, 0 drifted" in capsys.readouterr().out
+
+
+def test_verify_takes_quarantine_and_a_usage_error_shows_its_own_usage(tmp_path, capsys):
+    """verify refused --quarantine (every other command that reads the quarantine's URL takes it) and, like
+    every subcommand, answered an unknown option with the top-level usage."""
+    args = build_parser().parse_args(["verify", "--quarantine", f"sqlite:///{tmp_path}/q.db"])
+    assert args.quarantine == f"sqlite:///{tmp_path}/q.db"
+    for words, usage in ((["verify", "--bogus"], "usage: dynafold verify"),
+                         (["status", "--bogus"], "usage: dynafold status"),
+                         (["quarantine", "list", "--bogus"], "usage: dynafold quarantine list")):
+        with pytest.raises(SystemExit) as exit_:
+            main(words)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(usage) and "unrecognized arguments: --bogus" in err, err
 
 
 def test_python_dash_m_dynafold_is_the_command():

@@ -60,7 +60,7 @@ def test_every_dynamodb_type_decodes(typed, value):
 )
 def test_values_dynamodb_would_refuse_are_decode_errors(typed, reason):
     with pytest.raises(DecodeError, match=reason):
-        decode_value(typed, "attr")
+        decode_value(typed, ("attr",))
 
 
 def test_deep_nesting_and_huge_items_are_refused():

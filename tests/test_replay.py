@@ -280,8 +280,9 @@ def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(
     import dynafold.replay.rebuild as module
 
     monkeypatch.setattr(module, "rederive", lambda *a, **k: {"wrong": True})
-    with pytest.raises(RebuildAborted, match="differ from a fresh derivation"):
-        rebuild(job, "customer", settle_s=0)
+    with pytest.raises(RebuildAborted, match="differ from a fresh derivation") as refused:
+        rebuild(job, "customer", settle_s=0, sleep=lambda s: None)
+    assert "after 5 looks" in str(refused.value), "a check failure is looked at again before it refuses"
     assert store.targets("customer") == after
     assert_matches_oracle(store, writer, ["customer"])
 

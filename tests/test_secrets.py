@@ -138,6 +138,7 @@ def test_no_undeclared_value_is_written_printed_or_logged_and_no_item_content_is
         assert main(["quarantine", "--store", url, *quarantine, "list"]) == 0
         for entry in entries:
             assert main(["quarantine", "--store", url, *quarantine, "show", entry.id]) == 0
+    assert main(["status", "--store", url]) == 0
     assert main(["quarantine", "--store", url, "retry", retried]) == 0
     assert main(["quarantine", "--store", url, "drop", dropped]) == 0
     assert main(["quarantine", "--store", url, "--quarantine", "dynamodb://dynafold-control", "drop", dropped]) == 0

@@ -116,6 +116,7 @@ def test_a_rebuild_whose_check_fails_leaves_readers_on_the_old_target(dynamodb, 
     run({"aggregate": "customer", "total_segments": 1})
     before = store.targets("customer")
     monkeypatch.setattr(module, "rederive", lambda *a, **k: {"wrong": True})
+    monkeypatch.setattr(module, "CHECK_WAITS_S", ())
     with pytest.raises(StateFailed) as failed:
         run({"aggregate": "customer", "total_segments": 1, "mode": "rebuild"})
     assert failed.value.error == "RebuildAborted" and store.targets("customer") == before
@@ -198,3 +199,46 @@ def test_an_error_no_retrier_names_is_not_retried():
     with pytest.raises(StateFailed, match="ValueError"):
         run_state_machine(definition, {}, invoke)
     assert len(attempts) == 1
+
+
+def test_a_state_machine_rebuild_holds_the_lease_from_begin_to_finish_and_a_second_one_is_refused(dynamodb):
+    """The Step Functions rebuild had no lease: two executions (or an execution and the command) at once lost
+    live updates like two commands did."""
+    fill(dynamodb, operations=60)
+    store = open_store("memory://")
+    run, calls = machine(dynamodb, store)
+    run({"aggregate": "customer", "total_segments": 1})
+    before = store.targets("customer")
+    running, _ = store.take_lease("customer", "host builder-7, pid 4242", 60)
+    with pytest.raises(StateFailed) as refused:
+        run({"aggregate": "customer", "total_segments": 1, "mode": "rebuild"})
+    assert refused.value.error == "LeaseHeld" and "host builder-7, pid 4242" in str(refused.value)
+    assert store.targets("customer") == before and store.lease("customer") == running
+    store.release_lease(running)
+    renewals = []
+    real_renew = store.renew_lease
+    store.renew_lease = lambda lease, ttl, **kw: renewals.append(ttl) or real_renew(lease, ttl, **kw)
+    output = run({"aggregate": "customer", "total_segments": 2, "mode": "rebuild"})
+    assert output["finished"]["switched"] and store.lease("customer") is None, "finish gives the lease up"
+    assert output["rebuild"]["lease"]["holder"].startswith("Step Functions execution arn:aws:states:")
+    assert calls.count("step") <= renewals.count(20 * 60.0), "every segment step renewed the execution's lease"
+
+
+def test_a_state_machine_rebuild_whose_lease_was_taken_over_changes_nothing_more(dynamodb):
+    fill(dynamodb, operations=40)
+    store = open_store("memory://")
+    runtime = Runtime(Settings(), MODEL, store, quarantine=MemoryQuarantine(), clients={"dynamodb": dynamodb})
+    step = make_handler(lambda: runtime, margin_ms=1_000, page_size=3)
+    step({"action": "begin", "aggregate": "customer", "total_segments": 1}, None)
+    begun = step({"action": "rebuild_begin", "aggregate": "customer", "execution": "arn:one"}, None)
+    scanning = store.targets("customer")
+    assert scanning.write == (scanning.read, begun["new"])
+    taker, replaced = store.take_lease("customer", "host elsewhere, pid 7", 60, now=begun["lease"]["expires_at"] + 1)
+    assert replaced.work["rebuild"]["new"] == begun["new"], "the taker learns what the execution was doing"
+    from dynafold.projector.stores.lease import LeaseLost
+
+    with pytest.raises(LeaseLost):
+        step({"action": "rebuild_finish", "aggregate": "customer", "rebuild": begun, "execution": "arn:one"}, None)
+    aborted = step({"action": "rebuild_abort", "aggregate": "customer", "rebuild": begun, "execution": "arn:one"}, None)
+    assert aborted["dropped"] == [] and "taken over" in aborted["message"]
+    assert store.targets("customer") == scanning and store.lease("customer") == taker

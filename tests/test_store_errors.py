@@ -18,7 +18,7 @@ from dynafold.domain.state import AggregateState
 from dynafold.handlers.stream import UnnamedFailure, make_handler
 from dynafold.projector.engine.batch import Backoff, Projector
 from dynafold.projector.stores import open_store
-from dynafold.projector.stores.base import DocKey, DocumentWrite, StoreUnavailable
+from dynafold.projector.stores.base import DocKey, DocumentWrite, StoreUnavailable, StoreUnusable
 from dynafold.projector.stores.memory import MemoryQuarantine
 from dynafold.projector.stores.opensearch.store import OpenSearchStore
 from dynafold.projector.stores.sqlite.store import SQLiteStore
@@ -42,11 +42,12 @@ def fill_to_the_limit(store: SQLiteStore) -> None:
 @pytest.mark.parametrize("size", [100, 5000], ids=["statement-rolled-back", "transaction-rolled-back"])
 def test_a_full_sqlite_disk_is_a_store_error_that_names_the_cause(tmp_path, size):
     """SQLite may roll a full transaction back by itself: the explicit ROLLBACK then raised
-    'cannot rollback - no transaction is active', hiding 'database or disk is full'."""
+    'cannot rollback - no transaction is active', hiding 'database or disk is full'. A full disk is the
+    user's to fix (``StoreUnusable``, exit 2); the stream function still fails the batch for redelivery."""
     store = SQLiteStore(f"sqlite:///{tmp_path}/views.db")
     projector = Projector(MODEL, store, MemoryQuarantine(), backoff=QUICK)
     fill_to_the_limit(store)
-    with pytest.raises(StoreUnavailable, match="database or disk is full"):
+    with pytest.raises(StoreUnusable, match="database or disk is full"):
         for i in range(100):
             store.write([DocumentWrite(DocKey("customer_v1", f"d{i}"), None, AggregateState(), {"name": "x" * size})])
     batch = [customer(f"c{i}", name="x" * size, seq=i) for i in range(1, 30)]

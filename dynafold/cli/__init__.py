@@ -37,7 +37,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"dynafold: internal error ({type(error).__name__}); please report it with the traceback above",
                   file=sys.stderr)
         else:
-            print(f"dynafold: {message}", file=sys.stderr)
+            from dynafold.cli.terminal import printable
+
+            print(f"dynafold: {printable(message or '')}", file=sys.stderr)
         return code
 
 

@@ -13,12 +13,14 @@ import logging
 import sys
 from typing import Iterator, Optional
 
+from dynafold.cli.terminal import printable
 from dynafold.projector.observability import log_guard
 from dynafold.projector.observability.logs import SAFE_FIELDS
 
 
 class TextFormatter(logging.Formatter):
-    """``dynafold: WARNING: record quarantined (table=orders, reason=...)``."""
+    """``dynafold: WARNING: record quarantined (table=orders, reason=...)``; every character a terminal would
+    act on (ESC, BEL, CR from an event id or a table name) shown escaped (``terminal.printable``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = ", ".join(f"{name}={record.__dict__[name]}" for name in SAFE_FIELDS
@@ -27,7 +29,7 @@ class TextFormatter(logging.Formatter):
         text = f"dynafold: {record.levelname}: {record.getMessage()}"
         if exc:
             fields = ", ".join(filter(None, (fields, f"error={exc}")))
-        return f"{text} ({fields})" if fields else text
+        return printable(f"{text} ({fields})" if fields else text)
 
     def formatException(self, ei) -> str:  # a traceback can quote item values
         return ei[0].__name__ if ei and ei[0] else ""

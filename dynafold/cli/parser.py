@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _command(commands, "verify", "compare the documents with the tables; --repair fixes drift",
                       "Scan the tables, derive every document as a replay would, and compare. Read-only unless "
                       "--repair, which writes through the projector's conditional writes.",
-                      "store", "model", "table-names")
+                      "store", "model", "table-names", "quarantine")
     verify.add_argument("--aggregate", metavar="NAME", action=Extend, help="only these aggregates (default: all)")
     verify.add_argument("--sample", metavar="FRACTION", type=fraction, default=1.0,
                         help="fraction of documents compared, 0 < F <= 1 (default: %(default)s)")
@@ -194,7 +194,10 @@ def _replay_parser(commands) -> None:
     replay.add_argument("--page-size", metavar="N", type=positive_int, help="items per scan page (default: 1 MB pages)")
     replay.add_argument("--resume", action="store_true", help="continue the last run from its checkpoints")
     replay.add_argument("--rebuild", action="store_true", help="into a new target, then switch readers atomically")
-    replay.add_argument("--abort", action="store_true", help="undo an unfinished --rebuild (readers never left the old target)")
+    replay.add_argument("--abort", action="store_true", help="undo an unfinished --rebuild (readers never left the old "
+                        "target) and drop every target of the aggregate nothing names")
+    replay.add_argument("--wait", action="store_true", help="with --rebuild or --abort: wait for a rebuild of the "
+                        "aggregate that is running instead of refusing (exit 2, naming it)")
     replay.add_argument("--keep-old", action="store_true", help="with --rebuild: keep the old target after the switch")
     replay.add_argument("--settle", metavar="SECONDS", type=seconds,
                         help=f"with --rebuild: pause between registering the new target and T_start (default: {DEFAULT_SETTLE_S})")
@@ -267,6 +270,8 @@ def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
             parser.error("replay --from-export reads an export once: it takes no --rebuild or --resume")
         if args.export_time and not args.from_export:
             parser.error("replay --export-time only applies with --from-export")
+        if args.wait and not (args.rebuild or args.abort):
+            parser.error("replay --wait only applies with --rebuild or --abort")
         args.settle = DEFAULT_SETTLE_S if args.settle is None else args.settle
         args.check_count = DEFAULT_CHECK_COUNT if args.check_count is None else args.check_count
         args.count_tolerance = 0.0 if args.count_tolerance is None else args.count_tolerance
@@ -281,5 +286,22 @@ def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.Argument
 
 
 def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The parsed command line; an option no parser knows is refused with the usage of the subcommand it
+    was given to (argparse's own top-level refusal shows the top-level usage, which lists no option)."""
     parser = build_parser()
-    return validate(parser, parser.parse_args(argv))
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _leaf(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
+    return validate(parser, args)
+
+
+def _leaf(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (nested) subcommand ``args`` were parsed for."""
+    for dest in ("command", "action"):
+        name = getattr(args, dest, None)
+        chosen = next((action.choices[name] for action in parser._actions
+                       if isinstance(action, argparse._SubParsersAction) and name in action.choices), None)
+        if chosen is None:
+            return parser
+        parser = chosen
+    return parser

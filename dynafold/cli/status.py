@@ -1,12 +1,15 @@
 """``dynafold status``: one read-only view of health for an operator.
 
-Per aggregate: where readers and writers point, how many documents and
+Per aggregate: where readers and writers point (and a target the control
+record names but the store lacks, which makes status exit 1; and who holds
+the lease to change them, while a rebuild runs), how many documents and
 tombstone documents the read target holds, and the newest change the
-documents reflect (its age is a lower bound of the projection lag while
-writes continue; the exact lag is the stream functions' ``ProjectionLag``
-metric, which only the stream side can know). Then every checkpoint (stream
-positions, replay segments, fan-out cursors, unfinished rebuilds) and the
-quarantined records counted by table and reason.
+documents reflect: the newest stream record's time, never a replay's read,
+which is stamped with the replay's own start (its age is a lower bound of
+the projection lag while writes continue; the exact lag is the stream
+functions' ``ProjectionLag`` metric, which only the stream side can know).
+Then every checkpoint (stream positions, replay segments, fan-out cursors)
+and the quarantined records counted by table and reason.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import collections
 import time
 from typing import Any, Optional
 
+from dynafold.cli.terminal import printable
 from dynafold.domain.records import RecordRef
 from dynafold.projector.control.quarantine_entry import QuarantineEntry
 from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.runtime import Runtime
 from dynafold.projector.stores.base import UnknownTarget
+from dynafold.replay.targets import missing
 
 
 def collect(runtime: Runtime, *, checkpoints_url: Optional[str] = None, now_s: Optional[float] = None) -> dict[str, Any]:
@@ -38,21 +43,38 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
     except UnknownTarget:
         return {"read": None, "write": [], "documents": 0, "tombstones": 0, "newest_change": None,
                 "note": "no targets yet: run the projector or `dynafold replay` once"}
+    lost = missing(runtime.store, name, targets)
+    lease = runtime.store.lease(name)
     documents = tombstones = 0
     newest_us = 0
-    for stored in runtime.store.stored(targets.read) if targets.read else ():
+    for stored in runtime.store.stored(targets.read) if targets.read and targets.read not in lost else ():
         if stored.body is None:
             tombstones += 1
         else:
             documents += 1
         for entry in stored.state:
-            newest_us = max(newest_us, entry.version.created_at_us)
+            if entry.version.sequence or entry.version.via_sequence:  # a stream record's; never a replay's read
+                newest_us = max(newest_us, entry.version.created_at_us)
     newest = None
     if newest_us:
         newest = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(newest_us / 1e6)),
                   "age_s": round(max(0.0, now_s - newest_us / 1e6), 1)}
-    return {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
-            "newest_change": newest}
+    report = {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
+              "newest_change": newest}
+    if targets.kept:
+        report["kept"] = list(targets.kept)
+    if lease is not None:
+        report["lease"] = ("expired: " if lease.expired(now_s) else "") + lease.describe()
+    if lost:
+        report["missing"] = lost
+        report["note"] = (f"the store lacks {', '.join(lost)}, which the control record names (deleted?): "
+                          f"recover with `dynafold replay --aggregate {name}`")
+    return report
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    """The aggregates whose targets the store lacks: status exits 1 for them."""
+    return [name for name, aggregate in report["aggregates"].items() if aggregate.get("missing")]
 
 
 def _checkpoints(runtime: Runtime, url: Optional[str]) -> dict[str, Any]:
@@ -94,6 +116,12 @@ def _reason_kind(entry: QuarantineEntry) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
+    """The report as text for a terminal: names, keys and reasons come from records, so every character a
+    terminal would act on is shown escaped (``terminal.printable``)."""
+    return "\n".join(printable(line) for line in _lines(report))
+
+
+def _lines(report: dict[str, Any]) -> list[str]:
     lines = [f"store: {report['store']}"]
     for name, a in report["aggregates"].items():
         newest = a["newest_change"]
@@ -101,6 +129,10 @@ def render(report: dict[str, Any]) -> str:
                      f"{a['documents']} documents, {a['tombstones']} tombstones; newest change "
                      + (f"{newest['at']} ({newest['age_s']} s ago)" if newest else "none")
                      + (f"  [{a['note']}]" if a.get("note") else ""))
+        if a.get("kept"):
+            lines.append(f"    kept: {', '.join(a['kept'])}")
+        if a.get("lease"):
+            lines.append(f"    targets changing under the lease of {a['lease']}")
     checkpoints = report["checkpoints"]
     lines.append(f"checkpoints: {checkpoints['url']} ({len(checkpoints['entries'])})"
                  + (f"  [{checkpoints['note']}]" if checkpoints.get("note") else ""))
@@ -109,4 +141,4 @@ def render(report: dict[str, Any]) -> str:
     lines.append(f"quarantine: {quarantine['url']} ({quarantine['total']} records)"
                  + (f"  [{quarantine['note']}]" if quarantine.get("note") else ""))
     lines += [f"  {count:>6}  {reason}" for reason, count in quarantine["by_reason"].items()]
-    return "\n".join(lines)
+    return lines

@@ -10,13 +10,22 @@ import base64
 import datetime as _dt
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+MAX_JSON_DEPTH = 100
+"""How deep a kept record may nest. DynamoDB nests values at most 32 levels (two JSON levels each,
+``{"M": {"a": …}}``) inside a record's few levels of envelope, so every record DynamoDB can send is kept
+whole; a hostile one nested deeper (no encoder or decoder could take 500 levels) keeps its first
+``MAX_JSON_DEPTH`` levels and a note where it was cut."""
+CUT = "dynafold:cut"
+
 
 def raw_json(raw: Any) -> str:
-    """The raw record as JSON, losing nothing (datetimes as ISO text, bytes as base64)."""
+    """The raw record as JSON, losing nothing DynamoDB could have sent (datetimes as ISO text, bytes as
+    base64; containers deeper than ``MAX_JSON_DEPTH`` replaced by a ``CUT`` note)."""
 
     def default(value: Any) -> Any:
         if isinstance(value, _dt.datetime):
@@ -27,7 +36,21 @@ def raw_json(raw: Any) -> str:
             return sorted(value, key=repr)
         return repr(value)
 
-    return json.dumps(raw, default=default, ensure_ascii=True, allow_nan=True)
+    try:
+        return json.dumps(raw, default=default, ensure_ascii=True, allow_nan=True)
+    except RecursionError:
+        return json.dumps(_bounded(raw, 0), default=default, ensure_ascii=True, allow_nan=True)
+
+
+def _bounded(value: Any, depth: int) -> Any:
+    """``value`` with every container nested ``MAX_JSON_DEPTH`` levels deep replaced by a ``CUT`` note."""
+    if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_JSON_DEPTH:
+        return {CUT: f"nested deeper than {MAX_JSON_DEPTH} levels"}
+    if isinstance(value, Mapping):
+        return {key: _bounded(inner, depth + 1) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_bounded(inner, depth + 1) for inner in value]
+    return value
 
 
 def restore_raw(text: str) -> Any:

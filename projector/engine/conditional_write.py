@@ -33,6 +33,7 @@ from dynafold.projector.stores.base import (
     DocKey,
     DocumentStore,
     DocumentWrite,
+    Gone,
     Rejected,
     StoredDocument,
     StoreUnavailable,
@@ -202,16 +203,17 @@ class ConditionalWriter:
             except StoreUnavailable as error:
                 log.warning("store write failed", extra={"attempt": attempts, "error": str(error)})
                 continue
-            except UnknownTarget as error:
-                # A rebuild switched and dropped a target after this batch loaded: redeliver,
-                # and the next load sees the new targets.
-                if self.cache is not None:
-                    self.cache.clear()
-                for item in pending.values():
-                    report.fail(min(item.records), f"targets changed under the batch: {error}")
+            except UnknownTarget as error:  # a store that refuses the whole call for a vanished target
+                self._gone(list(pending.values()), str(error), report)
                 return
             conflicted = []
+            gone = {key: outcome for key, outcome in outcomes.items() if isinstance(outcome, Gone)}
+            if gone:
+                self._gone([pending.pop(key) for key in gone], "; ".join(sorted({o.reason for o in gone.values()})),
+                           report)
             for key, outcome in outcomes.items():
+                if key in gone:
+                    continue
                 if isinstance(outcome, Written):
                     report.documents_written += 1
                     report.documents.add(key)
@@ -241,6 +243,15 @@ class ConditionalWriter:
                 break
         for item in pending.values():
             report.fail(min(item.records), f"document {item.key.target}/{item.key.id} not written after {attempts} attempts")
+
+    def _gone(self, items: list[Pending], reason: str, report: BatchReport) -> None:
+        """Documents whose target vanished after this batch loaded (a rebuild switched and dropped it, or it
+        was deleted): nothing was written or created; their records fail, and their redelivery loads the
+        targets again (the cache forgets what it knew)."""
+        if self.cache is not None:
+            self.cache.clear()
+        for item in items:
+            report.fail(min(item.records), f"targets changed under the batch: {reason}")
 
     def _rounds(self, report: BatchReport, time_left: Optional[Callable[[], float]] = None, margin_s: float = 0.0):
         return self.backoff.rounds(self.rng, self.sleep, time_left=time_left, margin_s=margin_s,
@@ -326,6 +337,9 @@ class ConditionalWriter:
                 return None
             if isinstance(outcome, Rejected):
                 return f"rejected by the store: {outcome.reason}"
+            if isinstance(outcome, Gone):
+                self._gone([item], outcome.reason, report)
+                return None
         report.fail(index, f"document {item.key.target}/{item.key.id} not written after {self.backoff.attempts} attempts")
         return None
 

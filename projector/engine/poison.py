@@ -19,6 +19,7 @@ from dynafold.projector.control.quarantine_entry import QuarantineEntry, raw_jso
 from dynafold.projector.engine.conditional_write import ConditionalWriter
 from dynafold.projector.engine.report import BatchReport
 from dynafold.projector.intake.records import record_ref
+from dynafold.projector.stores.base import StoreUnusable
 
 log = logging.getLogger("dynafold.projector")
 
@@ -47,6 +48,8 @@ def keep(quarantine: Quarantine, entries: dict[int, QuarantineEntry], report: Ba
         return
     try:
         quarantine.put(entries.values())
+    except StoreUnusable:
+        raise  # a full or read-only quarantine: someone must act, so the batch stops here (exit 2)
     except Exception as error:
         report.fail(min(entries), f"quarantine unavailable: {type(error).__name__}")
         return

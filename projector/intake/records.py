@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Collection, Optional
 
 from dynafold.domain.model import Model
 from dynafold.domain.records import Origin, RecordRef, SourceRecord
@@ -186,13 +186,13 @@ def decode_stream_record(raw: Any, model: Model, table: Optional[str] = None, na
     except (ValueError, ArithmeticError) as error:
         raise MalformedRecord(ref, str(error)) from None
     try:
-        keys = decode_map(stream.get("Keys"), "Keys")
+        keys = decode_map(stream.get("Keys"), ("Keys",))
         new_image = stream.get("NewImage")
         old_image = stream.get("OldImage")
-        new = None if new_image is None or event_name == "REMOVE" else _strip_replication(decode_map(new_image, "NewImage"))
-        old = None if old_image is None or event_name == "INSERT" else _strip_replication(decode_map(old_image, "OldImage"))
+        new = None if new_image is None or event_name == "REMOVE" else _strip_replication(decode_map(new_image, ("NewImage",)))
+        old = None if old_image is None or event_name == "INSERT" else _strip_replication(decode_map(old_image, ("OldImage",)))
     except DecodeError as error:
-        raise MalformedRecord(ref, str(error)) from None
+        raise MalformedRecord(ref, undecodable(error, model.declared_attributes(spec.name), images=True)) from None
     item = _key(spec, keys, ref, "Keys")
     if old is None and event_name != "INSERT":
         reasons = model.old_image_reasons(spec.name)
@@ -254,17 +254,40 @@ def scanned_record(
     )
 
 
-def scan_decoder(spec: Table, t_start_us: int, origin: Origin = Origin.SCAN) -> Callable[[Any], SourceRecord]:
-    """Decode a typed scan row (or export line item) into a source record, or raise ``MalformedRecord``."""
+def scan_decoder(spec: Table, t_start_us: int, origin: Origin = Origin.SCAN,
+                 declared: Collection[str] = frozenset()) -> Callable[[Any], SourceRecord]:
+    """Decode a typed scan row (or export line item) into a source record, or raise ``MalformedRecord``;
+    ``declared``: the attributes of the table the model reads (``Model.declared_attributes``), whose names a
+    reason may show."""
 
     def decode(row: Any) -> SourceRecord:
         try:
             image = decode_map(row)
         except DecodeError as error:
-            raise MalformedRecord(RecordRef(spec.name, "", _position(row)), str(error)) from None
+            raise MalformedRecord(RecordRef(spec.name, "", _position(row)), undecodable(error, declared)) from None
         return scanned_record(spec, image, t_start_us, origin, _position(row, spec))
 
     return decode
+
+
+UNDECLARED, KEY = "<undeclared>", "<key>"
+
+
+def undecodable(error: DecodeError, declared: Collection[str], *, images: bool = False) -> str:
+    """A decode error as a reason that quotes no data: names are data too (a map of tokens keyed by the
+    tokens), so the path keeps the image (``images``: it starts with ``NewImage``, ``Keys``...), a declared
+    attribute's name and list indices, and shows an undeclared attribute as ``<undeclared>`` and every map
+    key as ``<key>``."""
+    where = list(error.where)
+    shown: list = where[:1] if images else []
+    for position, part in enumerate(where[len(shown):]):
+        if isinstance(part, int):
+            shown.append(part)
+        elif position == 0:
+            shown.append(part if part in declared else UNDECLARED)
+        else:
+            shown.append(KEY)
+    return str(DecodeError(tuple(shown), error.reason))
 
 
 def _position(row: Any, spec: Optional[Table] = None) -> str:

@@ -14,6 +14,15 @@ round trip whatever the batch size:
 A token is only meaningful on the target it was read from. Readers go
 through the read target (the OpenSearch alias), never see tombstone
 documents and never see the internal metadata.
+
+No write ever creates a target: a write to a target that no longer exists
+(a rebuild dropped it, someone deleted it) answers ``Gone`` for its
+documents, and the projector reads the targets again. Who may change the
+targets is decided by a lease per aggregate (``stores.lease``), kept in the
+store beside the targets it guards, and every change of targets is a
+compare-and-set checked against that lease. ``physical`` lists what the
+store really holds of an aggregate, so a target its control record names
+but the store lost, or one it holds but nothing names, can be found.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import attrs
 from dynafold.domain.aggregate import Aggregate
 from dynafold.domain.state import AggregateState
 from dynafold.projector.errors import ConfigurationError, Unavailable
+from dynafold.projector.stores.lease import Lease
 
 
 @attrs.frozen
@@ -73,7 +83,15 @@ class Rejected:
     reason: str
 
 
-Outcome = Union[Written, Conflict, Retryable, Rejected]
+@attrs.frozen
+class Gone:
+    """The document's target no longer exists (dropped by a rebuild, deleted by hand): nothing was written
+    and nothing was created; read the targets again."""
+
+    reason: str
+
+
+Outcome = Union[Written, Conflict, Retryable, Rejected, Gone]
 
 
 @attrs.frozen
@@ -84,14 +102,23 @@ class Loaded:
 
 @attrs.frozen
 class Targets:
-    """Where an aggregate's documents live: read by one target, written to all write targets."""
+    """Where an aggregate's documents live: read by one target, written to all write targets; ``kept``:
+    targets a rebuild switched away from and kept (``--keep-old``), neither read nor written, which an
+    abort's sweep of unnamed targets leaves alone."""
 
     read: Optional[str]
     write: tuple[str, ...]
+    kept: tuple[str, ...] = ()
 
 
 class StoreUnavailable(Unavailable):
     """The store could not be reached or answered with an error for the whole request."""
+
+
+class StoreUnusable(ConfigurationError):
+    """The store's place cannot be used as it is (a read-only or unreadable file, a full disk, permission
+    denied): someone must act, so retrying will not help (exit 2). The engine does not retry it: the batch
+    fails at once (Lambda redelivers it once the place is fixed) and a command stops."""
 
 
 class UnknownTarget(ConfigurationError):
@@ -116,7 +143,8 @@ class DocumentStore(Protocol):
         """The documents as they are now (absent ones omitted)."""
 
     def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
-        """Apply each write if its document still has the expected token."""
+        """Apply each write if its document still has the expected token (``Gone``, creating nothing, if
+        its target no longer exists)."""
 
     def targets(self, aggregate: str) -> Targets:
         ...
@@ -124,11 +152,30 @@ class DocumentStore(Protocol):
     def create_target(self, aggregate: Aggregate, target: str) -> None:
         """A new empty physical target for ``aggregate`` (not yet read or written)."""
 
-    def set_targets(self, aggregate: str, targets: Targets) -> None:
-        """Atomically replace the read target and write targets of an aggregate."""
+    def set_targets(self, aggregate: str, targets: Targets, *, expected: Optional[Targets] = None,
+                    lease: Optional[Lease] = None) -> None:
+        """Atomically replace the read target and write targets of an aggregate, only while they are
+        ``expected`` (``TargetsChanged``) and ``lease`` is the aggregate's current lease (``LeaseLost``)."""
 
     def drop_target(self, target: str) -> None:
         ...
+
+    def physical(self, aggregate: str) -> frozenset[str]:
+        """Every physical target of ``aggregate`` the store holds, whether its targets name it or not."""
+
+    def lease(self, aggregate: str) -> Optional[Lease]:
+        """The aggregate's current lease, expired or not (None when nobody holds one)."""
+
+    def take_lease(self, aggregate: str, holder: str, ttl_s: float, *, work: Mapping[str, Any] = {},
+                   replaces: Optional[str] = None, now: Optional[float] = None) -> tuple[Lease, Optional[Lease]]:
+        """A new lease and the one it replaced (``stores.lease.taken``), in one atomic step."""
+
+    def renew_lease(self, lease: Lease, ttl_s: float, *, work: Optional[Mapping[str, Any]] = None,
+                    now: Optional[float] = None) -> Lease:
+        """``lease`` extended (``stores.lease.renewed``), in one atomic step."""
+
+    def release_lease(self, lease: Lease) -> None:
+        """Remove ``lease`` if it is still the current one."""
 
     def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
         """The visible document through the read target, or None."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from typing import Any, Collection, Iterable, Iterator, Mapping, Optional, Sequence
 
 from dynafold.domain.aggregate import Aggregate
@@ -17,6 +18,7 @@ from dynafold.projector.stores.base import (
     Conflict,
     DocKey,
     DocumentWrite,
+    Gone,
     Loaded,
     Outcome,
     StoredDocument,
@@ -26,6 +28,7 @@ from dynafold.projector.stores.base import (
     default_target,
     require_targets,
 )
+from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
 from dynafold.projector.stores.search_terms import matches, text_fields
 from dynafold.projector.stores.state_format import dump_state, load_state
 
@@ -38,6 +41,7 @@ class MemoryStore:
         self._aggregates: dict[str, Aggregate] = {}
         self._target_of: dict[str, str] = {}
         self._targets: dict[str, Targets] = {}
+        self._leases: dict[str, Lease] = {}
         self._tokens = itertools.count(1)
 
     @classmethod
@@ -75,10 +79,10 @@ class MemoryStore:
         outcomes: dict[DocKey, Outcome] = {}
         with self._lock:
             for w in writes:
-                if w.key.target not in self._rows:
-                    raise UnknownTarget(f"no target {w.key.target!r}")
-            for w in writes:
-                rows = self._rows[w.key.target]
+                rows = self._rows.get(w.key.target)
+                if rows is None:
+                    outcomes[w.key] = Gone(f"no target {w.key.target!r}")
+                    continue
                 current = rows.get(w.key.id)
                 if (current is None) != (w.expected is None) or (current is not None and current[0] != w.expected):
                     outcomes[w.key] = Conflict()
@@ -99,8 +103,11 @@ class MemoryStore:
             self._rows.setdefault(target, {})
             self._target_of[target] = aggregate.name
 
-    def set_targets(self, aggregate: str, targets: Targets) -> None:
+    def set_targets(self, aggregate: str, targets: Targets, *, expected: Optional[Targets] = None,
+                    lease: Optional[Lease] = None) -> None:
         with self._lock:
+            permit_change(aggregate, self._targets.get(aggregate), self._leases.get(aggregate), expected=expected,
+                          lease=lease)
             for target in (targets.read, *targets.write):
                 if target is not None and target not in self._rows:
                     raise UnknownTarget(f"no target {target!r}")
@@ -110,6 +117,36 @@ class MemoryStore:
         with self._lock:
             self._rows.pop(target, None)
             self._target_of.pop(target, None)
+
+    def physical(self, aggregate: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(t for t, name in self._target_of.items() if name == aggregate)
+
+    def lease(self, aggregate: str) -> Optional[Lease]:
+        with self._lock:
+            return self._leases.get(aggregate)
+
+    def take_lease(self, aggregate: str, holder: str, ttl_s: float, *, work: Mapping[str, Any] = {},
+                   replaces: Optional[str] = None, now: Optional[float] = None) -> tuple[Lease, Optional[Lease]]:
+        with self._lock:
+            lease, previous = taken(self._leases.get(aggregate), aggregate, holder, ttl_s, work=work,
+                                    replaces=replaces, now=time.time() if now is None else now)
+            self._leases[aggregate] = lease
+            return lease, previous
+
+    def renew_lease(self, lease: Lease, ttl_s: float, *, work: Optional[Mapping[str, Any]] = None,
+                    now: Optional[float] = None) -> Lease:
+        with self._lock:
+            renewal = renewed(self._leases.get(lease.aggregate), lease, ttl_s, work=work,
+                              now=time.time() if now is None else now)
+            self._leases[lease.aggregate] = renewal
+            return renewal
+
+    def release_lease(self, lease: Lease) -> None:
+        with self._lock:
+            current = self._leases.get(lease.aggregate)
+            if current is not None and current.id == lease.id:
+                del self._leases[lease.aggregate]
 
     def _visible(self, aggregate: str) -> list[tuple[str, dict]]:
         read = self.targets(aggregate).read

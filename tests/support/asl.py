@@ -1,6 +1,7 @@
 """Just enough of the Amazon States Language to run ``replay/state_machine.json`` in a test.
 
 Supports Task, Pass (Result, InputPath, Parameters), Wait (no time passes),
+``$$.Execution.Id`` in a Task's Parameters (``execution``),
 Choice (And, IsPresent, StringEquals, BooleanEquals), Succeed (OutputPath),
 Fail, and Map in inline or distributed mode (ItemsPath, or an ItemReader
 answered by ``read_items``; ItemSelector with ``$$.Map.Item.Value``;
@@ -106,11 +107,16 @@ def _task(state: dict, payload: dict, invoke: Callable[[str, dict], Any], waits:
         retried[index] += 1
 
 
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:dynafold-replay:test"
+
+
 def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, dict], Any],
                       read_items: Optional[Callable[[dict], list]] = None, max_transitions: int = 10_000,
-                      waits: Optional[list[float]] = None) -> Any:
-    """Run ``definition`` on ``document``; ``waits`` collects the retry waits the run would have made."""
+                      waits: Optional[list[float]] = None, execution: str = EXECUTION) -> Any:
+    """Run ``definition`` on ``document``; ``waits`` collects the retry waits the run would have made;
+    ``execution`` is ``$$.Execution.Id``."""
     waits = [] if waits is None else waits
+    context = {"Execution": {"Id": execution}}
     state_name = definition["StartAt"]
     states = definition["States"]
     for _ in range(max_transitions):
@@ -118,7 +124,7 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
         kind = state["Type"]
         try:
             if kind == "Task":
-                payload = _parameters(state["Parameters"], document) if "Parameters" in state else document
+                payload = _parameters(state["Parameters"], document, context) if "Parameters" in state else document
                 document = _with_result(document, state, _task(state, payload, invoke, waits))
             elif kind == "Pass":
                 value = _path(document, state["InputPath"]) if "InputPath" in state else document
@@ -129,7 +135,7 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
                 pass
             elif kind == "Map":
                 document = _with_result(document, state, _map(state, document, invoke, read_items, max_transitions,
-                                                              waits))
+                                                              waits, execution))
             elif kind == "Choice":
                 state_name = next((c["Next"] for c in state["Choices"] if _rule(c, document)), state.get("Default"))
                 continue
@@ -152,7 +158,8 @@ def run_state_machine(definition: dict, document: Any, invoke: Callable[[str, di
     raise RuntimeError("state machine did not finish")
 
 
-def _map(state: dict, document: Any, invoke, read_items, max_transitions: int, waits: list[float]) -> list:
+def _map(state: dict, document: Any, invoke, read_items, max_transitions: int, waits: list[float],
+         execution: str) -> list:
     if "ItemReader" in state:
         reader = state["ItemReader"]
         items = read_items({**reader, "Parameters": _parameters(reader["Parameters"], document)})
@@ -164,7 +171,7 @@ def _map(state: dict, document: Any, invoke, read_items, max_transitions: int, w
         if "ItemSelector" in state:
             item = _parameters(state["ItemSelector"], document, {"Map": {"Item": {"Value": item, "Index": index}}})
         try:
-            results.append(run_state_machine(processor, item, invoke, read_items, max_transitions, waits))
+            results.append(run_state_machine(processor, item, invoke, read_items, max_transitions, waits, execution))
         except StateFailed:
             raise
         except Exception as error:

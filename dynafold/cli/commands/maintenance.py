@@ -19,6 +19,13 @@ def verify(args) -> int:
     results = []
     for name in names:
         report = verifier.verify(name)
+        if report.missing:
+            drifted += 1
+            results.append({"aggregate": name, "missing": report.missing})
+            if args.format == "text":
+                print(f"{name}: the store lacks {', '.join(report.missing)}, which its control record names "
+                      f"(deleted?); nothing compared: recover with `dynafold replay --aggregate {name}`")
+            continue
         repaired = [verifier.repair(d) for d in report.drift] if args.repair else []
         drifted += len(report.drift)
         results.append({"aggregate": name, "compared": report.compared, "transient": report.transient,

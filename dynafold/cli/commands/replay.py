@@ -17,9 +17,9 @@ def replay(args) -> int:
     checkpoints_url = runtime.checkpoints_url(args.checkpoints)
     if args.abort:
         for name in names:
-            dropped = abort(runtime.store, name)
-            runtime.checkpoints(checkpoints_url).delete_prefix(f"rebuild/{name}")
-            print(f"replay: {name}: {'aborted, dropped ' + dropped if dropped else 'no rebuild in progress'}",
+            dropped = abort(runtime.store, name, wait=args.wait)
+            runtime.checkpoints(checkpoints_url).delete_prefix(f"rebuild/{name}")  # where earlier versions kept it
+            print(f"replay: {name}: {'aborted, dropped ' + ', '.join(dropped) if dropped else 'no rebuild in progress'}",
                   file=sys.stderr)
         return EXIT_OK
     if args.from_export:
@@ -38,8 +38,8 @@ def replay(args) -> int:
     with bars_with_logs():
         for name in names:
             if args.rebuild:
-                report = rebuild(job, name, resume=args.resume, settle_s=args.settle, keep_old=args.keep_old,
-                                 sample=args.check_count, count_tolerance=args.count_tolerance)
+                report = rebuild(job, name, resume=args.resume, wait=args.wait, settle_s=args.settle,
+                                 keep_old=args.keep_old, sample=args.check_count, count_tolerance=args.count_tolerance)
                 print(f"replay: {name}: rebuilt into {report.new} ({report.documents} documents, "
                       f"{report.roots} root items, {report.sampled} sampled, "
                       f"0 mismatches); readers switched from {report.old.read}", file=sys.stderr)

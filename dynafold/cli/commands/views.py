@@ -6,7 +6,7 @@ import json
 import sys
 
 from dynafold.cli import flags
-from dynafold.projector.errors import EXIT_OK
+from dynafold.projector.errors import EXIT_OK, EXIT_PROBLEM
 
 
 def dump(args) -> int:
@@ -21,21 +21,24 @@ def dump(args) -> int:
 
 def search(args) -> int:
     from dynafold.projector.stores.codec import dumps
+    from dynafold.projector.stores.search_terms import check_query
 
+    query = " ".join(args.query)
+    check_query(query)
     runtime = flags.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
-    for document in runtime.store.search(args.aggregate, " ".join(args.query), limit=args.limit):
+    for document in runtime.store.search(args.aggregate, query, limit=args.limit):
         sys.stdout.write(dumps(document) + "\n")
     return EXIT_OK
 
 
 def status(args) -> int:
-    from dynafold.cli.status import collect, render
+    from dynafold.cli.status import collect, problems, render
 
     runtime = flags.runtime(args, read_only=True)
     report = collect(runtime, checkpoints_url=args.checkpoints)
     print(json.dumps(report, indent=2, sort_keys=True) if args.format == "json" else render(report))
-    return EXIT_OK
+    return EXIT_PROBLEM if problems(report) else EXIT_OK
 
 
 def demo(args) -> int:

@@ -29,17 +29,19 @@ import pytest
 
 # the plain asserts of the cases explain their failures, as in the store author's own test modules;
 # so the modules with asserts are imported only after this
-pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in ("cases_writes", "cases_reads", "cases_projector", "delivery")))
+pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in ("cases_writes", "cases_reads", "cases_projector",
+                                                              "cases_targets", "delivery")))
 
 from dynafold.testing.store_contract.base import StoreContractBase
 from dynafold.testing.store_contract.cases_projector import ProjectorCases
 from dynafold.testing.store_contract.cases_reads import ReadCases
+from dynafold.testing.store_contract.cases_targets import TargetCases
 from dynafold.testing.store_contract.cases_writes import WriteCases
 from dynafold.testing.store_contract.fault_hook import PortFaults, StoreFaults
 from dynafold.testing.store_contract.faults import FaultyStore
 
 
-class StoreContract(WriteCases, ReadCases, ProjectorCases):
+class StoreContract(WriteCases, ReadCases, ProjectorCases, TargetCases):
     """Every case of the contract; subclass it as ``Test…`` and implement ``make_store``."""
 
 

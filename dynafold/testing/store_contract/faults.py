@@ -156,8 +156,8 @@ class FaultyStore:
     def create_target(self, aggregate: Aggregate, target: str) -> None:
         return self._call("create_target", lambda: self.inner.create_target(aggregate, target))
 
-    def set_targets(self, aggregate: str, targets: Targets) -> None:
-        return self._call("set_targets", lambda: self.inner.set_targets(aggregate, targets))
+    def set_targets(self, aggregate: str, targets: Targets, **conditions: Any) -> None:
+        return self._call("set_targets", lambda: self.inner.set_targets(aggregate, targets, **conditions))
 
     def drop_target(self, target: str) -> None:
         return self._call("drop_target", lambda: self.inner.drop_target(target))

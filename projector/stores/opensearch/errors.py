@@ -1,12 +1,14 @@
 """What an OpenSearch answer means for the projector: outcomes per bulk item, messages for failed requests.
 
-Per bulk item: 200/201 → ``Written``; 409 → ``Conflict``; 400 (mapping or
-parse errors, strict-mapping violations) → ``Rejected``: the document itself
-is at fault and its records go to the quarantine; everything else →
-``Retryable``: 429 and 5xx, and also index blocks, closed or missing indices
-and permission errors, which are the store's state rather than the
-document's fault (the projector retries, then fails the batch for
-redelivery instead of quarantining good records). Reasons name the error
+Per bulk item: 200/201 → ``Written``; 409 → ``Conflict``; a missing index
+(``index_not_found_exception``: writes go through each target's write alias
+with ``require_alias``, so a dropped target is never created again) →
+``Gone``; 400 (mapping or parse errors, strict-mapping violations) →
+``Rejected``: the document itself is at fault and its records go to the
+quarantine; everything else → ``Retryable``: 429 and 5xx, and also index
+blocks, closed indices and permission errors, which are the store's state
+rather than the document's fault (the projector retries, then fails the
+batch for redelivery instead of quarantining good records). Reasons name the error
 type, the field and the status, never values: OpenSearch quotes field
 values in its reasons.
 
@@ -22,7 +24,7 @@ from typing import Any, Iterable, Mapping
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, SerializationError, TransportError
 
-from dynafold.projector.stores.base import Conflict, Outcome, Rejected, Retryable, Written
+from dynafold.projector.stores.base import Conflict, Gone, Outcome, Rejected, Retryable, Written
 
 _FIELD_IN_REASON = re.compile(r"(?:failed to parse field|dynamic introduction of|field|mapper) \[([^\]\s]{1,200})\]")
 # Item errors whose reason text is the store's own state, never document contents.
@@ -48,6 +50,8 @@ def outcome(result: Mapping[str, Any]) -> Outcome:
         return Conflict()
     error = result.get("error") or {}
     reason = item_reason(status, error)
+    if error_type(error) == "index_not_found_exception":  # the target's write alias is gone with its index
+        return Gone(reason)
     if status == 400 and error_type(error) not in STATE_ERRORS:
         return Rejected(reason)
     return Retryable(reason)

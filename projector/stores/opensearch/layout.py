@@ -1,10 +1,11 @@
 """Where an aggregate lives in the cluster, and how a document is laid out in its ``_source``.
 
 Names
-    One index per physical target, ``<prefix><target>`` (``customer_v1``);
-    the readers' alias ``<prefix><aggregate>``; the control index
-    ``<prefix>dynafold_control``. The prefix lets several deployments share a
-    cluster.
+    One index per physical target, ``<prefix><target>`` (``customer_v1``),
+    written through its own alias ``<prefix><target>.write``, made with the
+    index and gone with it; the readers' alias ``<prefix><aggregate>``; the
+    control index ``<prefix>dynafold_control``. The prefix lets several
+    deployments share a cluster.
 
 A document
     Its visible body's declared fields at the top level (none for a tombstone
@@ -23,21 +24,28 @@ from typing import Any, Mapping, Optional
 import attrs
 
 from dynafold.domain.state import AggregateState
+from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.stores import codec
 from dynafold.projector.stores.base import DocKey, DocumentWrite, StoredDocument
 from dynafold.projector.stores.opensearch.mappings import META
 from dynafold.projector.stores.state_format import dump_state, load_state
 
 CONTROL_INDEX = "dynafold_control"
+WRITER_SUFFIX = ".write"
 _INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,254}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 
 
-def _check_prefix(_: Any, __: Any, prefix: str) -> None:
-    if prefix and not _PREFIX.match(prefix):
-        raise ValueError(
+def check_prefix(prefix: str) -> None:
+    """A prefix every index and alias name may start with (a ``ConfigurationError``, so exit 2, otherwise)."""
+    if prefix and not _PREFIX.fullmatch(prefix):
+        raise ConfigurationError(
             f"OpenSearch prefix {prefix!r} must be lower case letters, digits and . _ + - and not start with . _ + -"
         )
+
+
+def _check_prefix(_: Any, __: Any, prefix: str) -> None:
+    check_prefix(prefix)
 
 
 @attrs.frozen
@@ -48,12 +56,20 @@ class Names:
 
     def index(self, target: str) -> str:
         name = self.prefix + target
-        if not _INDEX_NAME.match(name):
+        if not _INDEX_NAME.fullmatch(name):
             raise ValueError(f"target {target!r} does not make a valid OpenSearch index name ({name!r})")
         return name
 
     def alias(self, aggregate: str) -> str:
         return self.prefix + aggregate
+
+    def writer(self, target: str) -> str:
+        """The alias every write to ``target`` goes through (``require_alias``): it exists only with the index."""
+        return self.index(target) + WRITER_SUFFIX
+
+    def targets_of(self, aggregate: str) -> re.Pattern:
+        """The index names an aggregate's targets may have (``customer_v1``, ``customer_v1_r1712345678``)."""
+        return re.compile(re.escape(self.prefix + aggregate) + r"_v[0-9]+(?:_r[0-9]+)?")
 
     @property
     def control_index(self) -> str:

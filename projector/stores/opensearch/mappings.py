@@ -31,8 +31,11 @@ RAW_IGNORE_ABOVE = 256
 MAX_ID_BYTES = 512
 NO_TEXT_FIELD = f"{META}.no_text_fields"  # never present: full-text queries on an aggregate without text match nothing
 
+CONTROL_ADDITIONS = {"properties": {"kept": {"type": "keyword"}, "lease": {"type": "object", "enabled": False}}}
+"""The control fields added after the first release: a control index made before them gets them (``put_mapping``)."""
 CONTROL_BODY = {
-    "mappings": {"dynamic": "strict", "properties": {"read": {"type": "keyword"}, "write": {"type": "keyword"}}}
+    "mappings": {"dynamic": "strict", "properties": {"read": {"type": "keyword"}, "write": {"type": "keyword"},
+                                                     **CONTROL_ADDITIONS["properties"]}}
 }
 
 

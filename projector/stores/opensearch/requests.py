@@ -203,7 +203,8 @@ class BoundedRequests:
         return entries
 
     def _bulk(self, actions: Sequence[BulkAction]) -> dict[DocKey, Outcome]:
-        response = self._call("write", self._client.bulk, body="".join(a.text for a in actions), filter_path=_BULK_FILTER)
+        response = self._call("write", self._client.bulk, body="".join(a.text for a in actions), filter_path=_BULK_FILTER,
+                              require_alias=True)  # never auto-create an index: a dropped target stays dropped
         items = _objects(response.get("items"))
         if items is None or len(items) != len(actions):
             count = "no list of" if items is None else len(items)

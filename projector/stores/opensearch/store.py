@@ -23,9 +23,10 @@ Cost
     rebuild registers a target). ``prepare`` fills the cache, so even the
     first batch costs one ``_mget``. If the control documents or indices
     vanished (``UnknownTarget``), ``load`` forgets the cache, prepares again
-    and loads once more. ``write`` is one ``_bulk``: ``create``
-    for an expected absence, ``index`` with ``if_seq_no``/``if_primary_term``
-    otherwise. Both are split when a batch touches more documents or bytes
+    and loads once more. ``write`` is one ``_bulk`` through each target's
+    write alias with ``require_alias``: ``create`` for an expected absence,
+    ``index`` with ``if_seq_no``/``if_primary_term`` otherwise. Both are split
+    when a batch touches more documents or bytes
     than one request may carry (``max_batch_docs``, ``max_request_bytes``:
     ``opensearch_requests``); a document too large for any request is
     ``Rejected``.
@@ -41,16 +42,20 @@ Retries
     while the projector's batch loop retries with jittered backoff and knows
     which items are still pending.
 
-Operational note
-    OpenSearch auto-creates a missing index on write. Drop an old target only
-    after every projector has loaded the control document that no longer
-    names it (a batch's time budget later), or disable auto-creation for the
-    prefix (``action.auto_create_index: -<prefix>*``).
+No write creates an index
+    OpenSearch auto-creates a missing index on write, with a dynamic mapping
+    and no alias. Every write goes through the target's write alias with
+    ``require_alias=true`` instead (OpenSearch 1.0 and later, Amazon
+    OpenSearch Service included), so a write to a target a rebuild dropped,
+    or someone deleted, is ``Gone``: it fails and the projector reads the
+    targets again. An index made before write aliases gets its alias the
+    first time a write finds it without one (the item is then resent).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Collection, Iterable, Iterator, Mapping, Optional, Sequence
 
 from opensearchpy import OpenSearch
@@ -60,20 +65,23 @@ from dynafold.projector.stores import codec
 from dynafold.projector.stores.base import (
     DocKey,
     DocumentWrite,
+    Gone,
     Loaded,
     Outcome,
     Rejected,
+    Retryable,
     StoredDocument,
     Targets,
     UnknownTarget,
     default_target,
     require_targets,
 )
+from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
 from dynafold.projector.stores.opensearch.calls import Calls
 from dynafold.projector.stores.opensearch.control import Control, create_index
 from dynafold.projector.stores.opensearch.errors import error_type
 from dynafold.projector.stores.opensearch.layout import CONTROL_INDEX, Names, source_of, stored_document
-from dynafold.projector.stores.opensearch.mappings import MAX_ID_BYTES, index_body, valid_id
+from dynafold.projector.stores.opensearch.mappings import MAX_ID_BYTES, META, index_body, valid_id
 from dynafold.projector.stores.opensearch.reads import Reads
 from dynafold.projector.stores.opensearch.requests import BoundedRequests, BulkAction, Limits
 from dynafold.projector.stores.opensearch.url import connect, redacted
@@ -232,7 +240,7 @@ class OpenSearchStore:
             if not valid_id(w.key.id):
                 outcomes[w.key] = Rejected(f"document id is empty or longer than {MAX_ID_BYTES} bytes")
                 continue
-            action: dict[str, Any] = {"_index": self.names.index(w.key.target), "_id": w.key.id}
+            action: dict[str, Any] = {"_index": self.names.writer(w.key.target), "_id": w.key.id}
             if w.expected is None:
                 op = "create"
             else:
@@ -240,7 +248,21 @@ class OpenSearchStore:
                 action["if_seq_no"], action["if_primary_term"] = w.expected
             actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(source_of(w)) + "\n"))
         outcomes.update(self._requests.bulk(actions))
+        self._give_aliases(outcomes)
         return outcomes
+
+    def _give_aliases(self, outcomes: dict[DocKey, Outcome]) -> None:
+        """``Gone`` for an index that exists means an index made before write aliases: give it its alias and
+        make those writes ``Retryable`` (the projector resends them)."""
+        gone = {key.target for key, outcome in outcomes.items() if isinstance(outcome, Gone)}
+        for target in sorted(gone):
+            index = self.names.index(target)
+            if not self._calls("write", self.client.indices.exists, index=index):
+                continue
+            self._calls("write", self.client.indices.put_alias, index=index, name=self.names.writer(target))
+            for key, outcome in outcomes.items():
+                if key.target == target and isinstance(outcome, Gone):
+                    outcomes[key] = Retryable(f"{target} had no write alias (made by an earlier version): added")
 
     def targets(self, aggregate: str) -> Targets:
         found = self._control.read(aggregate)
@@ -253,18 +275,61 @@ class OpenSearchStore:
         self._aggregates[aggregate.name] = aggregate
         self._create_index(aggregate, target)
 
-    def set_targets(self, aggregate: str, targets: Targets) -> None:
+    def set_targets(self, aggregate: str, targets: Targets, *, expected: Optional[Targets] = None,
+                    lease: Optional[Lease] = None) -> None:
         for target in dict.fromkeys(t for t in (targets.read, *targets.write) if t is not None):
             if not self._calls("set_targets", self.client.indices.exists, index=self.names.index(target)):
                 raise UnknownTarget(f"no target {target!r}")
         if self._refresh and targets.read is not None:  # readers of the alias see at once what the target holds
             self._calls("set_targets", self.client.indices.refresh, index=self.names.index(targets.read))
-        self._control.put(aggregate, targets)
+
+        def switch(now: Optional[Targets], current: Optional[Lease]):
+            permit_change(aggregate, now, current, expected=expected, lease=lease)
+            return targets, current, None
+
+        self._control.update(aggregate, switch)
         self._remember({aggregate: tuple(targets.write)})
         self._control.sync_alias(aggregate)
 
     def drop_target(self, target: str) -> None:
         self._calls("drop_target", self.client.indices.delete, index=self.names.index(target), ignore=404)
+
+    def physical(self, aggregate: str) -> frozenset[str]:
+        """The indices named as the aggregate's targets are (``Names.targets_of``), unless their mapping says
+        they belong to another aggregate (an index a write auto-created has no such mark: it is one of these)."""
+        found = self._calls("physical", self.client.indices.get_mapping, index=f"{self.prefix}{aggregate}_v*",
+                            ignore=404)
+        pattern, held = self.names.targets_of(aggregate), set()
+        for index, entry in found.items():
+            mappings = entry.get("mappings") if isinstance(entry, Mapping) else None
+            meta = ((mappings or {}).get("_meta") or {}).get(META) or {}
+            if pattern.fullmatch(index) and meta.get("aggregate", aggregate) == aggregate:
+                held.add(index[len(self.prefix):])
+        return frozenset(held)
+
+    def lease(self, aggregate: str) -> Optional[Lease]:
+        return self._control.lease(aggregate)
+
+    def take_lease(self, aggregate: str, holder: str, ttl_s: float, *, work: Mapping[str, Any] = {},
+                   replaces: Optional[str] = None, now: Optional[float] = None) -> tuple[Lease, Optional[Lease]]:
+        def take(current: Optional[Lease]):
+            lease, previous = taken(current, aggregate, holder, ttl_s, work=work, replaces=replaces,
+                                    now=time.time() if now is None else now)
+            return lease, (lease, previous)
+
+        return self._control.leased(aggregate, take)
+
+    def renew_lease(self, lease: Lease, ttl_s: float, *, work: Optional[Mapping[str, Any]] = None,
+                    now: Optional[float] = None) -> Lease:
+        def renew(current: Optional[Lease]):
+            renewal = renewed(current, lease, ttl_s, work=work, now=time.time() if now is None else now)
+            return renewal, renewal
+
+        return self._control.leased(lease.aggregate, renew)
+
+    def release_lease(self, lease: Lease) -> None:
+        self._control.leased(lease.aggregate, lambda current: (
+            None if current is not None and current.id == lease.id else current, None))
 
     def delete(self, key: DocKey, expected: Any) -> bool:
         """Delete a document if it still has the expected token (the sweep)."""
@@ -310,7 +375,8 @@ class OpenSearchStore:
             self._write_targets.update(targets)
 
     def _create_index(self, aggregate: Aggregate, target: str) -> None:
-        create_index(self.client, self._calls, self.names.index(target), index_body(aggregate, target))
+        body = {**index_body(aggregate, target), "aliases": {self.names.writer(target): {}}}
+        create_index(self.client, self._calls, self.names.index(target), body)
 
 
 def _valid_ids(ids: Iterable[str]) -> list[str]:

@@ -23,6 +23,7 @@ holds credentials; ``secrets`` lists what error messages must never show.
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
@@ -34,6 +35,7 @@ from opensearchpy.serializer import JSONSerializer
 from dynafold.projector.config import setting
 from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.stores import codec
+from dynafold.projector.stores.opensearch.layout import check_prefix
 from dynafold.projector.stores.opensearch.requests import DEFAULT_MAX_BATCH_DOCS, DEFAULT_MAX_REQUEST_BYTES, Limits
 
 USERNAME_ENV = "DYNAFOLD_OPENSEARCH_USERNAME"
@@ -70,8 +72,11 @@ class Connection:
 
 def connect(url: str, **client_options: Any) -> Connection:
     """Parse ``url`` and build its client; ``client_options`` go to ``OpenSearch(...)`` (e.g. ``connection_class``)."""
-    parts = urlsplit(url)
-    where = redacted(url)
+    try:
+        parts = urlsplit(url)
+        where = redacted(url)
+    except ValueError as error:  # an unclosed IPv6 bracket, say
+        raise ConfigurationError(f"the OpenSearch store URL is not a valid URL ({error})") from None
     if parts.scheme not in ("opensearch+http", "opensearch+https"):
         raise ConfigurationError(f"not an OpenSearch store URL: {where!r} (expected opensearch+https://host:port)")
     https = parts.scheme == "opensearch+https"
@@ -91,8 +96,8 @@ def connect(url: str, **client_options: Any) -> Connection:
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT_S))
     except ValueError:
         raise ConfigurationError("OpenSearch store URL parameter timeout must be a number of seconds") from None
-    if not timeout > 0:
-        raise ConfigurationError("OpenSearch store URL parameter timeout must be positive")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigurationError("OpenSearch store URL parameter timeout must be a positive, finite number of seconds")
     limits = Limits(
         _positive(options, "max_request_bytes", DEFAULT_MAX_REQUEST_BYTES),
         _positive(options, "max_batch_docs", DEFAULT_MAX_BATCH_DOCS),
@@ -131,6 +136,7 @@ def connect(url: str, **client_options: Any) -> Connection:
     settings.update(client_options)
     client = OpenSearch(**settings)
     prefix = options.get("prefix", "")
+    check_prefix(prefix)
     return Connection(clean, client, prefix, refresh=service != "aoss", secrets=tuple(s for s in secrets if s), limits=limits)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
-from dynafold.projector.stores.sqlite.connections import ThreadConnections, path_of
+from dynafold.projector.stores.sqlite.connections import ThreadConnections, mapped, path_of
 
 
 class SQLiteCheckpoints:
@@ -25,21 +25,25 @@ class SQLiteCheckpoints:
         return self._connections.get()
 
     def get(self, key: str) -> Optional[str]:
-        row = self._db().execute("SELECT value FROM dynafold_checkpoints WHERE key = ?", (key,)).fetchone()
+        with mapped():
+            row = self._db().execute("SELECT value FROM dynafold_checkpoints WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
     def put(self, key: str, value: str) -> None:
-        self._db().execute(
-            "INSERT INTO dynafold_checkpoints VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        with mapped():
+            self._db().execute(
+                "INSERT INTO dynafold_checkpoints VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def delete_prefix(self, prefix: str) -> None:
-        self._db().execute("DELETE FROM dynafold_checkpoints WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+        with mapped():
+            self._db().execute("DELETE FROM dynafold_checkpoints WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
     def items(self, prefix: str = "") -> list[tuple[str, str]]:
-        db = self._db()
-        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'dynafold_checkpoints'").fetchone() is None:
-            return []
-        return db.execute("SELECT key, value FROM dynafold_checkpoints WHERE substr(key, 1, ?) = ? ORDER BY key",
-                          (len(prefix), prefix)).fetchall()
+        with mapped():
+            db = self._db()
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'dynafold_checkpoints'").fetchone() is None:
+                return []
+            return db.execute("SELECT key, value FROM dynafold_checkpoints WHERE substr(key, 1, ?) = ? ORDER BY key",
+                              (len(prefix), prefix)).fetchall()

@@ -1,11 +1,15 @@
 """Opening SQLite files: the URL, one connection per thread, transactions, and what errors mean.
 
 The store, the quarantine and the checkpoints share a file by default and
-open it the same way. An error about the file's state (busy, locked, full,
-I/O, read-only, damaged) is ``StoreUnavailable`` wherever it happens: at
-connection setup, in a schema script or in a transaction, so a cold start
-racing others on a fresh file retries instead of raising. A URL that can
-never work (``:memory:``, a directory, a file that is not a database) is a
+open it the same way. An error about the file's state is mapped wherever it
+happens (at connection setup, in a schema script, in a transaction, in a
+quarantine or checkpoint statement), by one rule (``file_error``): what may
+pass by itself (busy, locked, an I/O error, out of memory) is
+``StoreUnavailable`` (exit 3; the engine retries it, so a cold start racing
+others on a fresh file retries instead of raising); what someone must fix
+(a read-only or unreadable file, permission denied, a full disk, a damaged
+file) is ``StoreUnusable`` (exit 2; never retried). A URL that can never
+work (``:memory:``, a directory, a file that is not a database) is a
 ``ValueError``: a usage error, not something to retry.
 
 Readers (``dump``, ``search``, ``quarantine list|show``) open the file
@@ -16,14 +20,15 @@ directory, where no writer can run either), the file is read as immutable.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence, Union
 from urllib.parse import quote
 
 from dynafold.projector.errors import ConfigurationError
-from dynafold.projector.stores.base import StoreUnavailable
+from dynafold.projector.stores.base import StoreUnavailable, StoreUnusable
 
 
 class NotADatabase(ConfigurationError, ValueError):
@@ -98,7 +103,7 @@ class ThreadConnections:
                 conn.close()
             if (getattr(error, "sqlite_errorname", None) or "").startswith("SQLITE_NOTADB"):
                 raise NotADatabase(f"{self.path} is not an SQLite database") from None
-            raise (unavailable(error) or StoreUnavailable(f"sqlite store unavailable: {error}")) from None
+            raise (file_error(error) or StoreUnavailable(f"sqlite store unavailable: {error}")) from None
 
     def _open(self) -> sqlite3.Connection:
         options = dict(timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -117,10 +122,8 @@ class ThreadConnections:
 
     def run_script(self, script: str) -> None:
         """A schema script, with the store's error mapping (many cold starts race on it)."""
-        try:
+        with mapped():
             self.get().executescript(script)
-        except sqlite3.Error as error:
-            raise (unavailable(error) or error) from None
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -129,24 +132,36 @@ class ThreadConnections:
             self._local.conn = None
 
 
-# Result codes that say the file cannot be used now (busy, full, I/O, read-only, damaged), never that a
-# record is at fault: the batch is retried, nothing is quarantined.
-_UNAVAILABLE = (
-    "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN",
-    "SQLITE_NOMEM", "SQLITE_INTERRUPT", "SQLITE_PROTOCOL", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM",
-)
+# Result codes that say the file cannot be used now but may be soon (busy, locked, I/O, memory): retried,
+# exit 3; and those that say someone must act first (read-only, unreadable, permission, full, damaged): exit 2.
+# Either way never that a record is at fault: nothing is quarantined.
+_TRANSIENT = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_NOMEM", "SQLITE_INTERRUPT", "SQLITE_PROTOCOL")
+_UNUSABLE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_CORRUPT", "SQLITE_NOTADB",
+             "SQLITE_AUTH")
 
 
-def unavailable(error: sqlite3.Error) -> Optional[StoreUnavailable]:
-    """The ``StoreUnavailable`` an SQLite error means, or None when it is not about the file's state."""
+def file_error(error: sqlite3.Error) -> Optional[Union[StoreUnavailable, StoreUnusable]]:
+    """What an SQLite error about the file's state means (``StoreUnavailable`` or ``StoreUnusable``), or None
+    when it is not about the file's state."""
     name = getattr(error, "sqlite_errorname", None) or ""
-    if name.startswith(_UNAVAILABLE) or (not name and "locked" in str(error)):
+    if name.startswith(_UNUSABLE):
+        return StoreUnusable(f"sqlite store unusable: {error}")
+    if name.startswith(_TRANSIENT) or (not name and "locked" in str(error)):
         return StoreUnavailable(f"sqlite store unavailable: {error}")
     return None
 
 
+@contextlib.contextmanager
+def mapped() -> Iterator[None]:
+    """Run statements with SQLite's errors about the file mapped by ``file_error`` (others unchanged)."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise (file_error(error) or error) from None
+
+
 class Transaction:
-    """One explicit transaction on a connection, SQLite errors about the file mapped to ``StoreUnavailable``."""
+    """One explicit transaction on a connection, SQLite errors about the file mapped by ``file_error``."""
 
     def __init__(self, conn: sqlite3.Connection, immediate: bool) -> None:
         self.conn = conn
@@ -156,7 +171,7 @@ class Transaction:
         try:
             self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
         except sqlite3.Error as error:
-            raise (unavailable(error) or StoreUnavailable(f"sqlite store unavailable: {error}")) from None
+            raise (file_error(error) or StoreUnavailable(f"sqlite store unavailable: {error}")) from None
         return self.conn
 
     def __exit__(self, kind, error, tb) -> None:
@@ -166,11 +181,11 @@ class Transaction:
                 return
             except sqlite3.Error as commit_error:
                 self._rollback()
-                raise StoreUnavailable(f"sqlite store unavailable: {commit_error}") from None
+                raise (file_error(commit_error) or StoreUnavailable(f"sqlite store unavailable: {commit_error}")) from None
         self._rollback()
-        mapped = unavailable(error) if isinstance(error, sqlite3.Error) else None
-        if mapped is not None:
-            raise mapped from None
+        meaning = file_error(error) if isinstance(error, sqlite3.Error) else None
+        if meaning is not None:
+            raise meaning from None
         if isinstance(error, sqlite3.OperationalError) and "no such table: dynafold_" in str(error):
             raise NotAViewsFile(f"{_file_of(self.conn)} is not a dynafold views file ({error}); "
                                 "project or replay into it first, or name the right file") from None

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Iterable, Optional
 
 from dynafold.projector.control.quarantine_entry import QuarantineEntry
-from dynafold.projector.stores.sqlite.connections import ThreadConnections, path_of, unavailable
+from dynafold.projector.stores.sqlite.connections import ThreadConnections, mapped, path_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynafold_quarantine (
@@ -41,11 +41,9 @@ class SQLiteQuarantine:
         if read_only:
             return
         self._connections.run_script(_SCHEMA)
-        try:
+        with mapped():
             if "summary" not in {row[1] for row in self._db().execute("PRAGMA table_info(dynafold_quarantine)")}:
                 self._db().execute("ALTER TABLE dynafold_quarantine ADD COLUMN summary TEXT NOT NULL DEFAULT ''")
-        except sqlite3.Error as error:
-            raise (unavailable(error) or error) from None
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False) -> "SQLiteQuarantine":
@@ -60,9 +58,10 @@ class SQLiteQuarantine:
             for e in entries
         ]
         if rows:
-            self._db().executemany(
-                f"INSERT OR IGNORE INTO dynafold_quarantine (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+            with mapped():
+                self._db().executemany(
+                    f"INSERT OR IGNORE INTO dynafold_quarantine (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
 
     def list(self, table: Optional[str] = None) -> list[QuarantineEntry]:
         sql = f"SELECT {_COLUMNS} FROM dynafold_quarantine"
@@ -79,16 +78,18 @@ class SQLiteQuarantine:
     def _rows(self, sql: str, args: tuple) -> list[tuple]:
         """The rows of a query; none from a file (opened read-only) that never had a quarantine."""
         try:
-            return self._db().execute(sql, args).fetchall()
+            with mapped():
+                return self._db().execute(sql, args).fetchall()
         except sqlite3.OperationalError as error:
             if "no such table" in str(error):
                 return []
-            raise (unavailable(error) or error) from None
+            raise
 
     def drop(self, entry_id: str) -> bool:
-        db = self._db()
-        dropped = db.execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with mapped():
+            db = self._db()
+            dropped = db.execute("DELETE FROM dynafold_quarantine WHERE id = ?", (entry_id,)).rowcount == 1
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return dropped
 
     def close(self) -> None:

@@ -8,7 +8,10 @@ a document. Writes are conditional ``UPDATE … WHERE revision = ?`` /
 ``INSERT OR IGNORE`` statements in one ``BEGIN IMMEDIATE`` transaction per
 batch. An FTS5 table per target, kept by triggers, indexes the aggregate's
 text fields of visible documents. The alias row (``dynafold_targets``) names
-the read target and the write targets, and is switched in one transaction.
+the read target and the write targets, and is switched in one transaction,
+which also checks the lease (``dynafold_leases``, one row per aggregate) and
+the targets it expects. A write to a target whose table is gone answers
+``Gone`` for its documents; the others are written.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from typing import Any, Collection, Iterator, Mapping, Optional, Sequence
 
 from dynafold.domain.aggregate import Aggregate
@@ -24,27 +28,30 @@ from dynafold.projector.stores.base import (
     Conflict,
     DocKey,
     DocumentWrite,
+    Gone,
     Loaded,
     Outcome,
     StoredDocument,
-    StoreUnavailable,
+    StoreUnusable,
     Targets,
     UnknownTarget,
     Written,
     default_target,
     require_targets,
 )
+from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
 from dynafold.projector.stores.search_terms import text_fields, words
-from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, path_of, unavailable
+from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, file_error, path_of
 from dynafold.projector.stores.state_format import dump_state, load_state
 
-__all__ = ["SQLiteStore", "ThreadConnections", "path_of", "unavailable"]
+__all__ = ["SQLiteStore", "ThreadConnections", "file_error", "path_of"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dynafold_targets (
     aggregate TEXT PRIMARY KEY,
     read_target TEXT,
-    write_targets TEXT NOT NULL
+    write_targets TEXT NOT NULL,
+    kept_targets TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS dynafold_physical (
     target TEXT PRIMARY KEY,
@@ -56,6 +63,10 @@ CREATE TABLE IF NOT EXISTS dynafold_revision (
     last INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO dynafold_revision VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS dynafold_leases (
+    aggregate TEXT PRIMARY KEY,
+    lease TEXT NOT NULL
+);
 """
 
 _CHUNK = 500
@@ -77,8 +88,11 @@ class SQLiteStore:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         except OSError as error:
-            raise StoreUnavailable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
+            raise StoreUnusable(f"sqlite store {self.path}: cannot create its directory ({error.strerror})") from None
         self._connections.run_script(_SCHEMA)
+        with self._transaction() as db:  # a file from before kept targets gets the column
+            if "kept_targets" not in {row[1] for row in db.execute("PRAGMA table_info(dynafold_targets)")}:
+                db.execute("ALTER TABLE dynafold_targets ADD COLUMN kept_targets TEXT NOT NULL DEFAULT '[]'")
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False) -> "SQLiteStore":
@@ -119,22 +133,23 @@ class SQLiteStore:
                 table = _quote("doc_" + w.key.target)
                 body = None if w.body is None else codec.dumps(w.body)
                 state = codec.dumps(dump_state(w.state))
-                revision += 1
                 try:
                     if w.expected is None:
                         cursor = db.execute(
                             f"INSERT OR IGNORE INTO {table} (id, revision, body, state) VALUES (?, ?, ?, ?)",
-                            (w.key.id, revision, body, state),
+                            (w.key.id, revision + 1, body, state),
                         )
                     else:
                         cursor = db.execute(
                             f"UPDATE {table} SET revision = ?, body = ?, state = ? WHERE id = ? AND revision = ?",
-                            (revision, body, state, w.key.id, w.expected),
+                            (revision + 1, body, state, w.key.id, w.expected),
                         )
                 except sqlite3.OperationalError as error:
                     if "no such table" in str(error):
-                        raise UnknownTarget(f"no target {w.key.target!r}") from None
+                        outcomes[w.key] = Gone(f"no target {w.key.target!r}")
+                        continue
                     raise
+                revision += 1
                 outcomes[w.key] = Written(revision) if cursor.rowcount == 1 else Conflict()
             db.execute("UPDATE dynafold_revision SET last = ?", (revision,))
         return outcomes
@@ -148,9 +163,12 @@ class SQLiteStore:
         with self._transaction(immediate=True) as db:
             _create_target(db, aggregate, target)
 
-    def set_targets(self, aggregate: str, targets: Targets) -> None:
+    def set_targets(self, aggregate: str, targets: Targets, *, expected: Optional[Targets] = None,
+                    lease: Optional[Lease] = None) -> None:
         with self._transaction(immediate=True) as db:
-            known = {row[0] for row in db.execute("SELECT target FROM dynafold_physical")}
+            permit_change(aggregate, _all_targets(db).get(aggregate), _lease(db, aggregate), expected=expected,
+                          lease=lease)
+            known = _physical(db)
             for target in (targets.read, *targets.write):
                 if target is not None and target not in known:
                     raise UnknownTarget(f"no target {target!r}")
@@ -161,6 +179,36 @@ class SQLiteStore:
             db.execute(f"DROP TABLE IF EXISTS {_quote('fts_' + target)}")
             db.execute(f"DROP TABLE IF EXISTS {_quote('doc_' + target)}")
             db.execute("DELETE FROM dynafold_physical WHERE target = ?", (target,))
+
+    def physical(self, aggregate: str) -> frozenset[str]:
+        with self._transaction() as db:
+            return frozenset(_physical(db, aggregate))
+
+    def lease(self, aggregate: str) -> Optional[Lease]:
+        with self._transaction() as db:
+            return _lease(db, aggregate)
+
+    def take_lease(self, aggregate: str, holder: str, ttl_s: float, *, work: Mapping[str, Any] = {},
+                   replaces: Optional[str] = None, now: Optional[float] = None) -> tuple[Lease, Optional[Lease]]:
+        with self._transaction(immediate=True) as db:
+            lease, previous = taken(_lease(db, aggregate), aggregate, holder, ttl_s, work=work, replaces=replaces,
+                                    now=time.time() if now is None else now)
+            _put_lease(db, lease)
+            return lease, previous
+
+    def renew_lease(self, lease: Lease, ttl_s: float, *, work: Optional[Mapping[str, Any]] = None,
+                    now: Optional[float] = None) -> Lease:
+        with self._transaction(immediate=True) as db:
+            renewal = renewed(_lease(db, lease.aggregate), lease, ttl_s, work=work,
+                              now=time.time() if now is None else now)
+            _put_lease(db, renewal)
+            return renewal
+
+    def release_lease(self, lease: Lease) -> None:
+        with self._transaction(immediate=True) as db:
+            current = _lease(db, lease.aggregate)
+            if current is not None and current.id == lease.id:
+                db.execute("DELETE FROM dynafold_leases WHERE aggregate = ?", (lease.aggregate,))
 
     def _read_target(self, db: sqlite3.Connection, aggregate: str) -> Optional[str]:
         return require_targets(_all_targets(db), aggregate).read
@@ -234,23 +282,52 @@ class SQLiteStore:
 
 
 def _all_targets(db: sqlite3.Connection) -> dict[str, Targets]:
-    return {
-        aggregate: Targets(read, tuple(json.loads(write)))
-        for aggregate, read, write in db.execute("SELECT aggregate, read_target, write_targets FROM dynafold_targets")
-    }
+    try:
+        rows = db.execute("SELECT aggregate, read_target, write_targets, kept_targets FROM dynafold_targets").fetchall()
+    except sqlite3.OperationalError as error:
+        if "no such column" not in str(error):
+            raise
+        rows = [(*row, "[]") for row in db.execute("SELECT aggregate, read_target, write_targets FROM dynafold_targets")]
+    return {aggregate: Targets(read, tuple(json.loads(write)), tuple(json.loads(kept)))
+            for aggregate, read, write, kept in rows}
+
+
+def _physical(db: sqlite3.Connection, aggregate: Optional[str] = None) -> set[str]:
+    """The targets (of ``aggregate``, or all) whose document table exists."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    rows = db.execute("SELECT target, aggregate FROM dynafold_physical")
+    return {target for target, name in rows if ("doc_" + target) in tables and aggregate in (None, name)}
+
+
+def _lease(db: sqlite3.Connection, aggregate: str) -> Optional[Lease]:
+    try:
+        row = db.execute("SELECT lease FROM dynafold_leases WHERE aggregate = ?", (aggregate,)).fetchone()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):  # a file from before leases, opened read-only: nobody holds one
+            return None
+        raise
+    return None if row is None else Lease.from_json(aggregate, json.loads(row[0]))
+
+
+def _put_lease(db: sqlite3.Connection, lease: Lease) -> None:
+    db.execute("INSERT INTO dynafold_leases VALUES (?, ?) ON CONFLICT (aggregate) DO UPDATE SET lease = excluded.lease",
+               (lease.aggregate, json.dumps(lease.to_json())))
 
 
 def _set_targets(db: sqlite3.Connection, aggregate: str, targets: Targets) -> None:
     db.execute(
-        "INSERT INTO dynafold_targets VALUES (?, ?, ?) ON CONFLICT (aggregate) DO UPDATE "
-        "SET read_target = excluded.read_target, write_targets = excluded.write_targets",
-        (aggregate, targets.read, json.dumps(list(targets.write))),
+        "INSERT INTO dynafold_targets VALUES (?, ?, ?, ?) ON CONFLICT (aggregate) DO UPDATE "
+        "SET read_target = excluded.read_target, write_targets = excluded.write_targets, "
+        "kept_targets = excluded.kept_targets",
+        (aggregate, targets.read, json.dumps(list(targets.write)), json.dumps(list(targets.kept))),
     )
 
 
 def _create_target(db: sqlite3.Connection, aggregate: Aggregate, target: str) -> None:
     fields = text_fields(aggregate)
     docs, fts = _quote("doc_" + target), _quote("fts_" + target)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", ("doc_" + target,)).fetchone() is None:
+        db.execute(f"DROP TABLE IF EXISTS {fts}")  # the index of a target whose documents were dropped by hand
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {docs} (id TEXT PRIMARY KEY, revision INTEGER NOT NULL, body TEXT, state TEXT NOT NULL)"
     )
