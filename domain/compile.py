@@ -67,7 +67,7 @@ def _root_id(aggregate: Any, owner: str) -> tuple[str, ...]:
     missing = [a for a in unpinned if a not in chosen]
     if missing:
         raise ModelError(
-            f"{owner}, id {list(chosen)}: two items of {root.describe()} that differ only in {missing} would "
+            f"{owner}, id {list(chosen)}: two root items ({root.describe()}) that differ only in {missing} would "
             "share one document (a route that sends two roots to one document); include them in the id, or pin "
             "them with an equality condition on the root entity"
         )
@@ -110,7 +110,7 @@ def _joins(aggregate: Any, role: str, prefix: str, pointing: TableOrEntity, join
                 constants.append((key, pins[key]))
                 continue
             raise ModelError(
-                f"{label}: the pointer does not determine {target.describe()}'s key attribute {key!r}; "
+                f"{label}: the pointer does not determine the key attribute {key!r} of {target.describe()}; "
                 "map a pointing attribute to it in 'on', or pin it with an equality condition on the target entity"
             )
         pointing_table = pointing.table

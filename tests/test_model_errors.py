@@ -34,6 +34,25 @@ def test_a_join_that_does_not_determine_the_joined_key():
         Aggregate("user", users, fields={}, joins={"order": Join(orders, on="plan_id", index="by_plan", fields={})})
 
 
+def test_a_join_to_an_entity_names_the_undetermined_key_attribute_in_a_sentence_that_reads():
+    single = Table("app", "PK", "SK", indexes={"by_product": "product_id"})
+    with pytest.raises(ModelError) as refused:
+        Aggregate("order", Entity(single, SK="ORDER"), fields={},
+                  joins={"product": Join(Entity(single, PK=prefix("PROD#")), on="product_id", index="by_product",
+                                         fields={})})
+    assert str(refused.value) == (
+        "aggregate 'order', join 'product': the pointer does not determine the key attribute 'SK' of items of table "
+        "'app' where PK begins with 'PROD#'; map a pointing attribute to it in 'on', or pin it with an equality "
+        "condition on the target entity")
+
+
+def test_a_root_entity_with_an_unpinned_key_part_names_its_items_once():
+    with pytest.raises(ModelError) as refused:
+        Aggregate("account", Entity(app, sk=prefix("PROFILE")), id="pk", fields={})
+    assert "two root items (items of table 'app' where sk begins with 'PROFILE') that differ only in ['sk']" in \
+        str(refused.value)
+
+
 def test_an_undeclared_attribute_read_by_derive():
     with pytest.raises(ModelError, match=r"aggregate 'user', derive: aggregate 'user' has no declared attribute 'email'"):
         Aggregate("user", users, fields={"name": text}, derive=lambda u: {"contact": u.email}, derived={"contact": text})
@@ -52,7 +71,7 @@ def test_derive_returning_other_fields_than_declared():
 
 
 def test_a_route_that_sends_two_roots_to_one_document():
-    with pytest.raises(ModelError, match=r"aggregate 'account', id \['pk'\]: two items .* differ only in \['sk'\]"):
+    with pytest.raises(ModelError, match=r"aggregate 'account', id \['pk'\]: two root items .* differ only in \['sk'\]"):
         Aggregate("account", Entity(app, sk=prefix("PROFILE")), id="pk", fields={})
 
 
