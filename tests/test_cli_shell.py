@@ -26,7 +26,7 @@ from tests.support.records import customer, order
 
 ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
               ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "drop"],
-              ["deploy", "template"], ["deploy", "parameters"]]
+              ["deploy", "template"], ["deploy", "parameters"], ["deploy", "package"], ["deploy", "lock"]]
 
 
 # exit codes: the same condition, the same code, whatever the command
