@@ -58,7 +58,9 @@ def project(tmp_path):
     target = store.targets("person").write[0]
     store.write([DocumentWrite(DocKey(target, "p1"), None, AggregateState(), {"name": "Ada Lovelace", "team": "x"})])
     store.close()
-    return tmp_path
+    yield tmp_path
+    for module in [name for name in sys.modules if name.split(".")[0] == "myapp"]:
+        del sys.modules[module]  # another test's project may have a myapp of its own
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="the dynafold console script is not installed beside this Python")
@@ -78,6 +80,17 @@ def test_every_command_run_as_a_console_script_finds_the_model_in_the_current_di
     assert result.returncode == 0, result.stderr
     if words[0] in ("dump", "search"):
         assert "Ada Lovelace" in result.stdout
+
+
+def test_dump_shows_the_document_id_first_when_the_key_is_not_a_declared_field(project, monkeypatch, capsys):
+    """The model declares ``name`` and ``team`` but not its key ``person_id``: a dump showed
+    ``{"name":"Ada Lovelace","team":"x"}``, no id. ``_id`` cannot be a field (refused at load)."""
+    from dynafold.cli import main
+
+    monkeypatch.chdir(project)
+    assert main(["dump", "--model", "myapp.views:MODEL", "--store", "sqlite:///views.db", "--aggregate", "person"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line == '{"_id":"p1","name":"Ada Lovelace","team":"x"}'
 
 
 # --- log levels in Lambda ---------------------------------------------------------------------------------
