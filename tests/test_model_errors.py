@@ -198,3 +198,32 @@ def test_the_cli_reports_a_bad_model_with_exit_code_2(tmp_path):
                             env={"PYTHONPATH": f"{tmp_path}:{sys.path[0]}", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2, result.stderr
     assert "aggregate 'user', join 'plan': table 'users' has no index 'by_plan'" in result.stderr
+
+
+def test_derive_may_read_key_attributes_pointers_and_joined_keys_that_are_not_declared_fields():
+    """The docstring said "declared attributes only"; the view also holds what the engine keeps to route
+    and join: the item's key, its joins' pointers, and a joined item's key (README, "Writing your own model")."""
+    from decimal import Decimal
+
+    from dynafold.domain.events import Slot
+    from dynafold.domain.source import SourceItem, SourceVersion
+    from dynafold.domain.state import AggregateState, Entry
+
+    def describe(user):
+        return {"label": f"{user.user_id}/{user.plan_id}/{user.plan.plan_id if user.plan else '-'}",
+                "price": user.plan.price if user.plan else None}
+
+    aggregate = Aggregate("user", users, fields={"name": text},
+                          joins={"plan": Join(plans, on="plan_id", index="by_plan", fields={"price": keyword})},
+                          derive=describe, derived={"label": keyword, "price": keyword})
+    user, plan = SourceItem.of("users", {"user_id": "u1"}), SourceItem.of("plans", {"plan_id": "basic"})
+    now = SourceVersion()
+    root, joined = Slot("$root", user), Slot("plan", plan, user)
+    state = AggregateState({root.key: Entry(root, now, {"name": "Ada", "plan_id": "basic"}),
+                            joined.key: Entry(joined, now.via(), {"price": Decimal(5)})})
+    assert aggregate.document("u1", state) == {"name": "Ada", "label": "u1/basic/basic", "price": Decimal(5)}
+    with pytest.raises(ModelError, match=r"has no declared attribute 'email' \(declared: \['name', 'plan', "
+                                         r"'plan_id', 'user_id'\]\)"):
+        Aggregate("user", users, fields={"name": text},
+                  joins={"plan": Join(plans, on="plan_id", index="by_plan", fields={"price": keyword})},
+                  derive=lambda u: {"x": u.email}, derived={"x": keyword})
