@@ -9,7 +9,9 @@ package both need (``six``, ``urllib3``) resolves to the version the lock
 pins, which the engine's hash-checked install already put in the zip, and a
 requirement that cannot accept that version is refused, naming both sides,
 instead of silently replacing a package the engine was tested with. Only
-the distributions the lock does not pin are copied into the package.
+the distributions the lock does not pin are copied into the package; a
+``dynafold`` the requirements name (an application's requirements often
+do) must be the installed version, and the installed copy is the one packaged.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import tempfile
 from importlib.metadata import distributions
 from pathlib import Path
 
+import dynafold
 from dynafold.deploy.lock import PYTHON, normalized, pins, pip, pip_errors, pip_target_options
 from dynafold.deploy.packaging import place
 from dynafold.projector.errors import ConfigurationError
+
+ENGINE = "dynafold"
 
 
 def install_requirements(requirements: Path, staging: Path, arch: str, lock: Path) -> list[str]:
@@ -29,7 +34,7 @@ def install_requirements(requirements: Path, staging: Path, arch: str, lock: Pat
     dependencies; ``name==version`` of each distribution added."""
     if not requirements.is_file():
         raise ConfigurationError(f"--requirements {requirements}: no such file")
-    pinned = pins(lock)
+    pinned = {**pins(lock), ENGINE: dynafold.__version__}
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text("".join(f"{name}=={version}\n" for name, version in sorted(pinned.items())))
@@ -41,7 +46,7 @@ def install_requirements(requirements: Path, staging: Path, arch: str, lock: Pat
         added = []
         for found in sorted(distributions(path=[str(target)]), key=lambda d: normalized(d.metadata["Name"])):
             name = normalized(found.metadata["Name"])
-            if name in pinned:  # resolved to the lock's version: the engine's hash-checked copy is already there
+            if name in pinned:  # the lock's version (the engine's hash-checked copy is there) or dynafold itself
                 continue
             for file in found.files or ():
                 if file.parts[0] in ("..", "bin") or "__pycache__" in file.parts:
@@ -61,6 +66,10 @@ def _refusal(result: subprocess.CompletedProcess, requirements: Path, arch: str)
                 break
             caused.append(line.strip().replace("The user requested (constraint) ", "the engine's lock pins ")
                           .replace("The user requested ", "you require "))
+        if any(f"pins {ENGINE}==" in line for line in caused):
+            return (f"{requirements}: {ENGINE} itself is packaged from the installed copy ({ENGINE} "
+                    f"{dynafold.__version__}), so leave it out of {requirements} or accept that version: "
+                    f"{'; '.join(caused)}")
         if any("the engine's lock pins" in line for line in caused):
             return (f"{requirements}: your requirements conflict with the engine's lock, whose versions the Lambda "
                     f"runs and the tests ran: {'; '.join(caused)}. Accept the lock's version, or re-lock "

@@ -152,3 +152,23 @@ def test_the_templates_code_uri_is_where_the_package_was_written(project, capsys
     assert nested["Globals"]["Function"]["CodeUri"] == "../build/views.zip", "SAM reads it from the template's folder"
     assert "DefinitionUri" not in nested["Resources"]["ReplayStateMachine"]["Properties"], \
         "the state machine is inline: no file of dynafold's source tree has to sit beside the template"
+
+
+def test_dynafold_in_the_requirements_is_the_installed_copy_never_a_second_one(project, capsys):
+    import dynafold
+
+    write_wheel(project / "wheels", "dynafold", dynafold.__version__, files={"dynafold/__init__.py": "SECOND = 1\n"})
+    requirements(project, "tinyfmt==1.0", "dynafold")
+    assert package() == 0
+    with zipfile.ZipFile(project / "dist" / "lambda.zip") as archive:
+        assert b"SECOND" not in archive.read("dynafold/__init__.py")
+    assert "requirements tinyfmt==1.0)" in capsys.readouterr().out
+
+
+def test_a_dynafold_pip_cannot_find_is_explained(project, capsys):
+    import dynafold
+
+    requirements(project, "tinyfmt==1.0", "dynafold")
+    assert package() == 2
+    assert f"dynafold itself is packaged from the installed copy (dynafold {dynafold.__version__}), so leave it " \
+           "out of requirements.txt or accept that version" in capsys.readouterr().err
