@@ -1,34 +1,41 @@
-"""Build the Lambda package: ``python -m dynafold.deploy.build [--model myapp.views:MODEL] [--arch arm64|x86_64]``.
+"""``dynafold deploy package``: the Lambda zip, from the installed dynafold and the user's project.
 
-Installs the locked dependencies (``deploy/requirements.lock``, every wheel
-checked against its SHA-256 with ``--require-hashes``) for the Lambda
-runtime and architecture into a staging folder, adds the engine's packages
-(``domain``, ``projector``, ``replay``) and the user's model package, then
-writes a zip whose bytes depend only on the files: entries sorted,
-timestamps fixed at 1980-01-01, permissions normalised, no bytecode, and
-none of the install records pip writes about itself (``RECORD``,
-``INSTALLER``, ``REQUESTED``: another pip version would word them
-differently). Two builds of the same commit, a month apart, give the same
-SHA-256 (printed at the end), so a deployment can be traced to its inputs.
+The zip holds, at its root as Lambda imports them:
+
+- the engine's dependencies pinned in the lock shipped with dynafold
+  (``requirements.lock``, or ``--lock``), every wheel checked against its
+  SHA-256 with ``--require-hashes``, for the Lambda's CPython 3.13 and
+  architecture;
+- the user's own requirements (``--requirements``), resolved for the same
+  interpreter and held to the lock (``dynafold.deploy.user_requirements``);
+- the installed dynafold's runtime packages (``dynafold.deploy.packaging.engine_files``:
+  from a wheel or from a checkout alike) and the model module's package.
+
+Its bytes depend only on the files: entries sorted, timestamps fixed at
+1980-01-01, permissions normalised, no bytecode, and none of the install
+records pip writes about itself (``RECORD``, ``INSTALLER``, ``REQUESTED``:
+another pip version would word them differently). Two builds of the same
+inputs, a month apart, give the same SHA-256, so a deployment can be traced
+to its inputs (pin your own requirements for that to hold for them too).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
-from dynafold.deploy.lock import LOCK, pip_target_options
-from dynafold.deploy.packaging import engine_files, model_files, package_tree
+import attrs
 
-ROOT = Path(__file__).resolve().parents[1]
+from dynafold.deploy.lock import LOCK, pip, pip_errors, pip_target_options
+from dynafold.deploy.packaging import engine_files, model_files, place
+from dynafold.deploy.user_requirements import install_requirements
+from dynafold.projector.errors import ConfigurationError
+
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__"}
 SKIP_SUFFIXES = (".pyc", ".pyo")
@@ -36,36 +43,39 @@ PIP_RECORDS = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
 ARCHES = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 
+@attrs.frozen
+class Package:
+    """What ``build`` wrote: the zip's SHA-256 and size, the model's files and the user's distributions."""
+
+    sha256: str
+    size: int
+    model: tuple[str, ...]
+    requirements: tuple[str, ...]
+
+
 def install(staging: Path, arch: str, lock: Path = LOCK) -> None:
     """The locked dependencies, hash-checked, as wheels for Lambda's CPython on ``arch``."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--no-deps", "--require-hashes",
-         "--target", str(staging), *pip_target_options(ARCHES[arch]), "-r", str(lock)],
-        check=True,
-    )
+    result = pip("install", "--quiet", "--no-compile", "--no-deps", "--require-hashes", "--target", str(staging),
+                 *pip_target_options(ARCHES[arch]), "-r", str(lock))
+    if result.returncode:
+        raise ConfigurationError(f"installing the engine's lock {lock} for {arch} failed: {pip_errors(result)}")
+
+
+def _drop_install_records(staging: Path) -> None:
     shutil.rmtree(staging / "bin", ignore_errors=True)
     for record in staging.glob("*.dist-info/*"):
         if record.name in PIP_RECORDS:
             record.unlink()
 
 
-def add_sources(staging: Path, model: Optional[str], model_package: Optional[str]) -> list[str]:
-    """The engine's packages and the model's files; the package paths added, for the summary line."""
-    files: list[tuple[Path, str]] = list(engine_files())
-    if model_package:
-        directory = Path(model_package).resolve()
-        if not (directory / "__init__.py").exists():
-            raise SystemExit(f"--model-package {model_package}: not a Python package (no __init__.py)")
-        files.extend(package_tree(directory, directory.parent))
-    elif model:
-        files.extend(model_files(model))
-    added = []
-    for source, name in files:
-        target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        added.append(name)
-    return added
+def add_sources(staging: Path, model: Optional[str]) -> tuple[list[str], list[str]]:
+    """The engine's packages and the model's files; the paths of each added."""
+    engine, own = list(engine_files()), list(model_files(model)) if model else []
+    for source, name in engine:
+        place(source, staging, name, "dynafold")
+    for source, name in own:
+        place(source, staging, name, f"the model's file {source}")
+    return [name for _, name in engine], [name for _, name in own]
 
 
 def write_zip(source: Path, output: Path) -> str:
@@ -86,32 +96,17 @@ def write_zip(source: Path, output: Path) -> str:
     return hashlib.sha256(output.read_bytes()).hexdigest()
 
 
-def build(output: Path, arch: str, model: Optional[str] = None, model_package: Optional[str] = None,
-          dependencies: bool = True) -> tuple[str, Iterable[str]]:
+def build(output: Path, arch: str, model: Optional[str] = None, *, requirements: Optional[Path] = None,
+          lock: Path = LOCK) -> Package:
+    """Write the Lambda zip for ``model`` (``module:attribute``, found from the current directory) to ``output``."""
+    if arch not in ARCHES:
+        raise ValueError(f"architecture {arch!r}: one of {sorted(ARCHES)}")
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "package"
         staging.mkdir()
-        if dependencies:
-            install(staging, arch)
-        added = add_sources(staging, model, model_package)
-        return write_zip(staging, output), added
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dynafold.deploy.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default=str(ROOT / "dist" / "dynafold-lambda.zip"),
-                        help="the zip the template's CodeUri names (default: %(default)s)")
-    parser.add_argument("--arch", choices=sorted(ARCHES), default="arm64",
-                        help="Lambda architecture, as the template's Architecture parameter (default: %(default)s)")
-    parser.add_argument("--model", help="module:attribute of the model; its package goes into the zip "
-                                        "(looked up from the current directory)")
-    parser.add_argument("--model-package", help="a package directory to add instead (e.g. src/myapp)")
-    args = parser.parse_args(argv)
-    digest, added = build(Path(args.output), args.arch, args.model, args.model_package)
-    extra = sorted({name.split("/")[0] for name in added} - {"dynafold"})
-    print(f"{args.output}  sha256 {digest}  ({args.arch}{'; model package ' + ', '.join(extra) if extra else ''})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        install(staging, arch, lock)
+        added = install_requirements(requirements, staging, ARCHES[arch], lock) if requirements else []
+        _drop_install_records(staging)
+        _, own = add_sources(staging, model)
+        digest = write_zip(staging, output)
+    return Package(digest, output.stat().st_size, tuple(own), tuple(added))

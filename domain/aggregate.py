@@ -48,9 +48,9 @@ class Aggregate:
     document also shows each child collection as a list of objects (sorted
     by key) and each join as an object (or null). With ``derive``, the
     function receives a typed view (``view.name``, ``view.orders``,
-    ``view.song``: declared attributes only) and returns exactly the
-    ``derived`` fields; it must be pure, since it runs again for every
-    change, in any order. ``version`` names the physical target, so bump it
+    ``view.song``; what it holds: ``dynafold.domain.view``) and returns
+    exactly the ``derived`` fields; it must be pure, since it runs again for
+    every change, in any order. ``version`` names the physical target, so bump it
     when a change needs a rebuild. After construction, ``fields`` holds the
     document's fields as the stores see them.
     """

@@ -67,7 +67,7 @@ def _root_id(aggregate: Any, owner: str) -> tuple[str, ...]:
     missing = [a for a in unpinned if a not in chosen]
     if missing:
         raise ModelError(
-            f"{owner}, id {list(chosen)}: two items of {root.describe()} that differ only in {missing} would "
+            f"{owner}, id {list(chosen)}: two root items ({root.describe()}) that differ only in {missing} would "
             "share one document (a route that sends two roots to one document); include them in the id, or pin "
             "them with an equality condition on the root entity"
         )
@@ -110,7 +110,7 @@ def _joins(aggregate: Any, role: str, prefix: str, pointing: TableOrEntity, join
                 constants.append((key, pins[key]))
                 continue
             raise ModelError(
-                f"{label}: the pointer does not determine {target.describe()}'s key attribute {key!r}; "
+                f"{label}: the pointer does not determine the key attribute {key!r} of {target.describe()}; "
                 "map a pointing attribute to it in 'on', or pin it with an equality condition on the target entity"
             )
         pointing_table = pointing.table
@@ -128,6 +128,7 @@ def _joins(aggregate: Any, role: str, prefix: str, pointing: TableOrEntity, join
                 f"{list(index.key_attributes)}, but the join points through {sorted(pointing_attributes)}; the "
                 "fan-out index must be keyed by exactly the pointing attributes"
             )
+        prefixes = _join_prefixes(label, join, target, {t for t, _ in pointers})
         for target_attribute, pointing_attribute in pointers:
             want, have = target.table.key_type(target_attribute), pointing_table.key_type(pointing_attribute)
             if want != have:
@@ -139,9 +140,23 @@ def _joins(aggregate: Any, role: str, prefix: str, pointing: TableOrEntity, join
                 )
         result.append(
             JoinRole(aggregate.name, prefix + name, role, target, tuple(pointers), tuple(constants), index.name,
-                     pointing_table.name, index.key_attributes, join.fields)
+                     pointing_table.name, index.key_attributes, join.fields, prefixes)
         )
     return tuple(result)
+
+
+def _join_prefixes(label: str, join: Join, target: TableOrEntity, pointed: set[str]) -> tuple[tuple[str, str], ...]:
+    """The join's key prefixes, each on a key attribute a pointer fills, of type S, non-empty."""
+    for attribute, text in join.prefix:
+        if attribute not in pointed:
+            raise ModelError(f"{label}: prefix for {attribute!r}, which no pointing attribute fills "
+                             f"(the pointers fill {sorted(pointed)})")
+        if not isinstance(text, str) or not text:
+            raise ModelError(f"{label}: the prefix of {attribute!r} must be a non-empty string")
+        if target.table.key_type(attribute) != "S":
+            raise ModelError(f"{label}: {target.describe()} keys {attribute!r} as "
+                             f"{target.table.key_type(attribute)}; only an S key can have a prefix")
+    return tuple(sorted(join.prefix))
 
 
 def _check_names(aggregate: Any, owner: str) -> None:

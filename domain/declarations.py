@@ -69,15 +69,24 @@ class Join:
     secondary index of the pointing table keyed by the pointing attribute(s):
     when the joined item changes, the engine queries it to reach every
     document that shows the item.
+
+    ``prefix`` builds the target's key from a pointer that holds only the
+    rest of it, as single-table designs write them: with
+    ``Join(app_products, on="product_id", prefix="PROD#", ...)`` an order's
+    ``product_id = "p1"`` joins the item whose key is ``"PROD#p1"`` (without
+    it, the pointer must hold ``"PROD#p1"`` itself). With several pointing
+    attributes, give ``{target key attribute: prefix}``. Only ``S`` keys take
+    a prefix.
     """
 
     target: TableOrEntity
     on: tuple[tuple[str, str], ...]
     index: str
     fields: Declared
+    prefix: tuple[tuple[str, str], ...]  # (target key attribute, text its value starts with before the pointer's)
 
     def __init__(self, target: TableOrEntity, on: Union[str, Mapping[str, str]], *, index: str,
-                 fields: Mapping[str, KindLike]) -> None:
+                 fields: Mapping[str, KindLike], prefix: Union[str, Mapping[str, str], None] = None) -> None:
         if not isinstance(target, (Table, Entity)):
             raise ModelError(f"a join targets a Table or an Entity, not {type(target).__name__}")
         if isinstance(on, str):
@@ -86,7 +95,22 @@ class Join:
             pairs = tuple(on.items())
         else:
             raise ModelError("join 'on' must be the pointing attribute or a mapping {pointing attribute: target key}")
-        self.__attrs_init__(target, pairs, index, declared_fields("join", fields, checked=False))
+        self.__attrs_init__(target, pairs, index, declared_fields("join", fields, checked=False),
+                            _prefixes(prefix, pairs))
+
+
+def _prefixes(prefix: Union[str, Mapping[str, str], None], pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    if prefix is None:
+        return ()
+    if isinstance(prefix, str):
+        if len(pairs) != 1:
+            raise ModelError("join prefix: the join points through several attributes; give "
+                             "{target key attribute: prefix}")
+        return ((pairs[0][1], prefix),)
+    if isinstance(prefix, Mapping):
+        return tuple(prefix.items())
+    raise ModelError(f"join prefix must be a string or a mapping {{target key attribute: prefix}}, not "
+                     f"{type(prefix).__name__}")
 
 
 @attrs.frozen(init=False)

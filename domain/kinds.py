@@ -218,11 +218,7 @@ def derived_value(kind: Kind, value: Any, path: str) -> Any:
             return [_integer(item, f"{path}[{index}]") for index, item in enumerate(value)]
         return _integer(value, path)
     if k is FieldKind.KEYWORDS:
-        if isinstance(value, (list, tuple, set, frozenset)) and all(
-                type(v) in (str, int, Decimal) for v in value):
-            return sorted(value, key=lambda v: (type(v) is not str, v)) if isinstance(value, (set, frozenset)) \
-                else list(value)
-        raise _wrong(path, "a list of strings or numbers", value)
+        return _keywords(value, path)
     if k is FieldKind.OBJECT:
         if isinstance(value, Mapping):
             return _derived_object(kind, value, path)
@@ -237,6 +233,32 @@ def derived_value(kind: Kind, value: Any, path: str) -> Any:
             result.append(_derived_object(kind, item, f"{path}[{index}]"))
         return result
     raise TypeError(f"unknown kind {k}")  # pragma: no cover - every FieldKind is handled above
+
+
+_EXACT = "a string, an integer or a finite Decimal"
+
+
+def _keywords(value: Any, path: str) -> list:
+    """A list of exact values, each checked where it stands (a set's elements, which have no place,
+    are named by the set): a float is refused, as for ``keyword``, since its text is not exact
+    (``0.1 + 0.2`` would be the keyword ``0.30000000000000004``)."""
+    if isinstance(value, (set, frozenset)):
+        for item in value:
+            if not _exact(item):
+                one = "None" if item is None else f"a {_name(item)}"
+                raise TranslationError(f"derived field {path!r} must hold {_EXACT} only; one element of the set is {one}")
+        return sorted(value, key=lambda v: (type(v) is not str, v))
+    if not isinstance(value, (list, tuple)):
+        raise _wrong(path, f"a list of exact values ({_EXACT})", value)
+    for index, item in enumerate(value):
+        if not _exact(item):
+            raise _wrong(f"{path}[{index}]", _EXACT + (" (a float is not an exact value)" if type(item) is float else ""),
+                         item)
+    return list(value)
+
+
+def _exact(item: Any) -> bool:
+    return type(item) in (str, int) or (type(item) is Decimal and item.is_finite())
 
 
 def _integer(value: Any, path: str) -> int:
@@ -256,7 +278,12 @@ def _plain_value(k: FieldKind, plain: tuple, value: Any, path: str) -> Any:
 
 
 def _wrong(path: str, expected: str, value: Any) -> TranslationError:
-    return TranslationError(f"derived field {path!r} must be {expected}, not {type(value).__name__}")
+    return TranslationError(f"derived field {path!r} must be {expected}, not {_name(value)}")
+
+
+def _name(value: Any) -> str:
+    """What a refused value is, never the value itself: its type's name (``None`` for none)."""
+    return "None" if value is None else type(value).__name__
 
 
 def _derived_object(kind: Kind, value: Mapping[str, Any], path: str) -> dict[str, Any]:

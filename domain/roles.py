@@ -71,6 +71,7 @@ class JoinRole:
     pointing_table: str
     index_keys: tuple[str, ...]
     fields: tuple[tuple[str, Kind], ...]
+    prefixes: tuple[tuple[str, str], ...] = ()  # (target key attribute, text before the pointer's value)
 
     @property
     def target_table(self) -> str:
@@ -93,6 +94,8 @@ class JoinRole:
                     f"attribute {pointing!r} must be {expected}: it points at table {self.target_table!r}"
                 )
             key[target_attribute] = value
+        for target_attribute, text in self.prefixes:
+            key[target_attribute] = text + key[target_attribute]
         return SourceItem.of(self.target_table, key)
 
     def stored_target(self, values: Mapping[str, Any]) -> Optional[SourceItem]:
@@ -113,9 +116,30 @@ class JoinRole:
     def slice(self, image: Mapping[str, Any]) -> dict[str, Any]:
         return {name: accept(kind, image.get(name), f"{self.target_table}.{name}") for name, kind in self.fields}
 
+    def pointer_to(self, key: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+        """The pointing attributes' values that name the item keyed ``key`` (its key without the join's
+        prefixes), or None when no pointer can name it (a key without the prefix, or nothing after it)."""
+        pointer = {}
+        for attribute, pointing in self.pointers:
+            value = key[attribute]
+            text = next((t for a, t in self.prefixes if a == attribute), None)
+            if text is not None:
+                if type(value) is not str or not value.startswith(text) or value == text:
+                    return None
+                value = value[len(text):]
+            pointer[pointing] = value
+        return pointer
+
+    def pointed_at(self, item: SourceItem) -> bool:
+        """Whether a pointer can name ``item`` of the target table (always, without prefixes)."""
+        return not self.prefixes or self.pointer_to(dict(item.key)) is not None
+
     def query(self, target: SourceItem) -> IndexQuery:
-        """The index query that finds every item pointing at ``target``."""
-        by_pointing = {pointing: target[attribute] for attribute, pointing in self.pointers}
+        """The index query that finds every item pointing at ``target``: the index holds the pointers'
+        values, so a prefixed key is looked up without its prefix."""
+        by_pointing = self.pointer_to(dict(target.key))
+        if by_pointing is None:
+            raise ValueError(f"no pointer of join {self.name!r} can name {target.id}")
         return IndexQuery(self.pointing_table, self.index, tuple((name, by_pointing[name]) for name in self.index_keys))
 
 

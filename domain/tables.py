@@ -145,10 +145,15 @@ def prefix(value: str) -> Prefix:
 class Entity:
     """The items of ``table`` for which every condition holds.
 
-    ``Entity(app, SK=prefix("ORDER#"))`` or ``Entity(app, type="order")``.
-    A condition on a non-key attribute can stop holding when a writer changes
-    the attribute: the item then leaves the entity's documents, as an item
-    whose parent attribute changes does.
+    Each keyword is the name of an attribute of the item, and its value the
+    condition on it: a value the attribute must equal, or ``prefix(...)`` a
+    string it must begin with. ``Entity(app, SK=prefix("ORDER#"))`` is the
+    items whose ``SK`` begins with ``ORDER#``; ``Entity(app, kind="note")``
+    the items whose attribute ``kind`` is ``"note"`` (``kind`` is the
+    table's attribute, not a keyword of dynafold's). A condition on a
+    non-key attribute can stop holding when a writer changes the attribute:
+    the item then leaves the entity's documents, as an item whose parent
+    attribute changes does.
     """
 
     table: Table

@@ -198,6 +198,8 @@ def _member(role: MemberRole, record: SourceRecord, olds: list, lookup: Lookup, 
 
 def _fans_out(join: JoinRole, record: SourceRecord, olds: list) -> bool:
     """False when the record cannot change what any pointing document shows of the joined item."""
+    if not join.pointed_at(record.item):  # a key without the join's prefix: no pointer names this item
+        return False
     new_ok = join.accepts(record.image)
     if record.old_image is None:
         return new_ok or record.removed or bool(olds)

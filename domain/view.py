@@ -3,8 +3,13 @@
 ``derive`` hooks see a typed view: ``view.name`` (a root field),
 ``view.orders`` (a child collection: rows sorted by key), ``view.song`` (a
 join: a row or ``None``), and on each child row its own fields and joins.
-Only what the aggregate declares is there; reading anything else raises
-``UndeclaredAttribute`` naming the aggregate and the attribute. A join shows
+A row holds what the declarations make the engine keep of its item: the
+declared fields, the item's key attributes (declared as fields or not),
+the pointing attributes of its joins, and on a joined row the joined
+item's key attributes and the join's fields. Reading anything else
+(another attribute of the item, even one the table has) raises
+``UndeclaredAttribute`` naming the aggregate and the attribute, when the
+model loads if the dry run meets it. A join shows
 the slice read for the pointing item's *current* pointer only: slices left
 from an earlier pointer stay hidden, as a replay of the final tables would
 never show them.

@@ -34,9 +34,14 @@ __all__ = ["ConfigurationError", "Settings", "VARIABLES", "load_model", "setting
 
 @attrs.frozen
 class Variable:
+    """A documented variable; ``number`` (``int`` or ``float``) makes it a finite number above zero,
+    or zero too with ``zero_allowed``, checked by ``number_setting`` wherever it is read."""
+
     name: str
     meaning: str
     default: Optional[str] = None
+    number: Optional[type] = None
+    zero_allowed: bool = False
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -53,14 +58,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("POWERTOOLS_LOG_LEVEL", "log level of the Lambda functions when `DYNAFOLD_LOG_LEVEL` is unset"),
     Variable("AWS_LAMBDA_LOG_LEVEL", "set by Lambda's advanced logging controls; the Lambda functions' log level"),
     Variable("DYNAFOLD_TIME_MARGIN_MS", "a stream or re-drive invocation stops when less time is left",
-             "5000 (stream), 60000 (re-drive)"),
+             "5000 (stream), 60000 (re-drive)", int),
     Variable("DYNAFOLD_DOCUMENT_CACHE", "documents a warm stream container remembers from its own writes "
-                                        "(0 turns the cache off)", str(DOCUMENT_CACHE)),
-    Variable("DYNAFOLD_REPLAY_MARGIN_MS", "a replay step stops when less time is left", "20000"),
-    Variable("DYNAFOLD_REPLAY_PAGE_SIZE", "items per scan page in a replay step", "DynamoDB's 1 MB pages"),
-    Variable("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", "connect timeout of every AWS call", "2"),
-    Variable("DYNAFOLD_AWS_READ_TIMEOUT_S", "read timeout of every AWS call", "5"),
-    Variable("DYNAFOLD_AWS_MAX_ATTEMPTS", "attempts per AWS call, the first included (botocore standard mode)", "3"),
+                                        "(0 turns the cache off)", str(DOCUMENT_CACHE), int, zero_allowed=True),
+    Variable("DYNAFOLD_REPLAY_MARGIN_MS", "a replay step stops when less time is left", "20000", int),
+    Variable("DYNAFOLD_REPLAY_PAGE_SIZE", "items per scan page in a replay step", "DynamoDB's 1 MB pages", int),
+    Variable("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", "connect timeout of every AWS call", "2", float),
+    Variable("DYNAFOLD_AWS_READ_TIMEOUT_S", "read timeout of every AWS call", "5", float),
+    Variable("DYNAFOLD_AWS_MAX_ATTEMPTS", "attempts per AWS call, the first included (botocore standard mode)", "3",
+             int),
     Variable("DYNAFOLD_OPENSEARCH_USERNAME", "basic-auth user for an OpenSearch store URL without user info"),
     Variable("DYNAFOLD_OPENSEARCH_PASSWORD", "basic-auth password, with the user above"),
     Variable("POWERTOOLS_SERVICE_NAME", "the `service` of log lines and metrics", "dynafold"),
@@ -72,7 +78,8 @@ VARIABLES: tuple[Variable, ...] = (
                            "(`AWS_DEFAULT_REGION` outside Lambda)"),
     Variable("AWS_DEFAULT_REGION", "the region outside Lambda, as boto3 reads it"),
 )
-_NAMES = frozenset(v.name for v in VARIABLES)
+_BY_NAME = {v.name: v for v in VARIABLES}
+_NAMES = frozenset(_BY_NAME)
 
 
 def setting(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[str]:
@@ -83,26 +90,26 @@ def setting(name: str, env: Optional[Mapping[str, str]] = None) -> Optional[str]
     return value or None
 
 
-def number_setting(name: str, kind: type, default: Any, env: Optional[Mapping[str, str]] = None, *,
-                   minimum: float = 0, inclusive: bool = False) -> Any:
-    """A documented variable that must be a finite number of ``kind`` (int or float) above ``minimum``
-    (or at it, with ``inclusive``); the error names the variable and the rule it broke."""
+def number_setting(name: str, default: Any, env: Optional[Mapping[str, str]] = None) -> Any:
+    """A numeric variable (its ``Variable`` says int or float, and whether 0 is allowed): its value, or
+    ``default`` when unset; anything else (negative, zero, not a number, infinite) is an error naming
+    the variable and the rule it broke."""
+    spec = _BY_NAME[name]
+    kind = spec.number
+    if kind is None:
+        raise KeyError(f"{name} is not one of dynafold's numeric variables")
     text = setting(name, env)
     if text is None:
         return default
+    whole = "whole " if kind is int else ""
+    rule = f"a {whole}number, 0 or more" if spec.zero_allowed else f"a positive {whole}number"
     try:
         value = kind(text.strip())
     except ValueError:
-        raise ConfigurationError(f"{name}={text!r} is not a {'whole ' if kind is int else ''}number") from None
-    if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
-        bound = f"at least {minimum:g}" if inclusive else ("positive" if minimum == 0 else f"more than {minimum:g}")
-        raise ConfigurationError(f"{name}={text!r} must be {bound}")
+        raise ConfigurationError(f"{name}={text!r} is not a {whole}number (it must be {rule})") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not spec.zero_allowed):
+        raise ConfigurationError(f"{name}={text!r} must be {rule}")
     return value
-
-
-def positive_setting(name: str, kind: type, default: Any, env: Optional[Mapping[str, str]] = None) -> Any:
-    """A documented variable that must be a positive, finite number of ``kind`` (int or float)."""
-    return number_setting(name, kind, default, env)
 
 
 @attrs.frozen
@@ -134,7 +141,7 @@ class Settings:
             return value if value not in (None, "") else (setting(name, env) or default)
 
         explicit = pick("log_level", "DYNAFOLD_LOG_LEVEL")
-        margin = number_setting("DYNAFOLD_TIME_MARGIN_MS", int, None, env)
+        margin = number_setting("DYNAFOLD_TIME_MARGIN_MS", None, env)
         return cls(
             model=pick("model", "DYNAFOLD_MODEL"),
             store=pick("store", "DYNAFOLD_STORE", DEFAULT_STORE),
@@ -144,11 +151,11 @@ class Settings:
             lambda_log_level=_lambda_log_level(explicit, env),
             stream_margin_ms=margin if margin is not None else STREAM_MARGIN_MS,
             failure_queue_margin_ms=margin if margin is not None else FAILURE_QUEUE_MARGIN_MS,
-            replay_margin_ms=number_setting("DYNAFOLD_REPLAY_MARGIN_MS", int, REPLAY_MARGIN_MS, env),
-            replay_page_size=number_setting("DYNAFOLD_REPLAY_PAGE_SIZE", int, None, env),
-            document_cache=number_setting("DYNAFOLD_DOCUMENT_CACHE", int, DOCUMENT_CACHE, env, inclusive=True),
+            replay_margin_ms=number_setting("DYNAFOLD_REPLAY_MARGIN_MS", REPLAY_MARGIN_MS, env),
+            replay_page_size=number_setting("DYNAFOLD_REPLAY_PAGE_SIZE", None, env),
+            document_cache=number_setting("DYNAFOLD_DOCUMENT_CACHE", DOCUMENT_CACHE, env),
             scratch_dir=setting("TMPDIR", env) or "/tmp",
-            aws_region=setting("AWS_REGION", env) or setting("AWS_DEFAULT_REGION", env),
+            aws_region=aws_region(env),
         )
 
     def load_model(self) -> Model:
@@ -159,6 +166,11 @@ class Settings:
 
     def quarantine_url(self, store_url: str) -> str:
         return quarantine_url(store_url, self.quarantine)
+
+
+def aws_region(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The region AWS says this code runs in: ``AWS_REGION`` (set by Lambda), else ``AWS_DEFAULT_REGION``."""
+    return setting("AWS_REGION", env) or setting("AWS_DEFAULT_REGION", env)
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

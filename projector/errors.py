@@ -19,7 +19,7 @@ same way, so an operator can script on the code:
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterable, Optional
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -46,6 +46,24 @@ class ConfigurationError(DynafoldError, ValueError):
     too: a bad URL or setting is a bad value)."""
 
     exit_code = EXIT_USAGE
+
+
+class MissingExtra(ConfigurationError, ImportError):
+    """A part of dynafold whose packages come with an extra the environment lacks (``pip install
+    'dynafold[testing]'``): an ``ImportError`` for ``import``, exit 2 for a command."""
+
+
+def require_extra(part: str, extra: str, modules: Iterable[str]) -> None:
+    """Raise ``MissingExtra`` naming ``extra`` when a module it brings cannot be found (found, not
+    imported: moto takes a second to import)."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        error = MissingExtra(f"{part} needs the {extra} extra ({', '.join(missing)} not installed): "
+                             f"pip install 'dynafold[{extra}]'")
+        error.name = missing[0]
+        raise error
 
 
 class Unavailable(DynafoldError):

@@ -305,6 +305,31 @@ def test_a_derived_list_of_values_of_the_fields_kind_is_welcome_as_opensearch_al
         derived_value(text, ["Ada", 7], "names")
 
 
+@pytest.mark.parametrize("value, message", [
+    ([None], r"derived field 'tags\[0\]' must be a string, an integer or a finite Decimal, not None$"),
+    (["a", "b", 7, None], r"derived field 'tags\[3\]' must be .*, not None$"),
+    (["a", 1.5], r"derived field 'tags\[1\]' must be .* \(a float is not an exact value\), not float$"),
+    ([True], r"derived field 'tags\[0\]' must be .*, not bool$"),
+    ([Decimal("NaN")], r"derived field 'tags\[0\]' must be a string, an integer or a finite Decimal, not Decimal$"),
+    ({"a", None}, r"derived field 'tags' must hold .* only; one element of the set is None$"),
+    ("abc", r"derived field 'tags' must be a list of exact values .*, not str$"),
+])
+def test_a_derived_keywords_value_names_the_refused_element_its_index_and_its_type(value, message):
+    """Model authors met ``must be a list of strings or numbers, not list`` for ``[None]`` (it is a list) and
+    for ``[1.5]`` (a number): the message now names the element that is refused, where it stands and why."""
+    from dynafold.domain.kinds import TranslationError, derived_value, keywords
+
+    with pytest.raises(TranslationError, match=message):
+        derived_value(keywords, value, "tags")
+
+
+def test_derived_keywords_are_exact_values_strings_integers_and_decimals():
+    from dynafold.domain.kinds import derived_value, keywords
+
+    assert derived_value(keywords, ("a", 2, Decimal("1.5")), "tags") == ["a", 2, Decimal("1.5")]
+    assert derived_value(keywords, {"b", "a", 1}, "tags") == ["a", "b", 1]
+
+
 def test_numeric_and_binary_join_pointers_survive_the_stores_json(aws, tmp_path):
     """Found by the harness on a model keyed by numbers and binaries: a store's JSON gives an integral
     pointer back as ``int`` and a binary one as base64 text, so the next fold of the document could not

@@ -59,6 +59,7 @@ def test_project_until_idle_then_dump_and_search(dynamodb, streams, tmp_path, ca
     assert main(["dump", "--store", url, "--aggregate", "customer"]) == 0
     lines = capsys.readouterr().out.splitlines()
     docs = [json.loads(line, parse_float=Decimal) for line in lines]
+    assert all(list(d)[0] == "_id" and d.pop("_id") == d["customer_id"] for d in docs), "the id first"
     assert [d["customer_id"] for d in docs] == sorted(d["customer_id"] for d in docs)
     expected = oracle.expected({t: writer.scan(t) for t in ("customers", "orders", "subscriptions", "songs", "lessons")})
     assert oracle.normalized({d["customer_id"]: d for d in docs}) == oracle.normalized(expected["customer"])

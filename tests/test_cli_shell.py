@@ -27,7 +27,7 @@ from tests.support.records import customer, order
 
 ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
               ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "drop"],
-              ["deploy", "template"], ["deploy", "parameters"]]
+              ["deploy", "template"], ["deploy", "parameters"], ["deploy", "package"], ["deploy", "lock"]]
 
 
 # exit codes: the same condition, the same code, whatever the command
@@ -444,7 +444,7 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys):
     (["deploy", "template", "--model", "dynafold.sample:MODEL", "--out", "/nonexistent/dir/t.yaml"], None, "cannot use"),
     (["dump", "--store", "memory://", "--aggregate", "customer"], ("DYNAFOLD_LOG_LEVEL", "bogus"), "log level"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_MAX_ATTEMPTS", "abc"), "DYNAFOLD_AWS_MAX_ATTEMPTS"),
-    (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_READ_TIMEOUT_S", "-1"), "must be positive"),
+    (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_READ_TIMEOUT_S", "-1"), "must be a positive number"),
     (["sweep", "--store", "memory://", "--older-than", "nan"], None, "finite"),
     (["sweep", "--store", "memory://", "--older-than", "1e400h"], None, "finite"),
     (["dump", "--store", "memory://", "--aggregate", "customer", "--model", ":MODEL"], None, "cannot load model"),

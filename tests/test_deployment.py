@@ -244,23 +244,24 @@ def test_the_package_carries_the_engine_and_the_models_own_package_only(tmp_path
     from dynafold.deploy.build import add_sources
 
     monkeypatch.chdir(ROOT)
-    added = set(add_sources(tmp_path, "tests.models.crm:MODEL", None))
-    assert {"tests/__init__.py", "tests/models/__init__.py", "tests/models/crm.py"} <= added
+    engine, own = add_sources(tmp_path, "tests.models.crm:MODEL")
+    added = set(engine) | set(own)
+    assert {"tests/__init__.py", "tests/models/__init__.py", "tests/models/crm.py"} <= set(own)
     assert not {name for name in added if name.startswith(("tests/servers", "tests/support", "dynafold/testing/",
                                                             "dynafold/deploy/", "dynafold/cli/"))}
     assert {"dynafold/handlers/stream.py", "dynafold/handlers/replay.py", "dynafold/handlers/failure_queue.py",
             "dynafold/replay/state_machine.json", "dynafold/sample.py", "dynafold/py.typed"} <= added
     assert not [name for name in added if not name.startswith(("dynafold/", "tests/"))]
     assert not [name for name in added if "__pycache__" in name or name.endswith(".pyc")]
-    sample = set(add_sources(tmp_path / "sample", "dynafold.sample:MODEL", None))
-    assert not [name for name in sample if name.startswith("tests/")], "the sample ships with the engine"
+    _, sample = add_sources(tmp_path / "sample", "dynafold.sample:MODEL")
+    assert sample == [], "the sample ships with the engine"
 
 
 def test_dependencies_are_installed_from_the_lock_with_hashes_for_the_chosen_architecture(tmp_path, monkeypatch):
     import dynafold.deploy.build as build
 
     calls = []
-    monkeypatch.setattr(build.subprocess, "run", lambda command, check: calls.append(command))
+    monkeypatch.setattr(build, "pip", lambda *command: calls.append(list(command)) or subprocess.CompletedProcess(command, 0))
     build.install(tmp_path, "arm64")
     (command,) = calls
     assert "--require-hashes" in command and "--no-deps" in command and command[-2:] == ["-r", str(build.LOCK)]
@@ -297,3 +298,35 @@ def test_a_hand_translated_table_may_read_every_table_since_its_needs_are_code()
     reads = {t for action, t, _ in dynamodb_grants(template, functions["flags"]) if action == "dynamodb:BatchGetItem"}
     assert reads == {"groups", "people", "flags"}
     assert dynamodb_grants(template, functions["people"]) == set(), "declared tables read nothing they do not join"
+
+
+def test_deploy_lock_resolves_the_installed_dynafolds_runtime_requirements_not_a_pyproject(tmp_path, monkeypatch, capsys):
+    """From a wheel there is no pyproject.toml: the requirements come from the installed metadata, extras left out."""
+    import dynafold.deploy.lock as lock
+
+    metadata = ["attrs>=23.1", "boto3>=1.34", 'hypothesis>=6.100; extra == "testing"',
+                'tomli>=2; python_version < "3.11"', 'pytest>=8 ; extra=="testing"']
+    monkeypatch.setattr(lock, "requires", lambda name: metadata if name == "dynafold" else None)
+    assert lock.requirements() == ["attrs>=23.1", "boto3>=1.34", 'tomli>=2; python_version < "3.11"']
+    resolved = []
+
+    def resolve(arch):
+        resolved.append((arch, lock.requirements()))
+        return {"attrs": ("26.1.0", "a" * 64), "grpcio": ("1.85.1", ("b" if arch == "x86_64" else "c") * 64)}
+
+    monkeypatch.setattr(lock, "resolve", resolve)
+    out = tmp_path / "requirements.lock"
+    assert main(["deploy", "lock", "--out", str(out)]) == 0
+    assert [arch for arch, _ in resolved] == ["x86_64", "aarch64"]
+    assert lock.pins(out) == {"attrs": "26.1.0", "grpcio": "1.85.1"}
+    assert out.read_text().count("--hash=sha256:") == 3, "one hash for the pure wheel, one per architecture for grpcio"
+    assert f"wrote {out}: 2 pinned distributions" in capsys.readouterr().err
+
+
+def test_the_installed_metadata_declares_what_pyproject_declares():
+    import tomllib
+
+    from dynafold.deploy.lock import requirements
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert sorted(requirements()) == sorted(declared), "reinstall: the installed metadata is stale"

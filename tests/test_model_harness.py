@@ -67,3 +67,30 @@ def test_a_hand_written_translator_that_breaks_its_contract_is_caught():
         check_model(broken, items=groups.ITEMS, settings=settings(
             max_examples=300, stateful_step_count=30, deadline=None, database=None, phases=[Phase.generate],
             suppress_health_check=list(HealthCheck)))
+
+
+def test_a_derive_value_its_kind_refuses_fails_the_check_at_once_with_the_shrunk_steps(caplog):
+    """A model author's ``derive`` returned ``[None]`` for a ``keywords`` field: the harness spent minutes
+    shrinking and printed hundreds of "record quarantined" lines, then raised ``ProjectionError``. A model
+    bug the harness finds now fails the check at the first record it quarantines, as an ``AssertionError``
+    that names the element, with hypothesis's shrunk steps attached."""
+    import time
+
+    from hypothesis import HealthCheck, settings
+
+    from dynafold import Aggregate, Model, Table
+    from dynafold.kinds import keyword, keywords
+
+    people = Table("people", "person_id")
+    broken = Model([Aggregate("person", people, fields=dict(name=keyword),
+                              derive=lambda p: {"tags": [None] if p.name else []}, derived=dict(tags=keywords))])
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as failed:
+        check_model(broken, settings=settings(max_examples=50, stateful_step_count=30, deadline=None, database=None,
+                                              suppress_health_check=list(HealthCheck)))
+    elapsed = time.monotonic() - started
+    message = str(failed.value)
+    assert "the aggregate cannot derive the document" in message and "'tags[0]'" in message and "None" in message
+    assert any("state.put(" in note for note in getattr(failed.value, "__notes__", [])), "the shrunk steps"
+    assert elapsed < 60, f"{elapsed:.0f} s"
+    assert not [r for r in caplog.records if r.getMessage() == "record quarantined"], "the failure says it once"

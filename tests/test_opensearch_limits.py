@@ -175,6 +175,33 @@ def test_a_413_halves_the_refused_request_and_later_requests_are_packed_smaller(
     assert all(status == 200 and size <= bulks[0][0] // 2 for size, _, status in recorded.of("/_bulk"))
 
 
+def test_the_413_warning_reaches_the_json_log_path_with_its_fields(limited):
+    """The warning's logger is a module logger under ``dynafold.`` (it once was outside it and came out as a
+    plain root-handler line) and its fields are on the allowlist, so a Lambda's JSON line carries them."""
+    import io
+    import json
+    import logging
+
+    from dynafold.projector.observability import logs
+
+    logger = logging.getLogger("dynafold")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    out = io.StringIO()
+    try:
+        logs.configure("INFO", stream=out)
+        open_limited, recorded = limited
+        store = open_limited(max_request_bytes=1_000_000)
+        store.write(big_writes(8, 10_000))
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved
+    (refused_bytes, _, status), *_ = recorded.of("/_bulk")
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines() if "HTTP 413" in text]
+    assert status == 413 and line["level"] == "WARNING" and line["service"] == "dynafold"
+    assert (line["request_bytes"], line["pack_bytes"]) == (refused_bytes, refused_bytes // 2)
+    assert line["store"].startswith("opensearch+http://")
+    assert "?" not in line["store"], "the store is named without its query (no credentials, no options)"
+
+
 def test_a_413_on_a_large_mget_splits_it_too(limited):
     open_limited, recorded = limited
     store = open_limited(max_request_bytes=1_000_000, max_batch_docs=10_000)

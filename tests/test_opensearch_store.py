@@ -287,7 +287,6 @@ def test_url_options_and_defaults(osmem_url):
         "opensearch+http://localhost?prefix=Upper",
         "opensearch+http://localhost?timeout=soon",
         "opensearch+http://localhost?verify_certs=maybe",
-        "opensearch+http://localhost?aws_service=es",
         "opensearch+http://localhost?aws_region=eu-west-1&aws_service=s3",
         "opensearch+http://localhost:port",
         "opensearch+http://localhost?max_request_bytes=0",

@@ -43,7 +43,7 @@ def machine(dynamodb, store, s3=None, fail_once: frozenset = frozenset(), waits=
         return step(payload, FakeContext(budget_ms=3_000, per_call_ms=1_000))
 
     def read_items(reader):
-        assert reader["Resource"] == "arn:aws:states:::s3:getObject" and reader["ReaderConfig"]["InputType"] == "JSONL"
+        assert reader["Resource"] == "arn:${Partition}:states:::s3:getObject" and reader["ReaderConfig"]["InputType"] == "JSONL"
         body = s3.get_object(Bucket=reader["Parameters"]["Bucket"], Key=reader["Parameters"]["Key"])["Body"].read()
         return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
 
@@ -87,7 +87,8 @@ def test_the_definition_passes_cfn_lints_states_language_checks(tmp_path):
             "Code": {"ZipFile": "def handler(event, context): return event"}}},
         "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
             "RoleArn": "arn:aws:iam::123456789012:role/machine", "Definition": DEFINITION,
-            "DefinitionSubstitutions": {"ReplayStepFunctionArn": {"Fn::GetAtt": ["Step", "Arn"]}}}}}}
+            "DefinitionSubstitutions": {"ReplayStepFunctionArn": {"Fn::GetAtt": ["Step", "Arn"]},
+                                        "Partition": {"Ref": "AWS::Partition"}}}}}}
     path = tmp_path / "machine.json"
     path.write_text(json.dumps(template))
     result = subprocess.run(["cfn-lint", str(path)], capture_output=True, text=True)

@@ -131,8 +131,8 @@ def test_a_fault_hook_without_a_switch_skips_the_case_that_needs_it():
         Contract().faults(MemoryStore(), "storm")
 
 
-def test_importing_testkit_does_not_need_pytest():
-    code = ("import sys; sys.modules['pytest'] = None; import testkit\n"
+def test_importing_the_test_kit_does_not_need_pytest():
+    code = ("import sys; sys.modules['pytest'] = None; import dynafold.testing\n"
             "try:\n    import dynafold.testing.store_contract\nexcept ImportError:\n    print('contract needs pytest')")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                          capture_output=True, text=True, timeout=120)

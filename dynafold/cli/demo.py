@@ -140,6 +140,9 @@ def _mark_as_demo(db: str) -> None:
 
 
 def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, out=None) -> int:
+    from dynafold.projector.errors import require_extra
+
+    require_extra("dynafold demo", "testing", ("moto", "hypothesis"))  # exit 2 naming the extra, before any change
     out = out or sys.stdout
     for name, value in (("AWS_ACCESS_KEY_ID", "demo"), ("AWS_SECRET_ACCESS_KEY", "demo"), ("AWS_DEFAULT_REGION", "us-east-1")):
         os.environ[name] = value

@@ -233,8 +233,10 @@ def _quarantine_parser(commands) -> None:
 
 
 def _deploy_parser(commands) -> None:
+    from dynafold.deploy.template import DEFAULT_ARCH, DEFAULT_PACKAGE
+
     deploy = commands.add_parser("deploy", help="deployment files generated from a model",
-                                 description="A SAM template and its parameter values, from the model.", epilog=EXIT_CODES)
+                                 description="A SAM template, its parameter values and the Lambda package, from the model.", epilog=EXIT_CODES)
     actions = deploy.add_subparsers(dest="action", metavar="ACTION", required=True)
     template = actions.add_parser("template", help="a SAM template for the model", epilog=EXIT_CODES,
                                   description="One stream function per source table, least-privilege IAM, replay "
@@ -244,6 +246,29 @@ def _deploy_parser(commands) -> None:
     template.add_argument("--out", metavar="FILE", required=True, help="file to write, e.g. template.yaml")
     template.add_argument("--store-service", choices=["es", "aoss"], default="es",
                           help="OpenSearch Service domain (es) or Serverless (aoss) (default: %(default)s)")
+    template.add_argument("--code-uri", metavar="ZIP", default=DEFAULT_PACKAGE,
+                          help="the zip `deploy package --out` wrote, from the current directory (the template names "
+                          "it from its own directory), or an s3:// URI (default: %(default)s)")
+    package = actions.add_parser("package", help="the Lambda zip: the installed dynafold, its locked dependencies, "
+                                 "your model's package and your requirements", epilog=EXIT_CODES,
+                                 description="Installs the engine's hash-pinned lock and your requirements (resolved by "
+                                 "pip for Lambda's CPython 3.13 and architecture, constrained by the lock) and adds "
+                                 "dynafold and the model's package; the zip's bytes depend on its files only.")
+    _common(package)
+    package.add_argument("--model", metavar="MODULE:ATTR", required=True,
+                         help="the model, e.g. myapp.views:MODEL; its package goes into the zip")
+    package.add_argument("--requirements", metavar="FILE", help="your model's own requirements (pip's format)")
+    package.add_argument("--out", metavar="ZIP", default=DEFAULT_PACKAGE,
+                         help="the zip to write; the template's --code-uri (default: %(default)s)")
+    package.add_argument("--arch", choices=["arm64", "x86_64"], default=DEFAULT_ARCH,
+                         help="Lambda architecture, as the template's Architecture parameter (default: %(default)s)")
+    package.add_argument("--lock", metavar="FILE", help="the engine's lock (default: the one shipped with dynafold, "
+                         "which its tests ran)")
+    lock = actions.add_parser("lock", help="re-resolve the engine's lock from the installed dynafold's requirements",
+                              epilog=EXIT_CODES, description="pip resolves dynafold's runtime requirements for "
+                              "CPython 3.13 on both Lambda architectures and writes every wheel's SHA-256.")
+    _common(lock)
+    lock.add_argument("--out", metavar="FILE", required=True, help="the lock to write (for deploy package --lock)")
     values = actions.add_parser("parameters", help="a stack's parameter values, read from this region's tables",
                                 description="Stream ARNs of the deployed tables (NEW_AND_OLD_IMAGES checked) as "
                                 "Key=Value lines for sam deploy --parameter-overrides.", epilog=EXIT_CODES)

@@ -1,4 +1,5 @@
-"""The checks dynafold ships for its users' own models and stores (needs the ``testing`` extra).
+"""The checks dynafold ships for its users' own models and stores (needs the ``testing`` extra:
+``pip install 'dynafold[testing]'``; without it, importing this package says so).
 
 - ``check_model(model)``: the promise, as a hypothesis state machine over the
   model's own tables in moto: generated writes, Lambda-like delivery,
@@ -11,7 +12,11 @@
   for authors of another ``DocumentStore``.
 """
 
-from dynafold.domain.fold_law import FoldLawViolation, assert_fold_converges
+from dynafold.projector.errors import require_extra
+
+require_extra("dynafold.testing", "testing", ("hypothesis", "moto"))
+
+from dynafold.domain.fold_law import FoldLawViolation, assert_fold_converges  # noqa: E402
 from dynafold.testing.harness import check_model
 from dynafold.testing.threads import check_threads
 

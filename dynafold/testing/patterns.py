@@ -45,15 +45,18 @@ def _pointing(machine: Any, data: Any):
         return None
     role, join = data.draw(st.sampled_from(joins), label="join")
     workload = machine.workload
-    target_key = {**data.draw(workload.key(join.target_table), label="joined key"), **dict(join.constants)}
-    pointing_key = data.draw(workload.key(role.table), label="pointing key")
-    pointer = {pointing: target_key[attribute] for attribute, pointing in join.pointers}
+    target_key = {**data.draw(workload.key(join.target_table, join.target), label="joined key"), **dict(join.constants)}
+    pointer = join.pointer_to(target_key)
+    if pointer is None:  # a key without the join's prefix: no pointer names it
+        return None
+    pointing_key = data.draw(workload.key(role.table, role.source), label="pointing key")
     pointing_item = {**data.draw(workload.item(role.table, pointing_key), label="pointing item"), **pointer}
     return role, join, target_key, pointing_key, pointer, pointing_item
 
 
 def join_churn(machine: Any, data: Any) -> None:
-    """Point at an item, leave it, let it change, come back: each step maybe delivered at once."""
+    """Point at an item, leave it, let it change, come back, let it change again: each step maybe delivered
+    at once."""
     drawn = _pointing(machine, data)
     if drawn is None:
         return
@@ -83,6 +86,8 @@ def join_churn(machine: Any, data: Any) -> None:
     else:
         change_target()
     point()
+    if data.draw(st.booleans(), label="joined item changes after the pointer is back"):
+        change_target()  # only the fan-out through the index can bring this change to the document
     event("a pointer left its joined item and came back while the item changed")
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from dynafold.domain.kinds import FieldKind, Kind
 from dynafold.domain.model import Model
-from dynafold.domain.tables import Prefix
+from dynafold.domain.tables import Prefix, TableOrEntity
 
 SECRET = "secret_note"
 _WORDS = ["alpha", "beta", "gamma", "Ünïcode", "o'brien", "x.org"]
@@ -81,6 +81,7 @@ class Workload:
         references: dict[tuple[str, str], tuple[str, str]] = {}
         conditions: dict[tuple[str, str], list] = {}
         kinds: dict[tuple[str, str], Kind] = {}
+        prefixed: dict[tuple[str, str], str] = {}
         for aggregate in model.aggregates.values():
             root = aggregate.roles[0]
             root_id = root.parent
@@ -94,18 +95,24 @@ class Workload:
                     for child_attribute, root_attribute in zip(role.parent, root_id):
                         references[(table, child_attribute)] = (root.table, root_attribute)
                 for join in role.joins:
+                    texts = dict(join.prefixes)
                     for target_attribute, pointing in join.pointers:
                         references[(table, pointing)] = (join.target_table, target_attribute)
+                        if target_attribute in texts:  # the target's keys carry the prefix, the pointer the rest
+                            prefixed[(table, pointing)] = texts[target_attribute]
+                            conditions.setdefault((join.target_table, target_attribute), []).append(
+                                Prefix(texts[target_attribute]))
                     for condition in join.target.conditions:
                         conditions.setdefault((join.target_table, condition.attribute), []).append(condition.expected)
                     for name, kind in join.fields:
                         kinds.setdefault((join.target_table, name), kind)
         for node, target in references.items():
             table = model.tables[node[0]]
-            if node[1] in table.key_attributes:
+            if node[1] in table.key_attributes and node not in prefixed:
                 domains.union(node, target)
         self._domains = domains
         self._references = references
+        self._prefixed = prefixed
         self._conditions = conditions
         self._kinds = kinds
 
@@ -133,10 +140,27 @@ class Workload:
         values += [f"{attribute[:3]}{n}" for n in range(1, self.pool_size + 1)]
         return list(dict.fromkeys(values))
 
-    def key(self, table: str) -> st.SearchStrategy:
+    def values(self, table: str, attribute: str) -> list[Any]:
+        """The values ``attribute`` of ``table`` takes: its domain's pool, and for a pointer whose join has a
+        prefix, the pool of the target's keys without it (a key without the prefix stays, a pointer that misses)."""
+        text = self._prefixed.get((table, attribute))
+        if text is None:
+            return self._pool(self.domain(table, attribute))
+        pool = self._pool(self._domains.find(self._references[(table, attribute)]))
+        return list(dict.fromkeys(v[len(text):] if isinstance(v, str) and v.startswith(text) and v != text else v
+                                  for v in pool))
+
+    def key(self, table: str, source: Optional[TableOrEntity] = None) -> st.SearchStrategy:
+        """Keys of ``table``; with ``source`` (an entity of it), keys whose key conditions hold, so the item
+        can be of that entity (its other conditions are the item's)."""
         spec = self.model.tables[table]
-        return st.fixed_dictionaries({name: st.sampled_from(self._pool(self.domain(table, name)))
-                                      for name in spec.key_attributes})
+        conditions = [] if source is None else source.conditions
+        strategies = {}
+        for name in spec.key_attributes:
+            values = self.values(table, name)
+            fitting = [v for v in values if all(c.holds({name: v}) for c in conditions if c.attribute == name)]
+            strategies[name] = st.sampled_from(fitting or values)
+        return st.fixed_dictionaries(strategies)
 
     def attributes(self, table: str) -> dict[str, st.SearchStrategy]:
         """A strategy per non-key attribute the model reads from ``table`` (values of None mean absent)."""
@@ -147,7 +171,7 @@ class Workload:
                 found[name] = kind_values(kind)
         for (name_table, name), target in self._references.items():
             if name_table == table and name not in spec.key_attributes:
-                found[name] = st.sampled_from(self._pool(self._domains.find(target)))
+                found[name] = st.sampled_from(self.values(table, name))
         for (name_table, name), expected in self._conditions.items():
             if name_table == table and name not in spec.key_attributes:
                 choices = [c.value + "1" if isinstance(c, Prefix) else c for c in expected] + ["other"]

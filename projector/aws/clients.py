@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from dynafold.projector.config import positive_setting
+from dynafold.projector.config import number_setting
 
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
@@ -28,10 +28,10 @@ def client_config(env: Optional[Mapping[str, str]] = None) -> Any:
     from botocore.config import Config
 
     return Config(
-        connect_timeout=positive_setting("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", float, CONNECT_TIMEOUT_S, env),
-        read_timeout=positive_setting("DYNAFOLD_AWS_READ_TIMEOUT_S", float, READ_TIMEOUT_S, env),
+        connect_timeout=number_setting("DYNAFOLD_AWS_CONNECT_TIMEOUT_S", CONNECT_TIMEOUT_S, env),
+        read_timeout=number_setting("DYNAFOLD_AWS_READ_TIMEOUT_S", READ_TIMEOUT_S, env),
         retries={"mode": "standard",
-                 "total_max_attempts": positive_setting("DYNAFOLD_AWS_MAX_ATTEMPTS", int, MAX_ATTEMPTS, env)},
+                 "total_max_attempts": number_setting("DYNAFOLD_AWS_MAX_ATTEMPTS", MAX_ATTEMPTS, env)},
     )
 
 

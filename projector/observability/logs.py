@@ -42,6 +42,9 @@ SAFE_FIELDS = (
     "shard",
     "segment",
     "items",
+    "store",  # a store URL without user info or query (``redacted``)
+    "request_bytes",
+    "pack_bytes",
 )
 DEFAULT_SERVICE = "dynafold"
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

@@ -8,14 +8,21 @@ import sys
 from dynafold.cli import flags
 from dynafold.projector.errors import EXIT_OK, EXIT_PROBLEM
 
+ID = "_id"
+"""The key ``dump`` shows each document's id under, first: the id is what a reader needs first, and it is
+not always a field (a root keyed by ``PK``, or an id of several attributes); no field can be named ``_id``
+(OpenSearch's metadata name, refused when a model loads), so it never hides one."""
+
 
 def dump(args) -> int:
     from dynafold.projector.stores.codec import dumps
 
     runtime = flags.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
-    for document in runtime.store.documents(args.aggregate):
-        sys.stdout.write(dumps(document) + "\n")
+    store = runtime.store
+    for document in store.stored(store.targets(args.aggregate).read):
+        if document.body is not None:  # a tombstone: no root item, nothing visible
+            sys.stdout.write(dumps({ID: document.key.id, **document.body}) + "\n")
     return EXIT_OK
 
 

@@ -25,7 +25,11 @@ store, seeded.
 
 from __future__ import annotations
 
-import pytest
+from dynafold.projector.errors import require_extra
+
+require_extra("dynafold.testing.store_contract", "testing", ("pytest",))
+
+import pytest  # noqa: E402
 
 # the plain asserts of the cases explain their failures, as in the store author's own test modules;
 # so the modules with asserts are imported only after this

@@ -7,7 +7,8 @@ parameters:
 - ``prefix=``: put in front of every index and alias name, so several
   deployments can share a cluster (default empty);
 - ``aws_region=…&aws_service=es|aoss``: SigV4 signing with the default boto3
-  credentials;
+  credentials; without ``aws_region``, ``aws_service`` signs for the region
+  ``AWS_REGION`` names (set in every Lambda; ``AWS_DEFAULT_REGION`` outside);
 - ``verify_certs=false``: TLS verification is on unless turned off;
 - ``timeout=``: seconds per request (default 10);
 - ``max_request_bytes=`` and ``max_batch_docs=``: the bounds of one ``_mget``
@@ -32,7 +33,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import SerializationError
 from opensearchpy.serializer import JSONSerializer
 
-from dynafold.projector.config import setting
+from dynafold.projector.config import aws_region, setting
 from dynafold.projector.errors import ConfigurationError
 from dynafold.projector.stores import codec
 from dynafold.projector.stores.opensearch.layout import check_prefix
@@ -106,7 +107,10 @@ def connect(url: str, **client_options: Any) -> Connection:
     if service is not None and service not in ("es", "aoss"):
         raise ConfigurationError("OpenSearch store URL parameter aws_service must be es or aoss")
     if service is not None and not region:
-        raise ConfigurationError("OpenSearch store URL parameter aws_service needs aws_region")
+        region = aws_region()  # in Lambda, the function's own region
+        if not region:
+            raise ConfigurationError("OpenSearch store URL parameter aws_service needs aws_region, or AWS_REGION "
+                                     "(AWS_DEFAULT_REGION) set to the domain's region")
     username = unquote(parts.username) if parts.username else setting(USERNAME_ENV)
     password = unquote(parts.password or "") if parts.username else setting(PASSWORD_ENV)
     if bool(username) != bool(password):
