@@ -118,6 +118,13 @@ def transient(error: BaseException) -> bool:
     return classify(error)[0] == EXIT_UNAVAILABLE
 
 
+def environmental(error: BaseException) -> bool:
+    """Whether the environment refused or failed (access denied, a missing table, no credentials, a
+    timeout): the fault of neither the record nor dynafold, so a record that met it waits for
+    redelivery (or the failure queue) instead of being quarantined as poison."""
+    return classify(error)[0] in (EXIT_USAGE, EXIT_UNAVAILABLE)
+
+
 def aws_code(error: BaseException) -> Optional[str]:
     """The AWS error code of a botocore ``ClientError`` (``ThrottlingException``), else None."""
     response = getattr(error, "response", None)

@@ -88,3 +88,18 @@ def test_a_settling_read_the_policy_refuses_fails_only_its_documents_records():
         report = _songs_function(s, client).project(pending)
         assert report.failed_from == 0 and "AccessDeniedException" in report.failure_reason
         assert "not authorized" not in report.failure_reason, "the code, never the message"
+
+
+def test_a_join_read_the_policy_refuses_fails_the_records_and_quarantines_none():
+    """Access denied on the joined table is the environment's doing, not the record's: the lessons wait
+    for redelivery (and the failure queue), named by the error code; none is kept as a poison record."""
+    with Scenario(MODEL) as s:
+        s.put("songs", {"song_id": "s1", "title": "Wonderwall"})
+        s.put("lessons", {"lesson_id": "l1", "song_id": "s1"})
+        client = _LeastPrivilegeClient(s.tables.client, MODEL, "lessons")
+        client.tables.discard("songs")
+        lessons_function = Projector(MODEL, s.store, s.quarantine, lookup_factory=lambda: DynamoLookup(client, MODEL),
+                                     backoff=Backoff(base=0, cap=0, attempts=3), sleep=lambda _: None)
+        report = lessons_function.project(s.records("lessons"))
+        assert report.failed_from == 0 and "AccessDeniedException" in report.failure_reason
+        assert not report.quarantined and not s.quarantine.list()

@@ -2,8 +2,11 @@
 
 ``prefetch`` answers every need of a batch up front (one ``BatchGetItem``
 per 100 keys, one paginated ``Query`` per distinct index value) so
-translators then read from memory. Throttling and network errors become
-``LookupUnavailable``: the record is retried later, never quarantined.
+translators then read from memory. Every error of DynamoDB or of the way to
+it (throttling, network, access denied, a missing table) becomes
+``LookupUnavailable`` naming its error code: the record is retried later
+(and reaches the failure queue if it keeps failing), never quarantined as
+poison for what its environment refused.
 Reads ask for the attributes the model declares on the table only: nothing
 else leaves DynamoDB (a hand-written translator or a route function may read
 anything, so models with those get whole items).
@@ -20,7 +23,7 @@ import attrs
 from dynafold.domain.lookup import IndexQuery, LookupUnavailable, Need
 from dynafold.domain.model import Model
 from dynafold.domain.source import SourceItem
-from dynafold.projector.errors import named, transient
+from dynafold.projector.errors import environmental, named
 from dynafold.projector.intake.dynamodb_json import decode_map
 from dynafold.projector.retry import LOOKUPS
 from dynafold.projector.table_names import IDENTITY, TableNames
@@ -75,7 +78,7 @@ class DynamoLookup:
             for query in sorted(queries, key=repr):
                 self._queries[query] = self._query(query)
         except Exception as error:
-            if transient(error):
+            if environmental(error):
                 raise LookupUnavailable(f"DynamoDB lookup failed: {named(error)}") from None
             raise
 
@@ -129,7 +132,7 @@ class DynamoLookup:
         try:
             response = self._client.query(**kwargs)
         except Exception as error:
-            if transient(error):
+            if environmental(error):
                 raise LookupUnavailable(f"DynamoDB lookup failed: {named(error)}") from None
             raise
         return [decode_map(row) for row in response.get("Items", [])], response.get("LastEvaluatedKey") or None
