@@ -131,7 +131,6 @@ class Settings:
     replay_page_size: Optional[int] = None
     document_cache: int = DOCUMENT_CACHE
     scratch_dir: str = "/tmp"
-    aws_region: Optional[str] = None
 
     @classmethod
     def load(cls, env: Optional[Mapping[str, str]] = None, **flags: Optional[str]) -> "Settings":
@@ -155,7 +154,6 @@ class Settings:
             replay_page_size=number_setting("DYNAFOLD_REPLAY_PAGE_SIZE", None, env),
             document_cache=number_setting("DYNAFOLD_DOCUMENT_CACHE", DOCUMENT_CACHE, env),
             scratch_dir=setting("TMPDIR", env) or "/tmp",
-            aws_region=aws_region(env),
         )
 
     def load_model(self) -> Model:
