@@ -34,8 +34,9 @@ from dynafold.projector.stores.base import (
     default_target,
     require_targets,
 )
-from dynafold.projector.stores.search_terms import text_fields, words
+from dynafold.projector.stores.search_terms import Vocabulary, query_words, text_fields
 from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, path_of, unavailable
+from dynafold.projector.stores.sqlite.search import TOKENIZE, match_expressions, select
 from dynafold.projector.stores.state_format import dump_state, load_state
 
 __all__ = ["SQLiteStore", "ThreadConnections", "path_of", "unavailable"]
@@ -72,6 +73,7 @@ class SQLiteStore:
         self.path = path_of(url)
         self._connections = ThreadConnections(self.path, busy_timeout_s, read_only=read_only)
         self._aggregates: dict[str, Aggregate] = {}
+        self._vocabularies: dict[str, tuple[int, Vocabulary]] = {}  # per target, at a store revision
         if read_only:
             return
         try:
@@ -184,20 +186,32 @@ class SQLiteStore:
             yield codec.loads(body)
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        terms = words(query)
-        if not terms:
-            return []
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        """The search rule (``search_terms``) on the read target's FTS5 table (``sqlite.search``)."""
         with self._transaction() as db:
             read = self._read_target(db, aggregate)
-            if read is None:
+            row = None if read is None else db.execute(
+                "SELECT text_fields FROM dynafold_physical WHERE target = ?", (read,)).fetchone()
+            fields = json.loads(row[0]) if row else []
+            terms = query_words(query, len(fields))
+            if not terms or not fields or limit <= 0:
                 return []
-            rows = db.execute(
-                f"SELECT d.body FROM {_quote('fts_' + read)} f JOIN {_quote('doc_' + read)} d ON d.rowid = f.rowid "
-                f"WHERE {_quote('fts_' + read)} MATCH ? AND d.body IS NOT NULL ORDER BY f.rank, d.id LIMIT ?",
-                (match, limit),
-            ).fetchall()
+            expression, exact = match_expressions(terms, self._vocabulary(db, read))
+            fts, docs = _quote("fts_" + read), _quote("doc_" + read)
+            parameters = {"q": expression, "limit": limit, **{f"e{i}": e for i, e in enumerate(exact)}}
+            rows = db.execute(select(fts, docs, len(exact)), parameters).fetchall()
         return [codec.loads(body) for (body,) in rows]
+
+    def _vocabulary(self, db: sqlite3.Connection, target: str) -> Vocabulary:
+        """The terms of a target's FTS5 table, loaded again when the file's revision has moved."""
+        (revision,) = db.execute("SELECT last FROM dynafold_revision").fetchone()
+        cached = self._vocabularies.get(target)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        vocab = _quote("vocab_" + target)
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab} USING fts5vocab(main, {_quote('fts_' + target)}, row)")
+        vocabulary = Vocabulary(term for (term,) in db.execute(f"SELECT term FROM temp.{vocab}"))
+        self._vocabularies[target] = (revision, vocabulary)
+        return vocabulary
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
         for doc_id, revision, state, body in self._by_id(f"SELECT id, revision, state, body FROM {_quote('doc_' + target)} WHERE"):
@@ -261,7 +275,7 @@ def _create_target(db: sqlite3.Connection, aggregate: Aggregate, target: str) ->
         return
     columns = ", ".join(_quote(f) for f in fields)
     values = ", ".join(f"json_extract(new.body, '$.{f}')" for f in fields)
-    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({columns}, tokenize = 'unicode61')")
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({columns}, tokenize = \"{TOKENIZE}\")")
     db.execute(
         f"CREATE TRIGGER IF NOT EXISTS {_quote('ins_' + target)} AFTER INSERT ON {docs} WHEN new.body IS NOT NULL "
         f"BEGIN INSERT INTO {fts} (rowid, {columns}) VALUES (new.rowid, {values}); END"
