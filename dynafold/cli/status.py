@@ -1,8 +1,10 @@
 """``dynafold status``: one read-only view of health for an operator.
 
 Per aggregate: where readers and writers point, how many documents and
-tombstone documents the read target holds, and the newest change the
-documents reflect (its age is a lower bound of the projection lag while
+tombstone documents the read target holds, how a target differs from the
+one the model makes now (a field that changed kind or was added, an older
+release's mappings: what ``dynafold replay --rebuild`` would change), and
+the newest change the documents reflect (its age is a lower bound of the projection lag while
 writes continue; the exact lag is the stream functions' ``ProjectionLag``
 metric, which only the stream side can know). Then every checkpoint (stream
 positions, replay segments, fan-out cursors, unfinished rebuilds) and the
@@ -51,8 +53,15 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
     if newest_us:
         newest = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(newest_us / 1e6)),
                   "age_s": round(max(0.0, now_s - newest_us / 1e6), 1)}
-    return {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
-            "newest_change": newest}
+    aggregate = runtime.model.aggregate(name)
+    differences = {target: found for target in dict.fromkeys(t for t in (targets.read, *targets.write) if t)
+                   if (found := runtime.store.differences(aggregate, target))}
+    report = {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
+              "newest_change": newest, "differences": differences}
+    if differences:
+        report["note"] = (f"{', '.join(differences)} made from an older model: "
+                          f"`dynafold replay --rebuild --aggregate {name}` makes a target from this one")
+    return report
 
 
 def _checkpoints(runtime: Runtime, url: Optional[str]) -> dict[str, Any]:
@@ -101,6 +110,8 @@ def render(report: dict[str, Any]) -> str:
                      f"{a['documents']} documents, {a['tombstones']} tombstones; newest change "
                      + (f"{newest['at']} ({newest['age_s']} s ago)" if newest else "none")
                      + (f"  [{a['note']}]" if a.get("note") else ""))
+        for target, found in a.get("differences", {}).items():
+            lines += [f"    {target} differs from the model:"] + [f"      {line}" for line in found]
     checkpoints = report["checkpoints"]
     lines.append(f"checkpoints: {checkpoints['url']} ({len(checkpoints['entries'])})"
                  + (f"  [{checkpoints['note']}]" if checkpoints.get("note") else ""))

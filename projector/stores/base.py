@@ -130,6 +130,11 @@ class DocumentStore(Protocol):
     def drop_target(self, target: str) -> None:
         ...
 
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """How ``target`` differs from a target made from ``aggregate`` now (a field that changed kind or
+        was added, an older release's mappings or search index), one line each; empty when it does not.
+        Such a target keeps taking writes (what it cannot hold is left out) until a rebuild replaces it."""
+
     def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
         """The visible document through the read target, or None."""
 

@@ -106,6 +106,13 @@ class MemoryStore:
                     raise UnknownTarget(f"no target {target!r}")
             self._targets[aggregate] = targets
 
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """Documents are kept as they are, with nothing made from the model's kinds: never any."""
+        with self._lock:
+            if target not in self._rows:
+                raise UnknownTarget(f"no target {target!r}")
+        return []
+
     def drop_target(self, target: str) -> None:
         with self._lock:
             self._rows.pop(target, None)

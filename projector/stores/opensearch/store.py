@@ -76,6 +76,7 @@ from dynafold.projector.stores.opensearch.layout import CONTROL_INDEX, Names, so
 from dynafold.projector.stores.opensearch.mappings import MAX_ID_BYTES, index_body, valid_id
 from dynafold.projector.stores.opensearch.reads import Reads
 from dynafold.projector.stores.opensearch.requests import BoundedRequests, BulkAction, Limits
+from dynafold.projector.stores.opensearch.target_mapping import TargetMappings
 from dynafold.projector.stores.opensearch.url import connect, redacted
 
 __all__ = ["CONTROL_INDEX", "OpenSearchStore"]
@@ -105,6 +106,7 @@ class OpenSearchStore:
         self._aggregates: dict[str, Aggregate] = {}
         self._reads = Reads(client, self._calls, self.names, targets=self._control.read, known=self._aggregates,
                             refresh=refresh)
+        self._mappings = TargetMappings(client, self._calls, self.names, self._aggregates)
         self._lock = threading.Lock()
         self._write_targets: dict[str, tuple[str, ...]] = {}
 
@@ -227,6 +229,15 @@ class OpenSearchStore:
 
     def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
         outcomes: dict[DocKey, Outcome] = {}
+        outcomes.update(self._requests.bulk(self._actions(writes, outcomes)))
+        refused = [w for w in writes if valid_id(w.key.id) and isinstance(outcomes.get(w.key), Rejected)]
+        held = self._mappings.learn(w.key.target for w in refused) if refused else set()
+        again = [w for w in refused if w.key.target in held]  # a target from an older model: send what it holds
+        if again:
+            outcomes.update(self._requests.bulk(self._actions(again, outcomes)))
+        return outcomes
+
+    def _actions(self, writes: Sequence[DocumentWrite], outcomes: dict[DocKey, Outcome]) -> list[BulkAction]:
         actions = []
         for w in writes:
             if not valid_id(w.key.id):
@@ -238,9 +249,13 @@ class OpenSearchStore:
             else:
                 op = "index"
                 action["if_seq_no"], action["if_primary_term"] = w.expected
-            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(source_of(w)) + "\n"))
-        outcomes.update(self._requests.bulk(actions))
-        return outcomes
+            source = source_of(self._mappings.hold(w))
+            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(source) + "\n"))
+        return actions
+
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """How the target's index differs from the one the model makes (a rebuild makes that one)."""
+        return self._mappings.differences(aggregate, target)
 
     def targets(self, aggregate: str) -> Targets:
         found = self._control.read(aggregate)

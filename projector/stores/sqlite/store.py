@@ -158,8 +158,24 @@ class SQLiteStore:
                     raise UnknownTarget(f"no target {target!r}")
             _set_targets(db, aggregate, targets)
 
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """The search index is all SQLite makes from the model: its text columns and its tokenizer."""
+        with self._transaction() as db:
+            row = db.execute("SELECT text_fields FROM dynafold_physical WHERE target = ?", (target,)).fetchone()
+            if row is None:
+                raise UnknownTarget(f"no target {target!r}")
+            table = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", ("fts_" + target,)).fetchone()
+        found = []
+        have, want = json.loads(row[0]), text_fields(aggregate)
+        if have != want:
+            found.append(f"search columns: {have} here; the model's text fields are {want}")
+        if want and (table is None or TOKENIZE not in table[0]):
+            found.append(f"search index: an older tokenizer here; the model's splits and folds words as {TOKENIZE!r}")
+        return found
+
     def drop_target(self, target: str) -> None:
         with self._transaction(immediate=True) as db:
+            self._vocabularies.pop(target, None)
             db.execute(f"DROP TABLE IF EXISTS {_quote('fts_' + target)}")
             db.execute(f"DROP TABLE IF EXISTS {_quote('doc_' + target)}")
             db.execute("DELETE FROM dynafold_physical WHERE target = ?", (target,))
