@@ -26,7 +26,7 @@ from tests.support.records import customer, order
 
 ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
               ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "drop"],
-              ["deploy", "template"], ["deploy", "parameters"]]
+              ["deploy", "template"], ["deploy", "parameters"], ["dashboards", "export"]]
 
 
 # exit codes: the same condition, the same code, whatever the command
@@ -377,13 +377,14 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys):
 
 @pytest.mark.parametrize("words, variable, complaint", [
     (["deploy", "template", "--model", "dynafold.sample:MODEL", "--out", "/nonexistent/dir/t.yaml"], None, "cannot use"),
+    (["dashboards", "export", "--model", "dynafold.sample:MODEL", "--out", "/nonexistent/d.ndjson"], None, "cannot use"),
     (["dump", "--store", "memory://", "--aggregate", "customer"], ("DYNAFOLD_LOG_LEVEL", "bogus"), "log level"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_MAX_ATTEMPTS", "abc"), "DYNAFOLD_AWS_MAX_ATTEMPTS"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_READ_TIMEOUT_S", "-1"), "must be positive"),
     (["sweep", "--store", "memory://", "--older-than", "nan"], None, "finite"),
     (["sweep", "--store", "memory://", "--older-than", "1e400h"], None, "finite"),
     (["dump", "--store", "memory://", "--aggregate", "customer", "--model", ":MODEL"], None, "cannot load model"),
-], ids=["unwritable-out", "log-level", "max-attempts", "read-timeout", "nan-horizon", "huge-horizon", "empty-module"])
+], ids=["unwritable-out", "unwritable-export", "log-level", "max-attempts", "read-timeout", "nan-horizon", "huge-horizon", "empty-module"])
 def test_configuration_problems_exit_2_never_70(words, variable, complaint, monkeypatch, capsys):
     if variable:
         monkeypatch.setenv(*variable)
