@@ -129,3 +129,39 @@ def test_opensearch_indexes_the_point_a_document_shows(opensearch_node_url):
     finally:
         client.indices.delete(index=index, ignore=404)
         store.close()
+
+
+@pytest.mark.parametrize("table, keys, image, reason", [
+    ("shops", {"shop_id": {"S": "sh1"}}, {"location": {"S": "95,10"}}, "attribute 'location' must be a point"),
+    ("visits", {"shop_id": {"S": "sh1"}, "visit_id": {"S": "v1"}}, {"where": {"M": {"lat": {"N": "1"}}}},
+     "attribute 'where' must be a point"),
+    ("cities", {"city_id": {"S": "ber"}}, {"centre": {"S": "not-a-hash"}}, "attribute 'cities.centre' must be a point"),
+    ("cities", {"city_id": {"S": "ber"}}, {"lat": {"N": "52.5"}, "lon": {"N": "200"}},
+     "derived field 'location' must be a point"),
+])
+def test_a_malformed_location_quarantines_its_record_naming_the_field(aws, table, keys, image, reason):
+    """At the root, in a child, in a joined item, in a derived field: the record is quarantined, the batch goes on."""
+    import boto3
+
+    from dynafold.handlers.stream import make_handler
+    from dynafold.projector.aws.lookup import DynamoLookup
+    from dynafold.projector.aws.provision import create_tables
+    from dynafold.projector.engine.batch import Projector
+    from dynafold.projector.stores.memory import MemoryQuarantine, MemoryStore
+    from tests.models import places
+    from tests.support.records import record
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    create_tables(client, places.MODEL)
+    quarantine, store = MemoryQuarantine(), MemoryStore()
+    handle = make_handler(lambda: Projector(places.MODEL, store, quarantine,
+                                            lookup_factory=lambda: DynamoLookup(client, places.MODEL)),
+                          emit=lambda *a: None)
+    good = record("shops", {"shop_id": {"S": "sh2"}}, {"shop_id": {"S": "sh2"}, "location": {"S": "u33"}}, seq=1)
+    bad = record(table, keys, {**keys, **image}, seq=2)
+    joined = record("shops", {"shop_id": {"S": "sh3"}}, {"shop_id": {"S": "sh3"}, "city_id": {"S": "ber"}}, seq=3)
+    assert handle({"Records": [good, bad, joined]}, None) == {"batchItemFailures": []}
+    (entry,) = quarantine.list()
+    assert reason in entry.reason and "95" not in entry.reason and "200" not in entry.reason, entry.reason
+    assert store.get("shop", "sh2")["location"] == accept(geo_point, "u33", "location")
+    assert store.get("shop", "sh3")["city"] is None
