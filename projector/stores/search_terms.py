@@ -119,7 +119,7 @@ def distance(a: str, b: str, limit: int) -> int:
         if best > limit:
             return limit + 1
         before, previous = previous, current
-    return previous[len(b)]
+    return min(previous[len(b)], limit + 1)
 
 
 def _bigrams(folded: str) -> set[str]:

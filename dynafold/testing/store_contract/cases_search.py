@@ -35,6 +35,8 @@ SONGS = {  # id: (song title, artist), written as lessons of the sample model (t
     "xorg": ("x.org release notes", "O'Brien & AC/DC"),
     "cafe": ("Cafe\u0301 Noir", "naïve"),  # a decomposed é
     "quote": ('Say "Yes" - or *not*', "Punct"),
+    "greek": ("ΟΔΟΣ µ", "Ελληνικός"),
+    "lone": ("\u0301 Intro", "Nobody"),  # an accent on nothing: no word, and no failure
 }
 # query, every document it must find, and the one that must come first (None: any)
 TABLE = [
@@ -71,6 +73,8 @@ TABLE = [
     ("remaster 199", {"numbers"}, None),
     ("x.org", {"xorg"}, None),
     ("o'brien ac/dc", {"xorg"}, None),
+    ("οδος μ", {"greek"}, None),  # final sigma and the micro sign fold as their letters
+    ("intro", {"lone"}, None),
 ]
 
 

@@ -53,8 +53,14 @@ MAX_ID_BYTES = 512
 NO_TEXT_FIELD = f"{META}.no_text_fields"  # never present: full-text queries on an aggregate without text match nothing
 DATE_FORMAT = "strict_date_optional_time||yyyy-MM-dd HH:mm:ss||epoch_millis"
 DATE = {"type": "date", "format": DATE_FORMAT, "ignore_malformed": True}
+# Letters SQLite's tokenizer folds to another letter than lowercase+asciifolding would: fold them as SQLite does
+# (Greek final sigma and symbol variants, the micro sign, ...), so a word finds the same documents on both stores.
+SQLITE_FOLDS = {"µ": "μ", "ς": "σ", "ϐ": "β", "ϑ": "θ", "ϕ": "φ", "ϖ": "π", "ϰ": "κ", "ϱ": "ρ", "ϵ": "ε",
+                "\u1fbe": "ι", "\u0345": "ι", "ẛ": "s", "Ǧ": "g", "ǧ": "g"}
 ANALYSIS = {
-    "char_filter": {  # decomposed accents go, as SQLite's remove_diacritics 2 removes them
+    "char_filter": {
+        "dynafold_letters": {"type": "mapping", "mappings": [f"{a} => {b}" for a, b in SQLITE_FOLDS.items()]},
+        # decomposed accents go, as SQLite's remove_diacritics 2 removes them
         "dynafold_marks": {"type": "pattern_replace", "pattern": "[\\x{0300}-\\x{036F}]", "replacement": ""},
     },
     "tokenizer": {  # words are runs of letters, numbers, marks and private-use characters, as in SQLite's FTS5 table
@@ -64,8 +70,8 @@ ANALYSIS = {
         "dynafold_truncate": {"type": "truncate", "length": MAX_WORD_LENGTH},
     },
     "analyzer": {
-        "default": {"type": "custom", "char_filter": ["dynafold_marks"], "tokenizer": "dynafold_words",
-                    "filter": ["lowercase", "asciifolding", "dynafold_truncate"]},
+        "default": {"type": "custom", "char_filter": ["dynafold_letters", "dynafold_marks"],
+                    "tokenizer": "dynafold_words", "filter": ["lowercase", "asciifolding", "dynafold_truncate"]},
     },
 }
 

@@ -225,7 +225,8 @@ class SQLiteStore:
             return cached[1]
         vocab = _quote("vocab_" + target)
         db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab} USING fts5vocab(main, {_quote('fts_' + target)}, row)")
-        vocabulary = Vocabulary(term for (term,) in db.execute(f"SELECT term FROM temp.{vocab}"))
+        # a lone combining accent is a term FTS5 folds to nothing, which fts5vocab lists as NULL
+        vocabulary = Vocabulary(term for (term,) in db.execute(f"SELECT term FROM temp.{vocab}") if term)
         self._vocabularies[target] = (revision, vocabulary)
         return vocabulary
 
