@@ -439,6 +439,19 @@ def test_search_takes_several_words(tmp_path, capsys):
     assert found == ["c1"]
 
 
+def test_search_finds_what_people_type_and_refuses_a_query_no_search_box_needs(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/v.db"
+    projector = Projector(MODEL, SQLiteStore(url), MemoryQuarantine())
+    projector.project([customer("c1", name="Ada Müller"), customer("c2", name="Grace Hopper", seq=2)])
+    assert main(["search", "--store", url, "--aggregate", "customer", "muller", "ad"]) == 0
+    assert [json.loads(line)["customer_id"] for line in capsys.readouterr().out.splitlines()] == ["c1"]
+    assert main(["search", "--store", url, "--aggregate", "customer", "Hoper"]) == 0  # five letters: one typo
+    assert [json.loads(line)["customer_id"] for line in capsys.readouterr().out.splitlines()] == ["c2"]
+    assert main(["search", "--store", url, "--aggregate", "customer", *["ada"] * 33]) == 2
+    err = capsys.readouterr().err
+    assert "search query has 33 words; at most 32 are allowed" in err and "Traceback" not in err
+
+
 def test_deploy_parameters_runs_without_table_names(dynamodb, tmp_path):
     out = tmp_path / "params.txt"
     assert main(["deploy", "parameters", "--model", "dynafold.sample:MODEL", "--store-url", "opensearch+https://h:443",

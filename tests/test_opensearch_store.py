@@ -37,6 +37,7 @@ from dynafold.projector.stores.memory import MemoryQuarantine
 from dynafold.projector.stores.opensearch.mappings import DATE
 from dynafold.projector.stores.opensearch.requests import Limits
 from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.projector.stores.search_terms import QueryTooLong
 from dynafold.sample import CUSTOMER, LESSON, MODEL
 from dynafold.testing.store_contract.documents import customer_doc, put, tombstone
 from dynafold.testing.store_contract.records import customer_record, order_record
@@ -262,6 +263,19 @@ def test_search_splits_words_where_sqlite_does_and_reads_no_syntax(node_store):
     assert [d["customer_id"] for d in store.search("customer", "example")] == ["c2"]
     assert store.search("customer", "ada -o'brien") == store.search("customer", "ada o'brien")
     assert store.search("customer", "ada | grace") == []
+
+
+def test_a_reader_that_never_prepared_the_aggregate_searches_the_fields_its_index_was_made_with(node_store):
+    """A read-only command does not prepare: the store asks the index which fields to search."""
+    put(node_store, DocKey(V1, "c1"), "Ada Müller")
+    node_store.client.indices.refresh(index=index(node_store, V1))
+    reader = OpenSearchStore.from_url(node_store.url, read_only=True)
+    try:
+        assert [d["customer_id"] for d in reader.search("customer", "muler ada")] == ["c1"]
+        with pytest.raises(QueryTooLong):
+            reader.search("customer", " ".join(["ada"] * 33))
+    finally:
+        reader.close()
 
 
 def test_documents_and_stored_page_through_every_document_in_id_order(store):
