@@ -59,21 +59,22 @@ def base_url(request):
     return store_url(request.getfixturevalue("osmem_url"), "prefix=dev-")
 
 
-@pytest.fixture
-def store(base_url):
-    store = open_store(base_url)
+def prepared(url: str):
+    store = open_store(url)
     store.prepare(list(MODEL.aggregates.values()))
     yield store
     store.close()
+
+
+@pytest.fixture
+def store(base_url):
+    yield from prepared(base_url)
 
 
 @pytest.fixture
 def node_store(opensearch_node_url):
     """The sample's aggregates on the real node only: for what osmem does not do as OpenSearch does (text analysis)."""
-    store = open_store(opensearch_node_url)
-    store.prepare(list(MODEL.aggregates.values()))
-    yield store
-    store.close()
+    yield from prepared(opensearch_node_url)
 
 
 def index(store, name: str) -> str:

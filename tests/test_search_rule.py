@@ -19,9 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dynafold.domain.state import AggregateState
 from dynafold.projector.stores import open_store
-from dynafold.projector.stores.base import DocKey, DocumentWrite
 from dynafold.projector.stores.search_terms import (
     MAX_WORDS,
     QueryTooLong,
@@ -34,7 +32,7 @@ from dynafold.projector.stores.search_terms import (
 )
 from dynafold.projector.stores.sqlite.search import TOKENIZE
 from dynafold.sample import MODEL
-from dynafold.testing.store_contract.cases_search import SONGS
+from dynafold.testing.store_contract.cases_search import SONGS, write_songs
 from tests.support import fold_table
 
 ALPHABET = ("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,'-_/*\"~()&:;!?@#"
@@ -152,11 +150,7 @@ def corpus(size: int = 400, seed: int = 26) -> dict[str, tuple[str, str]]:
 
 def fill(store, songs) -> None:
     store.prepare(list(MODEL.aggregates.values()))
-    writes = [DocumentWrite(DocKey("lesson_v1", song), None, AggregateState(),
-                            {"lesson_id": song, "title": "Lesson", "level": "1", "instrument": "guitar",
-                             "song_id": song, "song_title": title, "song_artist": artist})
-              for song, (title, artist) in songs.items()]
-    store.write(writes)
+    write_songs(store, songs)
 
 
 def typed(rng: random.Random, songs) -> str:

@@ -11,6 +11,8 @@ store that cannot follow the rule says why in ``search_differs``.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import pytest
 
 from dynafold.domain.state import AggregateState
@@ -78,11 +80,12 @@ TABLE = [
 ]
 
 
-def write_songs(store: DocumentStore) -> None:
+def write_songs(store: DocumentStore, songs: Mapping[str, tuple[str, str]] = SONGS) -> None:
+    """One lesson document per song (written through the port on a prepared store), its id the song's."""
     writes = [DocumentWrite(DocKey(LESSONS, song), None, AggregateState(),
                             {"lesson_id": song, "title": "Lesson", "level": "1", "instrument": "guitar",
                              "song_id": song, "song_title": title, "song_artist": artist})
-              for song, (title, artist) in SONGS.items()]
+              for song, (title, artist) in songs.items()]
     outcomes = store.write(writes)
     assert all(isinstance(outcome, Written) for outcome in outcomes.values()), outcomes
 
