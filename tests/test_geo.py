@@ -122,8 +122,9 @@ def test_opensearch_indexes_the_point_a_document_shows(opensearch_node_url):
             client.index(index=index, id=name, body={"at": accept(geo_point, value, "at")}, refresh=True)
         for name, value in values.items():
             shown = accept(geo_point, value, "at")
-            box = {"top_left": {"lat": float(shown["lat"]) + 1e-5, "lon": float(shown["lon"]) - 1e-5},
-                   "bottom_right": {"lat": float(shown["lat"]) - 1e-5, "lon": float(shown["lon"]) + 1e-5}}
+            lat, lon = float(shown["lat"]), float(shown["lon"])
+            box = {"top_left": {"lat": min(lat + 1e-5, 90), "lon": max(lon - 1e-5, -180)},
+                   "bottom_right": {"lat": max(lat - 1e-5, -90), "lon": min(lon + 1e-5, 180)}}
             hits = client.search(index=index, body={"query": {"geo_bounding_box": {"at": box}}})["hits"]["hits"]
             assert name in [hit["_id"] for hit in hits], name
     finally:

@@ -23,6 +23,7 @@ import pytest
 
 from dynafold import Aggregate, Model, Table
 from dynafold.cli import main
+from dynafold.cli.output import TextFormatter
 from dynafold.domain.aggregate import Field, FieldKind
 from dynafold.kinds import geo_point, integer, keyword, text
 from dynafold.projector.aws.lookup import DynamoLookup
@@ -82,6 +83,7 @@ def test_a_target_from_an_older_model_keeps_taking_what_it_holds_until_the_rebui
     assert all("stock" not in store.get("item", i) and "location" not in store.get("item", i) for i in ("i1", "i2"))
     warned = [r for r in caplog.records if "older model" in r.getMessage()]
     assert warned and warned[0].fields == "stock, location" and warned[0].target == old
+    assert "fields=stock, location" in TextFormatter().format(warned[0]), "the CLI's log line names them"
 
     found = status(opensearch_node_url, "tests.test_kind_change:AFTER", tmp_path, capsys)["item"]
     lines = found["differences"][old]
@@ -175,6 +177,11 @@ def test_sqlite_moves_to_the_new_search_index_with_the_same_rebuild(dynamodb, tm
     assert store.differences(SAMPLE.aggregate("lesson"), "lesson_v1") == [
         "search index: an older tokenizer here; the model's splits and folds words as "
         f"{sqlite_store.TOKENIZE!r}"]
+    capsys.readouterr()
+    assert main(["status", "--store", url, "--model", "dynafold.sample:MODEL"]) == 0
+    shown = capsys.readouterr().out
+    assert "lesson_v1 made from an older model: `dynafold replay --rebuild --aggregate lesson`" in shown
+    assert "    lesson_v1 differs from the model:\n      search index: an older tokenizer here" in shown
     report = rebuild(replay, "lesson", settle_s=0)
     assert store.differences(SAMPLE.aggregate("lesson"), report.new) == []
     assert [d["lesson_id"] for d in store.search("lesson", "muller tri")] == ["l1"]

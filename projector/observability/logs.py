@@ -42,6 +42,8 @@ SAFE_FIELDS = (
     "shard",
     "segment",
     "items",
+    "target",
+    "fields",  # names of a model's fields (a target that cannot hold them), never their values
 )
 DEFAULT_SERVICE = "dynafold"
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

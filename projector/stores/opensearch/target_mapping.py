@@ -169,14 +169,9 @@ class TargetMappings:
 
     def learn(self, targets: Iterable[str]) -> set[str]:
         """Read the mappings of targets not known yet; those that turn out to hold less than the model."""
-        unknown = sorted(set(targets) - set(self._plans))
-        if not unknown:
-            return set()
-        response = self._calls("write", self._client.indices.get_mapping,
-                               index=",".join(self._names.index(t) for t in unknown), ignore=404)
         held = set()
-        for target in unknown:
-            mappings = ((response.get(self._names.index(target)) or {}).get("mappings")) or {}
+        for target in sorted(set(targets) - set(self._plans)):  # rare: once per target and process
+            mappings = self._one("write", self._client.indices.get_mapping, target).get("mappings") or {}
             aggregate = self._aggregates.get(((mappings.get("_meta") or {}).get(META) or {}).get("aggregate"))
             self._plans[target] = None
             if aggregate is None:
@@ -192,8 +187,15 @@ class TargetMappings:
         return held
 
     def differences(self, aggregate: Any, target: str) -> list[str]:
-        index = self._names.index(target)
-        response = self._calls("differences", self._client.indices.get, index=index, ignore=404)
-        if index not in response:
+        found = self._one("differences", self._client.indices.get, target)
+        if not found:
             raise UnknownTarget(f"no target {target!r}")
-        return differences(index_body(aggregate, target), response[index])
+        return differences(index_body(aggregate, target), found)
+
+    def _one(self, operation: str, call: Any, target: str) -> Mapping[str, Any]:
+        """The answer's one entry for the target's index, keyed by the index's own name (which may not be the
+        name asked for, if the target is reached through an alias); empty if there is no such index."""
+        response = self._calls(operation, call, index=self._names.index(target), ignore=404)
+        entries = [entry for name, entry in response.items() if isinstance(entry, Mapping) and name not in
+                   ("error", "status")]
+        return entries[0] if len(entries) == 1 else {}
