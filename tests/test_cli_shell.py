@@ -322,6 +322,19 @@ def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, caps
     assert main(["status", "--store", url]) == 0
     text = capsys.readouterr().out
     assert "customer: read customer_v1" in text and "1 documents, 1 tombstones" in text
+    assert customer_status["differences"] == {} and "differs" not in text
+
+
+def test_status_says_when_a_target_the_control_document_names_is_gone(osmem_url, tmp_path, capsys):
+    from dynafold.projector.stores import open_store
+
+    url = osmem_url.replace("http://", "opensearch+http://") + "?prefix=gone-"
+    store = open_store(url)
+    store.prepare(list(MODEL.aggregates.values()))
+    store.drop_target("lesson_v1")
+    assert main(["status", "--store", url, "--format", "json", "--quarantine", f"sqlite:///{tmp_path}/q.db"]) == 0
+    lesson = json.loads(capsys.readouterr().out)["aggregates"]["lesson"]
+    assert lesson["differences"] == {"lesson_v1": ["the target named by the control document does not exist"]}
 
 
 def test_status_counts_one_cause_once_whether_a_stream_or_a_scan_quarantined_it(dynamodb, tmp_path, capsys):

@@ -55,13 +55,20 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
                   "age_s": round(max(0.0, now_s - newest_us / 1e6), 1)}
     aggregate = runtime.model.aggregate(name)
     differences = {target: found for target in dict.fromkeys(t for t in (targets.read, *targets.write) if t)
-                   if (found := runtime.store.differences(aggregate, target))}
+                   if (found := _differences(runtime, aggregate, target))}
     report = {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
               "newest_change": newest, "differences": differences}
     if differences:
         report["note"] = (f"{', '.join(differences)} made from an older model: "
                           f"`dynafold replay --rebuild --aggregate {name}` makes a target from this one")
     return report
+
+
+def _differences(runtime: Runtime, aggregate: Any, target: str) -> list[str]:
+    try:
+        return runtime.store.differences(aggregate, target)
+    except UnknownTarget:
+        return ["the target named by the control document does not exist"]
 
 
 def _checkpoints(runtime: Runtime, url: Optional[str]) -> dict[str, Any]:
