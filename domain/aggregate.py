@@ -51,8 +51,9 @@ class Aggregate:
     ``view.song``; what it holds: ``dynafold.domain.view``) and returns
     exactly the ``derived`` fields; it must be pure, since it runs again for
     every change, in any order. ``version`` names the physical target, so bump it
-    when a change needs a rebuild. After construction, ``fields`` holds the
-    document's fields as the stores see them.
+    when a change needs a rebuild. ``time_field`` names the document's
+    datetime field that dashboards chart it over (none by default). After
+    construction, ``fields`` holds the document's fields as the stores see them.
     """
 
     name: str
@@ -64,6 +65,7 @@ class Aggregate:
     derived: Declared
     version: int
     id: Optional[tuple[str, ...]]
+    time_field: Optional[str]
     fields: tuple[Field, ...]
     roles: tuple[MemberRole, ...] = attrs.field(eq=False, repr=False)
 
@@ -71,7 +73,8 @@ class Aggregate:
                  children: Optional[Mapping[str, Children]] = None, joins: Optional[Mapping[str, Join]] = None,
                  derive: Optional[Callable[[Any], Mapping[str, Any]]] = None,
                  derived: Optional[Mapping[str, KindLike]] = None, version: int = 1,
-                 id: Union[str, Iterable[str], None] = None, **unknown: Any) -> None:
+                 id: Union[str, Iterable[str], None] = None, time_field: Optional[str] = None,
+                 **unknown: Any) -> None:
         if unknown:
             raise ModelError(f"aggregate {name!r}: unknown options {sorted(unknown)}")
         if not isinstance(root, (Table, Entity)):
@@ -97,7 +100,7 @@ class Aggregate:
             document += [Field(child, FieldKind.OBJECTS, _child_subfields(c)) for child, c in kids]
             document += [Field(join, FieldKind.OBJECT, tuple(k.field(f) for f, k in j.fields)) for join, j in root_joins]
         self.__attrs_init__(name, root, root_fields, kids, root_joins, derive, derived_fields, version,
-                            attribute_names(id), tuple(document), ())
+                            attribute_names(id), time_field, tuple(document), ())
         object.__setattr__(self, "roles", compile_roles(self))
         dry_run(self)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from dynafold.domain.declarations import RESERVED_FIELD, ROOT, Join
+from dynafold.domain.declarations import FLAT_SUFFIX, RESERVED_FIELD, ROOT, Join
+from dynafold.domain.kinds import FieldKind
 from dynafold.domain.roles import JoinRole, MemberRole
 from dynafold.domain.tables import ModelError, Table, TableOrEntity, pinned
 from dynafold.domain.view import Row, UndeclaredAttribute, short
@@ -22,6 +23,8 @@ def compile_roles(aggregate: Any) -> tuple[MemberRole, ...]:
     owner = f"aggregate {aggregate.name!r}"
     root_id = _root_id(aggregate, owner)
     _check_names(aggregate, owner)
+    _check_flat_copies(owner, aggregate.fields, "")
+    _check_time_field(aggregate, owner)
     roles = [
         MemberRole(
             aggregate.name, ROOT, aggregate.root, aggregate.root_fields, root_id, None,
@@ -219,6 +222,31 @@ def _check_document_name(owner: str, what: str, name: str, top: bool) -> None:
                          "which OpenSearch reads as a path into an object")
     if top and name in _METADATA_FIELDS:
         raise ModelError(f"{owner}, {what} {name!r}: the name is one of OpenSearch's metadata fields")
+
+
+def _check_flat_copies(owner: str, fields: Any, path: str) -> None:
+    """A collection not inside another has a plain copy ``<name>_flat`` beside it in OpenSearch (what
+    dashboards aggregate on): no sibling may have that name."""
+    names = {field.name for field in fields}
+    for field in fields:
+        if field.kind is FieldKind.OBJECTS and field.name + FLAT_SUFFIX in names:
+            raise ModelError(f"{owner}, field {path + field.name + FLAT_SUFFIX!r}: the name is taken by the plain copy "
+                             f"of the collection {path + field.name!r} that dashboards aggregate on")
+        if field.kind is FieldKind.OBJECT:
+            _check_flat_copies(owner, field.fields, f"{path}{field.name}.")
+
+
+def _check_time_field(aggregate: Any, owner: str) -> None:
+    """The time field names a datetime field of the document (Dashboards' time filter and histograms use it)."""
+    name = aggregate.time_field
+    if name is None:
+        return
+    found = next((field for field in aggregate.fields if field.name == name), None) if isinstance(name, str) else None
+    if found is None:
+        raise ModelError(f"{owner}, time_field {name!r}: not a field of the document (its fields: "
+                         f"{[field.name for field in aggregate.fields]})")
+    if found.kind is not FieldKind.DATETIME:
+        raise ModelError(f"{owner}, time_field {name!r}: the field is {found.kind.value}, not datetime")
 
 
 def _check_subfields(owner: str, name: str, kind: Any, depth: int = 0) -> None:

@@ -16,6 +16,7 @@ from dynafold.domain.kinds import Kind, KindLike, as_kind
 from dynafold.domain.tables import Entity, ModelError, Table, TableOrEntity
 
 RESERVED_FIELD = "dynafold"
+FLAT_SUFFIX = "_flat"  # a collection's plain copy for dashboards sits beside it as <name>_flat (OpenSearch)
 ROOT = "$root"
 
 Declared = tuple[tuple[str, Kind], ...]

@@ -17,6 +17,8 @@ from typing import Any, Mapping, Union
 
 import attrs
 
+from dynafold.domain.geo import FORMS, NotAPoint, point
+
 
 class TranslationError(ValueError):
     """The record's contents do not fit the model (bad types, missing keys)."""
@@ -32,6 +34,7 @@ class FieldKind(enum.Enum):
     KEYWORDS = "keywords"  # list of exact values (SS, NS or a list)
     OBJECTS = "objects"  # list of objects with declared subfields
     OBJECT = "object"  # one object with declared subfields
+    GEO_POINT = "geo_point"  # a location: {"lat", "lon"}, "lat,lon" or a geohash; documents show {"lat", "lon"}
 
 
 @attrs.frozen
@@ -63,6 +66,7 @@ integer = Kind(FieldKind.INTEGER)
 decimal = Kind(FieldKind.DECIMAL)
 datetime = Kind(FieldKind.DATETIME)
 keywords = Kind(FieldKind.KEYWORDS)
+geo_point = Kind(FieldKind.GEO_POINT)
 
 
 def objects(**subfields: KindLike) -> Kind:
@@ -150,6 +154,13 @@ def accept(kind: Kind, value: Any, path: str) -> Any:
         if type(value) is dict:
             return _object(kind, value, path)
         raise _fail(path, "M", value)
+    if k is FieldKind.GEO_POINT:
+        if type(value) is dict or type(value) is str:
+            try:
+                return point(value)
+            except NotAPoint as reason:
+                raise TranslationError(f"attribute {path!r} must be a point ({FORMS}): {reason}") from None
+        raise _fail(path, f"a point ({FORMS})", value)
     if k is FieldKind.OBJECTS:
         if type(value) is not list:
             raise _fail(path, "a list of M", value)
@@ -217,6 +228,10 @@ def derived_value(kind: Kind, value: Any, path: str) -> Any:
         if type(value) in (list, tuple):
             return [_integer(item, f"{path}[{index}]") for index, item in enumerate(value)]
         return _integer(value, path)
+    if k is FieldKind.GEO_POINT:
+        if type(value) in (list, tuple):
+            return [_derived_point(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        return _derived_point(value, path)
     if k is FieldKind.KEYWORDS:
         return _keywords(value, path)
     if k is FieldKind.OBJECT:
@@ -259,6 +274,13 @@ def _keywords(value: Any, path: str) -> list:
 
 def _exact(item: Any) -> bool:
     return type(item) in (str, int) or (type(item) is Decimal and item.is_finite())
+
+
+def _derived_point(value: Any, path: str) -> dict[str, Any]:
+    try:
+        return point(value, numbers=(int, float, Decimal))
+    except NotAPoint as reason:
+        raise TranslationError(f"derived field {path!r} must be a point ({FORMS}): {reason}") from None
 
 
 def _integer(value: Any, path: str) -> int:

@@ -46,6 +46,7 @@ CUSTOMER = Aggregate(
     derive=derive_customer,
     derived=dict(orders=objects(**ORDER), order_count=integer, lifetime_value=decimal, last_order_at=datetime,
                  active_plans=keywords),
+    time_field="last_order_at",
 )
 
 LESSON = Aggregate(

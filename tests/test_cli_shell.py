@@ -27,7 +27,8 @@ from tests.support.records import customer, order
 
 ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
               ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "drop"],
-              ["deploy", "template"], ["deploy", "parameters"], ["deploy", "package"], ["deploy", "lock"]]
+              ["deploy", "template"], ["deploy", "parameters"], ["deploy", "package"], ["deploy", "lock"],
+              ["dashboards", "export"]]
 
 
 # exit codes: the same condition, the same code, whatever the command
@@ -323,6 +324,19 @@ def test_status_reports_targets_counts_checkpoints_and_quarantine(tmp_path, caps
     assert main(["status", "--store", url]) == 0
     text = capsys.readouterr().out
     assert "customer: read customer_v1" in text and "1 documents, 1 tombstones" in text
+    assert customer_status["differences"] == {} and "differs" not in text
+
+
+def test_status_says_when_a_target_the_control_document_names_is_gone(osmem_url, tmp_path, capsys):
+    from dynafold.projector.stores import open_store
+
+    url = osmem_url.replace("http://", "opensearch+http://") + "?prefix=gone-"
+    store = open_store(url)
+    store.prepare(list(MODEL.aggregates.values()))
+    store.drop_target("lesson_v1")
+    assert main(["status", "--store", url, "--format", "json", "--quarantine", f"sqlite:///{tmp_path}/q.db"]) == 0
+    lesson = json.loads(capsys.readouterr().out)["aggregates"]["lesson"]
+    assert lesson["differences"] == {"lesson_v1": ["the target named by the control document does not exist"]}
 
 
 def test_status_counts_one_cause_once_whether_a_stream_or_a_scan_quarantined_it(dynamodb, tmp_path, capsys):
@@ -442,13 +456,14 @@ def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, capsys):
 
 @pytest.mark.parametrize("words, variable, complaint", [
     (["deploy", "template", "--model", "dynafold.sample:MODEL", "--out", "/nonexistent/dir/t.yaml"], None, "cannot use"),
+    (["dashboards", "export", "--model", "dynafold.sample:MODEL", "--out", "/nonexistent/d.ndjson"], None, "cannot use"),
     (["dump", "--store", "memory://", "--aggregate", "customer"], ("DYNAFOLD_LOG_LEVEL", "bogus"), "log level"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_MAX_ATTEMPTS", "abc"), "DYNAFOLD_AWS_MAX_ATTEMPTS"),
     (["verify", "--store", "memory://"], ("DYNAFOLD_AWS_READ_TIMEOUT_S", "-1"), "must be a positive number"),
     (["sweep", "--store", "memory://", "--older-than", "nan"], None, "finite"),
     (["sweep", "--store", "memory://", "--older-than", "1e400h"], None, "finite"),
     (["dump", "--store", "memory://", "--aggregate", "customer", "--model", ":MODEL"], None, "cannot load model"),
-], ids=["unwritable-out", "log-level", "max-attempts", "read-timeout", "nan-horizon", "huge-horizon", "empty-module"])
+], ids=["unwritable-out", "unwritable-export", "log-level", "max-attempts", "read-timeout", "nan-horizon", "huge-horizon", "empty-module"])
 def test_configuration_problems_exit_2_never_70(words, variable, complaint, monkeypatch, capsys):
     if variable:
         monkeypatch.setenv(*variable)
@@ -501,6 +516,19 @@ def test_search_takes_several_words(tmp_path, capsys):
     assert main(["search", "--store", url, "--aggregate", "customer", "ada", "lovelace"]) == 0
     found = [json.loads(line)["customer_id"] for line in capsys.readouterr().out.splitlines()]
     assert found == ["c1"]
+
+
+def test_search_finds_what_people_type_and_refuses_a_query_no_search_box_needs(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/v.db"
+    projector = Projector(MODEL, SQLiteStore(url), MemoryQuarantine())
+    projector.project([customer("c1", name="Ada Müller"), customer("c2", name="Grace Hopper", seq=2)])
+    assert main(["search", "--store", url, "--aggregate", "customer", "muller", "ad"]) == 0
+    assert [json.loads(line)["customer_id"] for line in capsys.readouterr().out.splitlines()] == ["c1"]
+    assert main(["search", "--store", url, "--aggregate", "customer", "Hoper"]) == 0  # five letters: one typo
+    assert [json.loads(line)["customer_id"] for line in capsys.readouterr().out.splitlines()] == ["c2"]
+    assert main(["search", "--store", url, "--aggregate", "customer", *["ada"] * 33]) == 2
+    err = capsys.readouterr().err
+    assert "search query has 33 words; at most 32 are allowed" in err and "Traceback" not in err
 
 
 def test_deploy_parameters_runs_without_table_names(dynamodb, tmp_path):

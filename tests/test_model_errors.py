@@ -227,3 +227,29 @@ def test_derive_may_read_key_attributes_pointers_and_joined_keys_that_are_not_de
         Aggregate("user", users, fields={"name": text},
                   joins={"plan": Join(plans, on="plan_id", index="by_plan", fields={"price": keyword})},
                   derive=lambda u: {"x": u.email}, derived={"x": keyword})
+@pytest.mark.parametrize("declaration, message", [
+    (dict(fields={"name": text}, time_field="signed_up_at"),
+     r"aggregate 'user', time_field 'signed_up_at': not a field of the document \(its fields: \['name'\]\)"),
+    (dict(fields={"name": text}, time_field="name"), r"aggregate 'user', time_field 'name': the field is text, not datetime"),
+    (dict(fields={"name": text}, derive=lambda u: {"at": None}, derived={"at": keyword}, time_field="at"),
+     r"aggregate 'user', time_field 'at': the field is keyword, not datetime"),
+    (dict(fields={"name": text}, time_field=["name"]), r"aggregate 'user', time_field \['name'\]: not a field"),
+])
+def test_a_time_field_names_a_datetime_field_of_the_document(declaration, message):
+    with pytest.raises(ModelError, match=message):
+        Aggregate("user", users, **declaration)
+
+
+def test_a_field_named_like_a_collections_plain_copy_is_refused():
+    with pytest.raises(ModelError, match=r"aggregate 'user', field 'devices_flat': the name is taken by the plain copy "
+                                         r"of the collection 'devices'"):
+        Aggregate("user", users, fields={"devices_flat": keyword},
+                  children={"devices": Children(devices, parent="user_id", fields={"label": text})})
+    with pytest.raises(ModelError, match=r"field 'home.rooms_flat': the name is taken .* collection 'home.rooms'"):
+        Aggregate("user", users, fields={"home": object_(rooms=objects(size=keyword), rooms_flat=keyword)})
+
+
+def test_a_time_field_of_kind_datetime_loads():
+    from dynafold.domain.kinds import datetime
+
+    assert Aggregate("user", users, fields={"joined": datetime}, time_field="joined").time_field == "joined"

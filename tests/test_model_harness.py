@@ -1,10 +1,11 @@
-"""The model harness (``testkit.check_model``) on four models of different shapes.
+"""The model harness (``testkit.check_model``) on five models of different shapes.
 
 - the sample (children keyed under their parent; a root join fanned out through a GSI);
 - a CRM (items that move between documents, joins on a versioned table and on children, two
   aggregates over the same tables), also deployed under physical table names;
 - a single-table design (entities told apart by key prefix and by a type attribute);
-- the escape hatches (children routed by a function, a table translated by hand).
+- the escape hatches (children routed by a function, a table translated by hand);
+- places on a map (``geo_point`` at the root, in children, through a join, composed by ``derive``).
 
 Each run drives moto with generated writes (version attributes that go up, restart at 1, or go
 down), delivers the streams as Lambda would (lanes per shard, failures, redelivery, racing
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from dynafold.projector.table_names import TableNames
 from dynafold.sample import MODEL as SAMPLE
 from dynafold.testing import check_model
-from tests.models import crm, groups, single_table
+from tests.models import crm, groups, places, single_table
 
 # Each example drives moto through some 30 steps (about half a second): the thorough profile runs
 # 2,000 per model rather than the 10,000 of the pure property tests.
@@ -46,6 +47,10 @@ def test_a_crm_deployed_under_physical_table_names_converges():
 
 def test_a_single_table_design_converges():
     check_model(single_table.MODEL, settings=HARNESS)
+
+
+def test_locations_in_every_place_a_field_can_be_converge():
+    check_model(places.MODEL, items=places.ITEMS, settings=HARNESS)
 
 
 def test_route_functions_and_a_hand_written_translator_converge():

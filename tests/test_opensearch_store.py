@@ -34,8 +34,10 @@ from dynafold.projector.stores.base import (
     Written,
 )
 from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.mappings import DATE
 from dynafold.projector.stores.opensearch.requests import Limits
 from dynafold.projector.stores.opensearch.store import OpenSearchStore
+from dynafold.projector.stores.search_terms import QueryTooLong
 from dynafold.sample import CUSTOMER, LESSON, MODEL
 from dynafold.testing.store_contract.documents import customer_doc, put, tombstone
 from dynafold.testing.store_contract.records import customer_record, order_record
@@ -57,12 +59,22 @@ def base_url(request):
     return store_url(request.getfixturevalue("osmem_url"), "prefix=dev-")
 
 
-@pytest.fixture
-def store(base_url):
-    store = open_store(base_url)
+def prepared(url: str):
+    store = open_store(url)
     store.prepare(list(MODEL.aggregates.values()))
     yield store
     store.close()
+
+
+@pytest.fixture
+def store(base_url):
+    yield from prepared(base_url)
+
+
+@pytest.fixture
+def node_store(opensearch_node_url):
+    """The sample's aggregates on the real node only: for what osmem does not do as OpenSearch does (text analysis)."""
+    yield from prepared(opensearch_node_url)
 
 
 def index(store, name: str) -> str:
@@ -132,13 +144,19 @@ def test_mappings_of_the_sample_aggregates_are_strict_and_typed(store):
     mapping = store.client.indices.get_mapping(index=customer_v1)[customer_v1]["mappings"]
     assert mapping["dynamic"] == "strict"
     fields = mapping["properties"]
-    assert fields["name"] == {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 256}}}
+    assert fields["name"] == {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
     assert fields["lifetime_value"] == {"type": "double"} and fields["order_count"] == {"type": "long"}
-    assert fields["last_order_at"] == {"type": "keyword"} and fields["active_plans"] == {"type": "keyword"}
-    assert fields["orders"]["type"] == "nested" and fields["orders"]["properties"]["total"] == {"type": "double"}
+    assert fields["last_order_at"] == DATE and fields["active_plans"] == {"type": "keyword"}
+    orders = fields["orders"]
+    assert orders["type"] == "nested" and orders["include_in_root"] is True
+    assert orders["properties"]["total"] == {"type": "double", "copy_to": ["orders_flat.total"]}
+    assert fields["orders_flat"] == {"properties": {"currency": {"type": "keyword"}, "order_id": {"type": "keyword"},
+                                                    "placed_at": DATE, "status": {"type": "keyword"},
+                                                    "total": {"type": "double"}}}
     assert fields["dynafold"]["properties"]["state"] == {"type": "object", "enabled": False}
     settings = store.client.indices.get_settings(index=lesson_v1)[lesson_v1]["settings"]["index"]
     assert settings["query"]["default_field"] == ["title", "song_title", "song_artist"]
+    assert settings["hidden"] == "true" and settings["analysis"]["analyzer"]["default"]["tokenizer"] == "dynafold_words"
     assert set(store.client.indices.get_mapping(index=lesson_v1)[lesson_v1]["mappings"]["properties"]) == {
         f.name for f in LESSON.fields
     } | {"dynafold"}
@@ -236,14 +254,29 @@ def test_a_switch_makes_the_new_read_target_searchable_before_readers_move_to_it
     assert sorted(hit["_id"] for hit in direct["hits"]["hits"]) == ["c1", "c2", "c3"]
 
 
-def test_search_reads_words_as_the_standard_analyzer_does(store):
+def test_search_splits_words_where_sqlite_does_and_reads_no_syntax(node_store):
+    store = node_store
     put(store, DocKey(V1, "c1"), "Ada O'Brien")
     state, body = customer_doc("c2", "Grace Hopper", email="c2@example.com")
     store.write([DocumentWrite(DocKey(V1, "c2"), None, state, body)])
     assert [d["customer_id"] for d in store.search("customer", "o'brien")] == ["c1"]
     assert [d["customer_id"] for d in store.search("customer", "c2@example.com")] == ["c2"]
+    assert [d["customer_id"] for d in store.search("customer", "example")] == ["c2"]
     assert store.search("customer", "ada -o'brien") == store.search("customer", "ada o'brien")
     assert store.search("customer", "ada | grace") == []
+
+
+def test_a_reader_that_never_prepared_the_aggregate_searches_the_fields_its_index_was_made_with(node_store):
+    """A read-only command does not prepare: the store asks the index which fields to search."""
+    put(node_store, DocKey(V1, "c1"), "Ada Müller")
+    node_store.client.indices.refresh(index=index(node_store, V1))
+    reader = OpenSearchStore.from_url(node_store.url, read_only=True)
+    try:
+        assert [d["customer_id"] for d in reader.search("customer", "muler ada")] == ["c1"]
+        with pytest.raises(QueryTooLong):
+            reader.search("customer", " ".join(["ada"] * 33))
+    finally:
+        reader.close()
 
 
 def test_documents_and_stored_page_through_every_document_in_id_order(store):

@@ -210,7 +210,7 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
         doc = store.get("lesson", lesson_id)
         if doc:
             _print_document(f"lesson {lesson_id}", doc, out)
-    for aggregate, query in (("lesson", "hallelujah"), ("customer", "grace")):
+    for aggregate, query in (("lesson", "hallel"), ("customer", "grace hoper")):  # as typed: half a word, a typo
         hits = store.search(aggregate, query, limit=5)
         print(f"\n  search {aggregate} {query!r}: {len(hits)} hit(s)", file=out)
         for hit in hits:
@@ -230,5 +230,5 @@ def run_demo(db: str = "dynafold-demo.db", customers: int = 40, seed: int = 7, o
         f"{quarantined} record(s) quarantined; {time.monotonic() - started:.1f}s",
         file=out,
     )
-    print(f"try: dynafold search --model dynafold.sample:MODEL --store {url} --aggregate lesson wonderwall", file=out)
+    print(f"try: dynafold search --model dynafold.sample:MODEL --store {url} --aggregate lesson wonderwal", file=out)
     return 0 if mismatches == 0 else 1

@@ -61,6 +61,16 @@ def stream_batch(text: str) -> int:
     return _number(text, int, "a whole number between 1 and 1000 (DynamoDB Streams' GetRecords limit)", 1, 1000)
 
 
+def index_prefix(text: str) -> str:
+    """An OpenSearch store URL's ``prefix=``, checked as the store checks it."""
+    from dynafold.projector.stores.opensearch.layout import Names
+
+    try:
+        return Names(text).prefix
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def seconds(text: str) -> float:
     return _number(text, float, "a finite number of seconds (0 or more)", 0, 1e12)
 
@@ -178,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _quarantine_parser(commands)
     _deploy_parser(commands)
+    _dashboards_parser(commands)
     return parser
 
 
@@ -277,6 +288,23 @@ def _deploy_parser(commands) -> None:
     values.add_argument("--store-url", metavar="URL", required=True, help="the store URL the functions use")
     values.add_argument("--domain-arn", metavar="ARN", required=True, help="ARN of the OpenSearch Service domain")
     values.add_argument("--out", metavar="FILE", required=True, help="file of Key=Value lines")
+
+
+def _dashboards_parser(commands) -> None:
+    dashboards = commands.add_parser("dashboards", help="OpenSearch Dashboards saved objects generated from a model",
+                                     description="Index patterns, starter visualizations and dashboards for the "
+                                     "model's aggregates, as a file Dashboards imports.", epilog=EXIT_CODES)
+    actions = dashboards.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="write the saved objects as NDJSON", epilog=EXIT_CODES,
+                                description="Per aggregate: an index pattern on its alias (time field, number and "
+                                "date formats, the engine's bookkeeping filtered out), a count over time, the top "
+                                "values of its keyword fields, a map of each location, and a dashboard of them. "
+                                "Import in Dashboards: Management, Saved objects, Import.")
+    _common(export)
+    export.add_argument("--model", metavar="MODULE:ATTR", required=True, help="the model, e.g. myapp.views:MODEL")
+    export.add_argument("--out", metavar="FILE", required=True, help="file to write, e.g. dashboards.ndjson")
+    export.add_argument("--prefix", metavar="PREFIX", type=index_prefix, default="",
+                        help="the prefix= of the OpenSearch store URL, if it has one (default: none)")
 
 
 def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:

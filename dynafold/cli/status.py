@@ -3,13 +3,16 @@
 Per aggregate: where readers and writers point (and a target the control
 record names but the store lacks, which makes status exit 1; and who holds
 the lease to change them, while a rebuild runs), how many documents and
-tombstone documents the read target holds, and the newest change the
-documents reflect: the newest stream record's time, never a replay's read,
-which is stamped with the replay's own start (its age is a lower bound of
-the projection lag while writes continue; the exact lag is the stream
-functions' ``ProjectionLag`` metric, which only the stream side can know).
-Then every checkpoint (stream positions, replay segments, fan-out cursors)
-and the quarantined records counted by table and reason.
+tombstone documents the read target holds, how a target differs from the
+one the model makes now (a field that changed kind or was added, an older
+release's mappings: what ``dynafold replay --rebuild`` would change), and
+the newest change the documents reflect: the newest stream record's time,
+never a replay's read, which is stamped with the replay's own start (its
+age is a lower bound of the projection lag while writes continue; the exact
+lag is the stream functions' ``ProjectionLag`` metric, which only the
+stream side can know). Then every checkpoint (stream positions, replay
+segments, fan-out cursors) and the quarantined records counted by table
+and reason.
 """
 
 from __future__ import annotations
@@ -59,16 +62,25 @@ def _aggregate(runtime: Runtime, name: str, now_s: float) -> dict[str, Any]:
     if newest_us:
         newest = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(newest_us / 1e6)),
                   "age_s": round(max(0.0, now_s - newest_us / 1e6), 1)}
+    aggregate = runtime.model.aggregate(name)
+    differences = {target: found for target in dict.fromkeys(t for t in (targets.read, *targets.write) if t)
+                   if target not in lost and (found := runtime.store.differences(aggregate, target))}
     report = {"read": targets.read, "write": list(targets.write), "documents": documents, "tombstones": tombstones,
-              "newest_change": newest}
+              "newest_change": newest, "differences": differences}
     if targets.kept:
         report["kept"] = list(targets.kept)
     if lease is not None:
         report["lease"] = ("expired: " if lease.expired(now_s) else "") + lease.describe()
+    notes = []
     if lost:
         report["missing"] = lost
-        report["note"] = (f"the store lacks {', '.join(lost)}, which the control record names (deleted?): "
-                          f"recover with `dynafold replay --aggregate {name}`")
+        notes.append(f"the store lacks {', '.join(lost)}, which the control record names (deleted?): "
+                     f"recover with `dynafold replay --aggregate {name}`")
+    if differences:
+        notes.append(f"{', '.join(differences)} made from an older model: "
+                     f"`dynafold replay --rebuild --aggregate {name}` makes a target from this one")
+    if notes:
+        report["note"] = "; ".join(notes)
     return report
 
 
@@ -133,6 +145,8 @@ def _lines(report: dict[str, Any]) -> list[str]:
             lines.append(f"    kept: {', '.join(a['kept'])}")
         if a.get("lease"):
             lines.append(f"    targets changing under the lease of {a['lease']}")
+        for target, found in a.get("differences", {}).items():
+            lines += [f"    {target} differs from the model:"] + [f"      {line}" for line in found]
     checkpoints = report["checkpoints"]
     lines.append(f"checkpoints: {checkpoints['url']} ({len(checkpoints['entries'])})"
                  + (f"  [{checkpoints['note']}]" if checkpoints.get("note") else ""))

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 
 from hypothesis import strategies as st
 
+from dynafold.domain.geo import GEOHASH_ALPHABET, MAX_GEOHASH
 from dynafold.domain.kinds import FieldKind, Kind
 from dynafold.domain.model import Model
 from dynafold.domain.tables import Prefix, TableOrEntity
@@ -60,6 +61,8 @@ def kind_values(kind: Kind) -> st.SearchStrategy:
         return st.integers(-10**6, 10**6).map(lambda n: Decimal(n).scaleb(-2))
     if k is FieldKind.DATETIME:
         return st.sampled_from(["2026-01-01T00:00:00Z", "2026-06-30T12:00:00Z", "2025-12-31T23:59:59Z"])
+    if k is FieldKind.GEO_POINT:
+        return geo_values()
     if k is FieldKind.KEYWORDS:
         members = st.sampled_from(["a", "b", "c"])
         return st.one_of(st.frozensets(members, min_size=1, max_size=3), st.lists(members, max_size=3))
@@ -67,6 +70,18 @@ def kind_values(kind: Kind) -> st.SearchStrategy:
     if k is FieldKind.OBJECT:
         return subfields
     return st.lists(subfields, max_size=2)
+
+
+def geo_values() -> st.SearchStrategy:
+    """A location in each form an item may hold one: a map of numbers, a "lat,lon" string, a geohash;
+    the poles and the date line included."""
+    lat = st.integers(-90_000, 90_000).map(lambda n: Decimal(n).scaleb(-3))
+    lon = st.integers(-180_000, 180_000).map(lambda n: Decimal(n).scaleb(-3))
+    return st.one_of(
+        st.builds(lambda a, o: {"lat": a, "lon": o}, lat, lon),
+        st.builds(lambda a, o: f"{a},{o}", lat, lon),
+        st.text(GEOHASH_ALPHABET, min_size=1, max_size=MAX_GEOHASH),
+    )
 
 
 class Workload:

@@ -45,6 +45,8 @@ SAFE_FIELDS = (
     "store",  # a store URL without user info or query (``redacted``)
     "request_bytes",
     "pack_bytes",
+    "target",
+    "fields",  # names of a model's fields (a target that cannot hold them), never their values
 )
 DEFAULT_SERVICE = "dynafold"
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

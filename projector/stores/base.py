@@ -176,6 +176,10 @@ class DocumentStore(Protocol):
 
     def release_lease(self, lease: Lease) -> None:
         """Remove ``lease`` if it is still the current one."""
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """How ``target`` differs from a target made from ``aggregate`` now (a field that changed kind or
+        was added, an older release's mappings or search index), one line each; empty when it does not.
+        Such a target keeps taking writes (what it cannot hold is left out) until a rebuild replaces it."""
 
     def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
         """The visible document through the read target, or None."""

@@ -29,7 +29,7 @@ from dynafold.projector.stores.base import (
     require_targets,
 )
 from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
-from dynafold.projector.stores.search_terms import matches, text_fields
+from dynafold.projector.stores.search_terms import document_words, query_words, rank, text_fields
 from dynafold.projector.stores.state_format import dump_state, load_state
 
 
@@ -113,6 +113,13 @@ class MemoryStore:
                     raise UnknownTarget(f"no target {target!r}")
             self._targets[aggregate] = targets
 
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """Documents are kept as they are, with nothing made from the model's kinds: never any."""
+        with self._lock:
+            if target not in self._rows:
+                raise UnknownTarget(f"no target {target!r}")
+        return []
+
     def drop_target(self, target: str) -> None:
         with self._lock:
             self._rows.pop(target, None)
@@ -165,10 +172,17 @@ class MemoryStore:
         return iter([body for _, body in visible])
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The search rule (``search_terms``) over the visible documents; with no relevance score,
+        documents matching as many words exactly are in id order."""
         with self._lock:
             fields = text_fields(self._aggregates[aggregate])
             visible = self._visible(aggregate)
-        return [body for _, body in visible if matches(query, body, fields)][:limit]
+        terms = query_words(query, len(fields))
+        if not terms or not fields or limit <= 0:
+            return []
+        bodies = dict(visible)
+        ranked = rank(terms, ((doc_id, document_words(body, fields)) for doc_id, body in visible))
+        return [bodies[doc_id] for doc_id in ranked[:limit]]
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
         with self._lock:

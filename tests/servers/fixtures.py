@@ -84,7 +84,7 @@ def drop_prefixed(url: str) -> None:
     store = open_store(url)
     try:
         assert store.prefix, "refusing to delete indices without a prefix"
-        for index in store.client.indices.get(index=store.prefix + "*"):
+        for index in store.client.indices.get(index=store.prefix + "*", expand_wildcards="all"):  # targets are hidden
             store.client.indices.delete(index=index)
     finally:
         store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dynafold.cli.commands import deploy, maintenance, project, quarantine, replay, views
+from dynafold.cli.commands import dashboards, deploy, maintenance, project, quarantine, replay, views
 
 COMMANDS = {
     "demo": views.demo,
@@ -15,4 +15,5 @@ COMMANDS = {
     "verify": maintenance.verify,
     "sweep": maintenance.sweep,
     "deploy": deploy.deploy,
+    "dashboards": dashboards.dashboards,
 }

@@ -20,7 +20,8 @@ when the case ends. ``make_faults`` may return your own ``StoreFaults``
 that fail the store for real (a proxy that resets its connections, a
 server answering 429); one that lacks a switch makes the case needing it
 skip with the reason. ``FaultyStore`` injects faults at the port of any
-store, seeded.
+store, seeded. A store whose full-text search cannot follow dynafold's search
+rule sets ``search_differs`` to the reason, and the search cases skip.
 """
 
 from __future__ import annotations
@@ -33,19 +34,20 @@ import pytest  # noqa: E402
 
 # the plain asserts of the cases explain their failures, as in the store author's own test modules;
 # so the modules with asserts are imported only after this
-pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in ("cases_writes", "cases_reads", "cases_projector",
-                                                              "cases_targets", "delivery")))
+pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in ("cases_writes", "cases_reads", "cases_search",
+                                                              "cases_projector", "cases_targets", "delivery")))
 
 from dynafold.testing.store_contract.base import StoreContractBase
 from dynafold.testing.store_contract.cases_projector import ProjectorCases
 from dynafold.testing.store_contract.cases_reads import ReadCases
+from dynafold.testing.store_contract.cases_search import SearchCases
 from dynafold.testing.store_contract.cases_targets import TargetCases
 from dynafold.testing.store_contract.cases_writes import WriteCases
 from dynafold.testing.store_contract.fault_hook import PortFaults, StoreFaults
 from dynafold.testing.store_contract.faults import FaultyStore
 
 
-class StoreContract(WriteCases, ReadCases, ProjectorCases, TargetCases):
+class StoreContract(WriteCases, ReadCases, SearchCases, ProjectorCases, TargetCases):
     """Every case of the contract; subclass it as ``Test…`` and implement ``make_store``."""
 
 

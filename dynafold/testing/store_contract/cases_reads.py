@@ -3,7 +3,7 @@
 A tombstone (a document with state and no body) is stored but no reader
 sees it. Numbers come back as the exact decimals written, in state and in
 body. ``search`` matches words of the aggregate's text fields; documents
-come sorted by id; readers see all of one target or all of the other while
+come sorted by id; a target made from the model has no ``differences``; readers see all of one target or all of the other while
 targets switch under them.
 """
 
@@ -72,6 +72,13 @@ class ReadCases(StoreContractBase):
         assert set(names(store.search("customer", "byron"))) == set()
         assert store.search("customer", "  ") == []
         assert len(store.search("customer", "ada", limit=1)) == 1
+
+    def test_a_target_made_from_the_model_differs_from_it_in_nothing(self):
+        store = self.prepared()
+        store.create_target(CUSTOMER, V2)
+        assert store.differences(CUSTOMER, V1) == [] and store.differences(CUSTOMER, V2) == []
+        with pytest.raises(UnknownTarget):
+            store.differences(CUSTOMER, "customer_v9")
 
     def test_documents_are_sorted_by_id(self):
         store = self.prepared()

@@ -64,7 +64,9 @@ class Names:
         return self.prefix + aggregate
 
     def writer(self, target: str) -> str:
-        """The alias every write to ``target`` goes through (``require_alias``): it exists only with the index."""
+        """The alias every write to ``target`` goes through (``require_alias``): it exists only with the index.
+        Hidden, like the index, so a wildcard pattern (``<aggregate>*``) reaches documents through the
+        readers' alias alone."""
         return self.index(target) + WRITER_SUFFIX
 
     def targets_of(self, aggregate: str) -> re.Pattern:

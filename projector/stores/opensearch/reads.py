@@ -1,13 +1,11 @@
 """The readers' side of the OpenSearch store: ``get``, ``documents``, ``search``, ``stored``.
 
 Search
-    ``search`` hands the user's text to ``simple_query_string`` with every
-    word required (``default_operator: and``) and no operators (``flags:
-    WHITESPACE``: ``-``, ``|``, quotes and ``*`` are just characters). Words
-    are what the standard analyzer makes of them on both sides, so an e-mail
-    address, ``x.org`` or ``O'Brien`` is one word here, where the SQLite and
-    memory stores split at every non-word character. Results are ranked by
-    score, then id.
+    ``search`` follows the search rule (``search_terms``), with the body
+    ``query`` builds; the analyzer that makes it work is every text field's
+    own (``mappings``), so a user's ``match`` or ``query_string`` on the
+    alias folds words the same way. Results are ranked by the words matched
+    exactly, then score, then id.
 
 Freshness
     ``get`` and ``load`` are realtime. ``documents``, ``search`` and
@@ -36,8 +34,9 @@ from dynafold.projector.stores.base import DocKey, StoredDocument, Targets, requ
 from dynafold.projector.stores.opensearch.calls import Calls
 from dynafold.projector.stores.opensearch.errors import missing_index
 from dynafold.projector.stores.opensearch.layout import Names, body_of, stored_document, visible
-from dynafold.projector.stores.opensearch.mappings import META, VISIBLE, valid_id
-from dynafold.projector.stores.search_terms import text_fields, words
+from dynafold.projector.stores.opensearch.mappings import META, NO_TEXT_FIELD, VISIBLE, valid_id
+from dynafold.projector.stores.opensearch.query import search_body
+from dynafold.projector.stores.search_terms import query_words, text_fields
 
 
 class Reads:
@@ -79,28 +78,34 @@ class Reads:
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
         known = self._known.get(aggregate)
-        if not words(query) or limit <= 0 or (known is not None and not text_fields(known)):
+        fields = text_fields(known) if known is not None else None
+        terms = query_words(query, len(fields)) if fields is not None else None
+        if fields is not None and (not terms or not fields or limit <= 0):
             return []
         alias = self._names.alias(aggregate)
         if not self._fresh(alias, aggregate):
             return []
-        body = {
-            "size": limit,
-            "track_total_hits": False,
-            "query": {
-                "bool": {
-                    "must": {
-                        "simple_query_string": {"query": query.strip(), "default_operator": "and", "flags": "WHITESPACE"}
-                    },
-                    "filter": VISIBLE,
-                }
-            },
-            "sort": ["_score", {f"{META}.id": "asc"}],
-        }
-        response = self._calls("search", self._client.search, index=alias, body=body, ignore=404)
+        if fields is None:  # an aggregate this store never prepared (a read-only command): ask its index
+            fields = self._text_fields(alias)
+            terms = query_words(query, len(fields))
+            if not terms or not fields or limit <= 0:
+                return []
+        response = self._calls("search", self._client.search, index=alias, body=search_body(terms, fields, limit),
+                               ignore=404)
         if missing_index(response):
             return []
         return [body_of(hit["_source"]) for hit in response["hits"]["hits"]]
+
+    def _text_fields(self, alias: str) -> list[str]:
+        """The text fields the read target was made with (its ``index.query.default_field``)."""
+        response = self._calls("search", self._client.indices.get_settings, index=alias,
+                               name="index.query.default_field", ignore=404)
+        if missing_index(response):
+            return []
+        for entry in response.values():
+            found = ((entry.get("settings") or {}).get("index") or {}).get("query", {}).get("default_field") or []
+            return [name for name in ([found] if isinstance(found, str) else found) if name != NO_TEXT_FIELD]
+        return []
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
         index = self._names.index(target)

@@ -84,6 +84,7 @@ from dynafold.projector.stores.opensearch.layout import CONTROL_INDEX, Names, so
 from dynafold.projector.stores.opensearch.mappings import MAX_ID_BYTES, META, index_body, valid_id
 from dynafold.projector.stores.opensearch.reads import Reads
 from dynafold.projector.stores.opensearch.requests import BoundedRequests, BulkAction, Limits
+from dynafold.projector.stores.opensearch.target_mapping import TargetMappings
 from dynafold.projector.stores.opensearch.url import connect, redacted
 
 __all__ = ["CONTROL_INDEX", "OpenSearchStore"]
@@ -113,6 +114,7 @@ class OpenSearchStore:
         self._aggregates: dict[str, Aggregate] = {}
         self._reads = Reads(client, self._calls, self.names, targets=self._control.read, known=self._aggregates,
                             refresh=refresh)
+        self._mappings = TargetMappings(client, self._calls, self.names, self._aggregates)
         self._lock = threading.Lock()
         self._write_targets: dict[str, tuple[str, ...]] = {}
 
@@ -235,6 +237,16 @@ class OpenSearchStore:
 
     def write(self, writes: Sequence[DocumentWrite]) -> Mapping[DocKey, Outcome]:
         outcomes: dict[DocKey, Outcome] = {}
+        outcomes.update(self._requests.bulk(self._actions(writes, outcomes)))
+        refused = [w for w in writes if valid_id(w.key.id) and isinstance(outcomes.get(w.key), Rejected)]
+        held = self._mappings.learn(w.key.target for w in refused) if refused else set()
+        again = [w for w in refused if w.key.target in held]  # a target from an older model: send what it holds
+        if again:
+            outcomes.update(self._requests.bulk(self._actions(again, outcomes)))
+        self._give_aliases(outcomes)
+        return outcomes
+
+    def _actions(self, writes: Sequence[DocumentWrite], outcomes: dict[DocKey, Outcome]) -> list[BulkAction]:
         actions = []
         for w in writes:
             if not valid_id(w.key.id):
@@ -246,10 +258,13 @@ class OpenSearchStore:
             else:
                 op = "index"
                 action["if_seq_no"], action["if_primary_term"] = w.expected
-            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(source_of(w)) + "\n"))
-        outcomes.update(self._requests.bulk(actions))
-        self._give_aliases(outcomes)
-        return outcomes
+            source = source_of(self._mappings.hold(w))
+            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(source) + "\n"))
+        return actions
+
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """How the target's index differs from the one the model makes (a rebuild makes that one)."""
+        return self._mappings.differences(aggregate, target)
 
     def _give_aliases(self, outcomes: dict[DocKey, Outcome]) -> None:
         """``Gone`` for an index that exists means an index made before write aliases: give it its alias and
@@ -259,7 +274,8 @@ class OpenSearchStore:
             index = self.names.index(target)
             if not self._calls("write", self.client.indices.exists, index=index):
                 continue
-            self._calls("write", self.client.indices.put_alias, index=index, name=self.names.writer(target))
+            self._calls("write", self.client.indices.put_alias, index=index, name=self.names.writer(target),
+                        body={"is_hidden": True})
             for key, outcome in outcomes.items():
                 if key.target == target and isinstance(outcome, Gone):
                     outcomes[key] = Retryable(f"{target} had no write alias (made by an earlier version): added")
@@ -298,7 +314,7 @@ class OpenSearchStore:
         """The indices named as the aggregate's targets are (``Names.targets_of``), unless their mapping says
         they belong to another aggregate (an index a write auto-created has no such mark: it is one of these)."""
         found = self._calls("physical", self.client.indices.get_mapping, index=f"{self.prefix}{aggregate}_v*",
-                            ignore=404)
+                            expand_wildcards="all", ignore=404)  # targets are hidden indices
         pattern, held = self.names.targets_of(aggregate), set()
         for index, entry in found.items():
             mappings = entry.get("mappings") if isinstance(entry, Mapping) else None
@@ -375,7 +391,7 @@ class OpenSearchStore:
             self._write_targets.update(targets)
 
     def _create_index(self, aggregate: Aggregate, target: str) -> None:
-        body = {**index_body(aggregate, target), "aliases": {self.names.writer(target): {}}}
+        body = {**index_body(aggregate, target), "aliases": {self.names.writer(target): {"is_hidden": True}}}
         create_index(self.client, self._calls, self.names.index(target), body)
 
 

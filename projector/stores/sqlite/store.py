@@ -40,8 +40,10 @@ from dynafold.projector.stores.base import (
     require_targets,
 )
 from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
-from dynafold.projector.stores.search_terms import text_fields, words
+from dynafold.projector.stores.search_terms import Vocabulary, query_words, text_fields
 from dynafold.projector.stores.sqlite.connections import ThreadConnections, Transaction, file_error, path_of
+from dynafold.projector.stores.sqlite.search import TOKENIZE, match_expressions, select
+from dynafold.projector.stores.sqlite.targets import all_targets, physical_targets, put_lease, read_lease, write_targets
 from dynafold.projector.stores.state_format import dump_state, load_state
 
 __all__ = ["SQLiteStore", "ThreadConnections", "file_error", "path_of"]
@@ -83,6 +85,7 @@ class SQLiteStore:
         self.path = path_of(url)
         self._connections = ThreadConnections(self.path, busy_timeout_s, read_only=read_only)
         self._aggregates: dict[str, Aggregate] = {}
+        self._vocabularies: dict[str, tuple[int, Vocabulary]] = {}  # per target, at a store revision
         if read_only:
             return
         try:
@@ -109,12 +112,12 @@ class SQLiteStore:
                 if row is None:
                     target = default_target(aggregate)
                     _create_target(db, aggregate, target)
-                    _set_targets(db, aggregate.name, Targets(target, (target,)))
+                    write_targets(db, aggregate.name, Targets(target, (target,)))
 
     def load(self, wanted: Mapping[str, Collection[str]]) -> Loaded:
         with self._transaction() as db:
-            all_targets = _all_targets(db)
-            targets = {name: require_targets(all_targets, name).write for name in wanted}
+            known = all_targets(db)
+            targets = {name: require_targets(known, name).write for name in wanted}
             keys = [DocKey(t, doc_id) for name, ids in wanted.items() for t in targets[name] for doc_id in ids]
             return Loaded(targets, _read(db, keys))
 
@@ -156,7 +159,7 @@ class SQLiteStore:
 
     def targets(self, aggregate: str) -> Targets:
         with self._transaction() as db:
-            return require_targets(_all_targets(db), aggregate)
+            return require_targets(all_targets(db), aggregate)
 
     def create_target(self, aggregate: Aggregate, target: str) -> None:
         self._aggregates[aggregate.name] = aggregate
@@ -166,52 +169,68 @@ class SQLiteStore:
     def set_targets(self, aggregate: str, targets: Targets, *, expected: Optional[Targets] = None,
                     lease: Optional[Lease] = None) -> None:
         with self._transaction(immediate=True) as db:
-            permit_change(aggregate, _all_targets(db).get(aggregate), _lease(db, aggregate), expected=expected,
+            permit_change(aggregate, all_targets(db).get(aggregate), read_lease(db, aggregate), expected=expected,
                           lease=lease)
-            known = _physical(db)
+            known = physical_targets(db)
             for target in (targets.read, *targets.write):
                 if target is not None and target not in known:
                     raise UnknownTarget(f"no target {target!r}")
-            _set_targets(db, aggregate, targets)
+            write_targets(db, aggregate, targets)
+
+    def differences(self, aggregate: Aggregate, target: str) -> list[str]:
+        """The search index is all SQLite makes from the model: its text columns and its tokenizer."""
+        with self._transaction() as db:
+            row = db.execute("SELECT text_fields FROM dynafold_physical WHERE target = ?", (target,)).fetchone()
+            if row is None:
+                raise UnknownTarget(f"no target {target!r}")
+            table = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", ("fts_" + target,)).fetchone()
+        found = []
+        have, want = json.loads(row[0]), text_fields(aggregate)
+        if have != want:
+            found.append(f"search columns: {have} here; the model's text fields are {want}")
+        if want and (table is None or TOKENIZE not in table[0]):
+            found.append(f"search index: an older tokenizer here; the model's splits and folds words as {TOKENIZE!r}")
+        return found
 
     def drop_target(self, target: str) -> None:
         with self._transaction(immediate=True) as db:
+            self._vocabularies.pop(target, None)
             db.execute(f"DROP TABLE IF EXISTS {_quote('fts_' + target)}")
             db.execute(f"DROP TABLE IF EXISTS {_quote('doc_' + target)}")
             db.execute("DELETE FROM dynafold_physical WHERE target = ?", (target,))
 
     def physical(self, aggregate: str) -> frozenset[str]:
         with self._transaction() as db:
-            return frozenset(_physical(db, aggregate))
+            return frozenset(physical_targets(db, aggregate))
 
     def lease(self, aggregate: str) -> Optional[Lease]:
         with self._transaction() as db:
-            return _lease(db, aggregate)
+            return read_lease(db, aggregate)
 
     def take_lease(self, aggregate: str, holder: str, ttl_s: float, *, work: Mapping[str, Any] = {},
                    replaces: Optional[str] = None, now: Optional[float] = None) -> tuple[Lease, Optional[Lease]]:
         with self._transaction(immediate=True) as db:
-            lease, previous = taken(_lease(db, aggregate), aggregate, holder, ttl_s, work=work, replaces=replaces,
+            lease, previous = taken(read_lease(db, aggregate), aggregate, holder, ttl_s, work=work, replaces=replaces,
                                     now=time.time() if now is None else now)
-            _put_lease(db, lease)
+            put_lease(db, lease)
             return lease, previous
 
     def renew_lease(self, lease: Lease, ttl_s: float, *, work: Optional[Mapping[str, Any]] = None,
                     now: Optional[float] = None) -> Lease:
         with self._transaction(immediate=True) as db:
-            renewal = renewed(_lease(db, lease.aggregate), lease, ttl_s, work=work,
+            renewal = renewed(read_lease(db, lease.aggregate), lease, ttl_s, work=work,
                               now=time.time() if now is None else now)
-            _put_lease(db, renewal)
+            put_lease(db, renewal)
             return renewal
 
     def release_lease(self, lease: Lease) -> None:
         with self._transaction(immediate=True) as db:
-            current = _lease(db, lease.aggregate)
+            current = read_lease(db, lease.aggregate)
             if current is not None and current.id == lease.id:
                 db.execute("DELETE FROM dynafold_leases WHERE aggregate = ?", (lease.aggregate,))
 
     def _read_target(self, db: sqlite3.Connection, aggregate: str) -> Optional[str]:
-        return require_targets(_all_targets(db), aggregate).read
+        return require_targets(all_targets(db), aggregate).read
 
     def get(self, aggregate: str, doc_id: str) -> Optional[dict[str, Any]]:
         with self._transaction() as db:
@@ -232,20 +251,33 @@ class SQLiteStore:
             yield codec.loads(body)
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        terms = words(query)
-        if not terms:
-            return []
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        """The search rule (``search_terms``) on the read target's FTS5 table (``sqlite.search``)."""
         with self._transaction() as db:
             read = self._read_target(db, aggregate)
-            if read is None:
+            row = None if read is None else db.execute(
+                "SELECT text_fields FROM dynafold_physical WHERE target = ?", (read,)).fetchone()
+            fields = json.loads(row[0]) if row else []
+            terms = query_words(query, len(fields))
+            if not terms or not fields or limit <= 0:
                 return []
-            rows = db.execute(
-                f"SELECT d.body FROM {_quote('fts_' + read)} f JOIN {_quote('doc_' + read)} d ON d.rowid = f.rowid "
-                f"WHERE {_quote('fts_' + read)} MATCH ? AND d.body IS NOT NULL ORDER BY f.rank, d.id LIMIT ?",
-                (match, limit),
-            ).fetchall()
+            expression, exact = match_expressions(terms, self._vocabulary(db, read))
+            fts, docs = _quote("fts_" + read), _quote("doc_" + read)
+            parameters = {"q": expression, "limit": limit, **{f"e{i}": e for i, e in enumerate(exact)}}
+            rows = db.execute(select(fts, docs, len(exact)), parameters).fetchall()
         return [codec.loads(body) for (body,) in rows]
+
+    def _vocabulary(self, db: sqlite3.Connection, target: str) -> Vocabulary:
+        """The terms of a target's FTS5 table, loaded again when the file's revision has moved."""
+        (revision,) = db.execute("SELECT last FROM dynafold_revision").fetchone()
+        cached = self._vocabularies.get(target)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        vocab = _quote("vocab_" + target)
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{vocab} USING fts5vocab(main, {_quote('fts_' + target)}, row)")
+        # a lone combining accent is a term FTS5 folds to nothing, which fts5vocab lists as NULL
+        vocabulary = Vocabulary(term for (term,) in db.execute(f"SELECT term FROM temp.{vocab}") if term)
+        self._vocabularies[target] = (revision, vocabulary)
+        return vocabulary
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
         for doc_id, revision, state, body in self._by_id(f"SELECT id, revision, state, body FROM {_quote('doc_' + target)} WHERE"):
@@ -281,48 +313,6 @@ class SQLiteStore:
         self._connections.close()
 
 
-def _all_targets(db: sqlite3.Connection) -> dict[str, Targets]:
-    try:
-        rows = db.execute("SELECT aggregate, read_target, write_targets, kept_targets FROM dynafold_targets").fetchall()
-    except sqlite3.OperationalError as error:
-        if "no such column" not in str(error):
-            raise
-        rows = [(*row, "[]") for row in db.execute("SELECT aggregate, read_target, write_targets FROM dynafold_targets")]
-    return {aggregate: Targets(read, tuple(json.loads(write)), tuple(json.loads(kept)))
-            for aggregate, read, write, kept in rows}
-
-
-def _physical(db: sqlite3.Connection, aggregate: Optional[str] = None) -> set[str]:
-    """The targets (of ``aggregate``, or all) whose document table exists."""
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    rows = db.execute("SELECT target, aggregate FROM dynafold_physical")
-    return {target for target, name in rows if ("doc_" + target) in tables and aggregate in (None, name)}
-
-
-def _lease(db: sqlite3.Connection, aggregate: str) -> Optional[Lease]:
-    try:
-        row = db.execute("SELECT lease FROM dynafold_leases WHERE aggregate = ?", (aggregate,)).fetchone()
-    except sqlite3.OperationalError as error:
-        if "no such table" in str(error):  # a file from before leases, opened read-only: nobody holds one
-            return None
-        raise
-    return None if row is None else Lease.from_json(aggregate, json.loads(row[0]))
-
-
-def _put_lease(db: sqlite3.Connection, lease: Lease) -> None:
-    db.execute("INSERT INTO dynafold_leases VALUES (?, ?) ON CONFLICT (aggregate) DO UPDATE SET lease = excluded.lease",
-               (lease.aggregate, json.dumps(lease.to_json())))
-
-
-def _set_targets(db: sqlite3.Connection, aggregate: str, targets: Targets) -> None:
-    db.execute(
-        "INSERT INTO dynafold_targets VALUES (?, ?, ?, ?) ON CONFLICT (aggregate) DO UPDATE "
-        "SET read_target = excluded.read_target, write_targets = excluded.write_targets, "
-        "kept_targets = excluded.kept_targets",
-        (aggregate, targets.read, json.dumps(list(targets.write)), json.dumps(list(targets.kept))),
-    )
-
-
 def _create_target(db: sqlite3.Connection, aggregate: Aggregate, target: str) -> None:
     fields = text_fields(aggregate)
     docs, fts = _quote("doc_" + target), _quote("fts_" + target)
@@ -338,7 +328,7 @@ def _create_target(db: sqlite3.Connection, aggregate: Aggregate, target: str) ->
         return
     columns = ", ".join(_quote(f) for f in fields)
     values = ", ".join(f"json_extract(new.body, '$.{f}')" for f in fields)
-    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({columns}, tokenize = 'unicode61')")
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({columns}, tokenize = \"{TOKENIZE}\")")
     db.execute(
         f"CREATE TRIGGER IF NOT EXISTS {_quote('ins_' + target)} AFTER INSERT ON {docs} WHEN new.body IS NOT NULL "
         f"BEGIN INSERT INTO {fts} (rowid, {columns}) VALUES (new.rowid, {values}); END"
