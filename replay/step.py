@@ -60,16 +60,14 @@ def begin(runtime: Runtime, event: dict, *_: Any) -> dict:
     total = int(event.get("total_segments") or 4)
     targets = list(event.get("targets") or runtime.store.targets(aggregate.name).write)
     t_start_us = int(runtime.clock()())
-    return {
-        "aggregate": aggregate.name,
-        "t_start_us": t_start_us,
-        "segments": [
-            {"aggregate": aggregate.name, "table": table, "segment": segment, "total_segments": total,
-             "targets": targets, "t_start_us": t_start_us, "checkpoint": None, "done": False,
-             "lease": event.get("lease")}
-            for table in aggregate.replay_tables for segment in range(total)
-        ],
-    }
+    segments = [
+        {"aggregate": aggregate.name, "table": table, "segment": segment, "total_segments": total,
+         "targets": targets, "t_start_us": t_start_us, "checkpoint": None, "done": False, "lease": event.get("lease")}
+        for table in aggregate.replay_tables for segment in range(total)
+    ]
+    # every (table, segment) at once: total_segments is the one knob of a rebuild's speed (dynafold plan-rebuild)
+    return {"aggregate": aggregate.name, "t_start_us": t_start_us, "segments": segments,
+            "max_concurrency": len(segments)}
 
 
 def segment(runtime: Runtime, event: dict, time_left: Callable[[], float], margin_s: float,

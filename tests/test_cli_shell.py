@@ -28,7 +28,7 @@ from tests.support.records import customer, order
 ALL_LEAVES = [["demo"], ["project"], ["dump"], ["search"], ["status"], ["replay"], ["verify"], ["sweep"],
               ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "retry"], ["quarantine", "drop"],
               ["deploy", "template"], ["deploy", "parameters"], ["deploy", "package"], ["deploy", "lock"],
-              ["dashboards", "export"]]
+              ["dashboards", "export"], ["plan-rebuild"]]
 
 
 # exit codes: the same condition, the same code, whatever the command
@@ -334,9 +334,10 @@ def test_status_says_when_a_target_the_control_document_names_is_gone(osmem_url,
     store = open_store(url)
     store.prepare(list(MODEL.aggregates.values()))
     store.drop_target("lesson_v1")
-    assert main(["status", "--store", url, "--format", "json", "--quarantine", f"sqlite:///{tmp_path}/q.db"]) == 0
+    assert main(["status", "--store", url, "--format", "json", "--quarantine", f"sqlite:///{tmp_path}/q.db"]) == 1
     lesson = json.loads(capsys.readouterr().out)["aggregates"]["lesson"]
-    assert lesson["differences"] == {"lesson_v1": ["the target named by the control document does not exist"]}
+    assert lesson["missing"] == ["lesson_v1"] and lesson["differences"] == {}, "a lost target is lost, not different"
+    assert "recover with `dynafold replay --aggregate lesson`" in lesson["note"]
 
 
 def test_status_counts_one_cause_once_whether_a_stream_or_a_scan_quarantined_it(dynamodb, tmp_path, capsys):

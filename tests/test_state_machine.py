@@ -243,3 +243,15 @@ def test_a_state_machine_rebuild_whose_lease_was_taken_over_changes_nothing_more
     aborted = step({"action": "rebuild_abort", "aggregate": "customer", "rebuild": begun, "execution": "arn:one"}, None)
     assert aborted["dropped"] == [] and "taken over" in aborted["message"]
     assert store.targets("customer") == scanning and store.lease("customer") == taker
+
+
+def test_every_segment_runs_at_once_so_total_segments_alone_sets_a_rebuilds_speed(dynamodb):
+    """The plan of ``dynafold plan-rebuild`` counts on every segment running: a fixed MaxConcurrency of 16
+    would cap a 64-segment rebuild at a quarter of the speed the plan promised."""
+    assert DEFINITION["States"]["Segments"]["MaxConcurrencyPath"] == "$.run.max_concurrency"
+    assert "MaxConcurrency" not in DEFINITION["States"]["Segments"]
+    fill(dynamodb, operations=10)
+    runtime = Runtime(Settings(), MODEL, open_store("memory://"), quarantine=MemoryQuarantine(),
+                      clients={"dynamodb": dynamodb})
+    run = make_handler(lambda: runtime)({"action": "begin", "aggregate": "customer", "total_segments": 8})
+    assert run["max_concurrency"] == len(run["segments"]) == 8 * len(MODEL.aggregate("customer").replay_tables)

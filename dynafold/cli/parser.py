@@ -47,6 +47,10 @@ def segments(text: str) -> int:
     return _number(text, int, "a positive whole number up to DynamoDB's 1000000 segments", 1, 1_000_000)
 
 
+def positive_number(text: str) -> float:
+    return _number(text, float, "a positive number", 0, float("inf"), low_open=True)
+
+
 def fraction(text: str) -> float:
     return _number(text, float, "a fraction in (0, 1]", 0, 1, low_open=True)
 
@@ -189,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _quarantine_parser(commands)
     _deploy_parser(commands)
     _dashboards_parser(commands)
+    _plan_parser(commands)
     return parser
 
 
@@ -305,6 +310,36 @@ def _dashboards_parser(commands) -> None:
     export.add_argument("--out", metavar="FILE", required=True, help="file to write, e.g. dashboards.ndjson")
     export.add_argument("--prefix", metavar="PREFIX", type=index_prefix, default="",
                         help="the prefix= of the OpenSearch store URL, if it has one (default: none)")
+
+
+def _plan_parser(commands) -> None:
+    from dynafold.deploy.capacity import Limits, Measured
+
+    plan = commands.add_parser(
+        "plan-rebuild", help="time and cost of rebuilding a large table in AWS (nothing is called)",
+        description="The generated state machine's rebuild of ITEMS items: segments, throughput, the limit that "
+        "sets it, time and cost. The per-item figures depend on the model: measure yours with "
+        "`python -m benchmarks.rebuild` and give them here.", epilog=EXIT_CODES)
+    _common(plan)
+    plan.add_argument("--items", metavar="N", type=positive_int, required=True, help="items the rebuild scans")
+    plan.add_argument("--item-bytes", metavar="B", type=positive_number, required=True,
+                      help="average item size as DynamoDB counts it")
+    plan.add_argument("--segments", metavar="N", type=positive_int,
+                      help="scan segments (one Lambda each; default: the fewest that reach the slowest shared limit)")
+    plan.add_argument("--memory-mb", metavar="MB", type=positive_int, default=3008,
+                      help="the replay function's memory (default: %(default)s, the template's)")
+    plan.add_argument("--arch", choices=["arm64", "x86_64"], default="arm64", help="(default: %(default)s)")
+    figures = (("--cpu-us-per-item", "cpu_us_per_item", Measured, "client CPU per item, one segment"),
+               ("--sent-per-read-byte", "sent_bytes_per_read_byte", Measured, "bytes sent to the domain per byte read"),
+               ("--scan-mb-per-s", "scan_mb_per_s_per_segment", Limits, "one segment's scan rate"),
+               ("--table-read-units", "table_read_units_per_s", Limits, "the table's read units per second"),
+               ("--node-mb-per-s", "indexing_mb_per_s_per_node", Limits, "bulk megabytes a data node takes per second"))
+    for flag, name, holder, text in figures:
+        plan.add_argument(flag, metavar="X", type=positive_number, default=getattr(holder(), name),
+                          help=f"{text} (default: %(default)s)")
+    plan.add_argument("--data-nodes", metavar="N", type=positive_int, default=Limits().data_nodes,
+                      help="the domain's data nodes (default: %(default)s)")
+    plan.add_argument("--format", choices=["text", "json"], default="text")
 
 
 def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:

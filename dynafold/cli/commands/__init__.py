@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dynafold.cli.commands import dashboards, deploy, maintenance, project, quarantine, replay, views
+from dynafold.cli.commands import dashboards, deploy, maintenance, plan, project, quarantine, replay, views
 
 COMMANDS = {
     "demo": views.demo,
@@ -16,4 +16,5 @@ COMMANDS = {
     "sweep": maintenance.sweep,
     "deploy": deploy.deploy,
     "dashboards": dashboards.dashboards,
+    "plan-rebuild": plan.plan_rebuild,
 }
