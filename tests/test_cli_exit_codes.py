@@ -140,14 +140,14 @@ def test_a_table_mapped_twice_is_refused_naming_it(monkeypatch, capsys):
 def test_a_search_of_too_many_words_is_refused_before_the_store_is_asked(store_url, capsys):
     """2,000 words made OpenSearch answer 400 (too many clauses): exit 3, 'unavailable', though no retry helps."""
     from dynafold.projector.stores import open_store
-    from dynafold.projector.stores.search_terms import MAX_SEARCH_WORDS
+    from dynafold.projector.stores.search_terms import MAX_WORDS
 
     Projector(MODEL, open_store(store_url), MemoryQuarantine()).project([customer("c1", seq=1)])
     words = [f"w{i}" for i in range(2_000)]
     assert main(["search", "--store", store_url, "--aggregate", "customer", *words]) == 2
-    assert f"at most {MAX_SEARCH_WORDS} words" in capsys.readouterr().err
+    assert f"at most {MAX_WORDS} are allowed" in capsys.readouterr().err
     assert main(["search", "--store", store_url, "--aggregate", "customer",
-                 *(["ada"] * MAX_SEARCH_WORDS)]) == 0, "the limit itself is accepted"
+                 *(["ada"] * MAX_WORDS)]) == 0, "the limit itself is accepted"
     assert "c1" in capsys.readouterr().out
 
 

@@ -34,6 +34,7 @@ from dynafold.projector.stores import open_store
 from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine
 from dynafold.replay.job import ReplayJob
 from dynafold.replay.rebuild import start
+from dynafold.replay.targets import Held
 from dynafold.sample import MODEL as SAMPLE
 from dynafold.testing.sample_writer import SampleWriter
 from tests.models import crm, places, single_table
@@ -141,8 +142,9 @@ def projected(opensearch_node):
             for name in model.aggregates:
                 assert job.run(name).quarantined == 0
             if model is SAMPLE:
-                _, new = start(job, "customer")  # a rebuild under way: its target holds documents too
-                job.run("customer", targets=(new,))
+                with Held(store, "customer") as held:  # a rebuild under way: its target holds documents too
+                    state = start(job, SAMPLE.aggregate("customer"), held)
+                job.run("customer", targets=(state.new,))
         tables = {t: writer.scan(t) for t in ("customers", "orders", "subscriptions", "songs", "lessons")}
     store.prepare([*crm.MODEL.aggregates.values(), *single_table.MODEL.aggregates.values()])  # mappings only
     store.client.indices.refresh(index=store.prefix + "*", expand_wildcards="all")

@@ -54,13 +54,6 @@ def _word_character(character: str) -> bool:
     category = unicodedata.category(character)
     return category[0] in "LNM" or category == "Co"
 
-MAX_SEARCH_WORDS = 64
-"""The most words one search may hold, on every store. OpenSearch refuses a query of more than
-``indices.query.bool.max_clause_count`` clauses (1,024 by default), and each word costs one clause per
-text field: 64 words stay under it for aggregates of up to 16 text fields. Past it the store would answer
-400 (``too_many_clauses``), which no retry cures; the limit refuses such a search before any store is asked."""
-
-
 def words(text: str) -> list[str]:
     """The words of ``text`` as typed (``fold`` compares them); a run of stripped accents alone is no word."""
     found, current = [], []
@@ -100,14 +93,6 @@ def query_words(text: str, text_field_count: int) -> list[str]:
     if len(found) > allowed:
         raise QueryTooLong(f"search query has {len(found)} words; at most {allowed} are allowed")
     return found
-
-
-def check_query(text: str) -> None:
-    """Refuse a search of more than ``MAX_SEARCH_WORDS`` words (a ``ConfigurationError``: exit 2)."""
-    count = len(words(text))
-    if count > MAX_SEARCH_WORDS:
-        raise ConfigurationError(f"a search takes at most {MAX_SEARCH_WORDS} words, not {count}: "
-                                 "search for the most telling ones")
 
 
 def text_fields(aggregate: Aggregate) -> list[str]:

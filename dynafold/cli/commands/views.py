@@ -28,10 +28,8 @@ def dump(args) -> int:
 
 def search(args) -> int:
     from dynafold.projector.stores.codec import dumps
-    from dynafold.projector.stores.search_terms import check_query
 
     query = " ".join(args.query)
-    check_query(query)
     runtime = flags.runtime(args, read_only=True)
     runtime.model.aggregate(args.aggregate)
     for document in runtime.store.search(args.aggregate, query, limit=args.limit):
