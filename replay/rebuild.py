@@ -207,15 +207,15 @@ def _check(job: ReplayJob, aggregate: Aggregate, state: RebuildState, report: Re
     they still disagree after looking again. A sampled document that still differs but is the same in the
     old read target (``report.lagging``) points at the live projection's lag, which both targets share:
     the message says so, and that the rebuild may be run again once the stream has caught up."""
-    chosen = _choose(job.store.stored(state.new), report, sample, rng)
-    report.sampled = len(chosen)
-    differing = [stored.key for stored in chosen]
+    chosen = job.store.sample(state.new, sample, rng.getrandbits(31))
+    report.documents, report.sampled = chosen.visible, len(chosen.documents)
+    differing = [stored.key for stored in chosen.documents]
     counted: Optional[str] = None
     for wait in (None, *CHECK_WAITS_S):
         if wait is not None:
             sleep(wait)
             if counted is not None:
-                _choose(job.store.stored(state.new), report, 0, rng)
+                report.documents = job.store.sample(state.new, 0, 0).visible
         counted = _count_problem(job, aggregate, report, tolerance)
         differing = [key for key in differing if not _agrees(job, aggregate, key)]
         if counted is None and not differing:
@@ -233,23 +233,6 @@ def _check(job: ReplayJob, aggregate: Aggregate, state: RebuildState, report: Re
         looks = len(CHECK_WAITS_S) + 1
         raise RebuildAborted(f"rebuild of {aggregate.name!r} into {state.new!r} aborted after {looks} looks over "
                              f"{sum(CHECK_WAITS_S):g} s: " + "; ".join(problems))
-
-
-def _choose(documents, report: RebuildReport, sample: int, rng: random.Random) -> list:
-    """Count the visible documents into ``report`` and pick ``sample`` of them at random (reservoir)."""
-    chosen: list = []
-    report.documents = 0
-    for stored in documents:
-        if stored.body is None:
-            continue
-        report.documents += 1
-        if len(chosen) < sample:
-            chosen.append(stored)
-        elif sample:
-            slot = rng.randrange(report.documents)
-            if slot < sample:
-                chosen[slot] = stored
-    return chosen
 
 
 def _count_problem(job: ReplayJob, aggregate: Aggregate, report: RebuildReport, tolerance: float) -> Optional[str]:

@@ -287,6 +287,32 @@ def test_rebuild_switches_readers_atomically_and_an_abort_leaves_them_untouched(
     assert_matches_oracle(store, writer, ["customer"])
 
 
+@pytest.mark.parametrize("store_url", ["opensearch", "node"], indirect=True)
+def test_the_rebuild_check_reads_its_sample_not_the_whole_target(dynamodb, monkeypatch, store_url):
+    """It used to page through every document of the new target over the network (most of a rebuild's
+    bytes received); a store that reads locally may still count by one pass (``reservoir``)."""
+    fill(dynamodb, operations=120)
+    store = open_store(store_url)
+    read: list[str] = []
+    stored, sample = store.stored, store.sample
+
+    def counted_stored(target):
+        for document in stored(target):
+            read.append(document.key.id)
+            yield document
+
+    def counted_sample(target, size, seed):
+        found = sample(target, size, seed)
+        read.extend(d.key.id for d in found.documents)
+        return found
+
+    monkeypatch.setattr(store, "stored", counted_stored)
+    monkeypatch.setattr(store, "sample", counted_sample)
+    report = rebuild(job_for(store, dynamodb, page_size=10), "customer", settle_s=0, sample=3)
+    assert report.documents == report.roots > 3
+    assert len(read) == report.sampled == 3
+
+
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_a_root_row_quarantined_by_the_scan_does_not_abort_the_rebuild(dynamodb, store_url):
     """Review finding: one poison customer made every rebuild abort ('N documents but N+1 root items')."""

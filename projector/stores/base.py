@@ -27,7 +27,8 @@ but the store lost, or one it holds but nothing names, can be found.
 
 from __future__ import annotations
 
-from typing import Any, Collection, Iterator, Mapping, Optional, Protocol, Sequence, Union
+import random
+from typing import Any, Collection, Iterable, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 import attrs
 
@@ -49,6 +50,34 @@ class StoredDocument:
     token: Any
     state: AggregateState
     body: Optional[Mapping[str, Any]]
+
+
+@attrs.frozen
+class Sample:
+    """How many visible documents a target holds, and up to ``size`` of them chosen at random: what a
+    rebuild's check needs, which a store that can count without reading every document answers in two
+    requests instead of a pass over the target."""
+
+    visible: int
+    documents: tuple[StoredDocument, ...]
+
+
+def reservoir(documents: Iterable[StoredDocument], size: int, seed: int) -> Sample:
+    """``Sample`` by one pass over ``documents`` (reservoir sampling): for stores that read locally."""
+    rng = random.Random(seed)
+    chosen: list[StoredDocument] = []
+    visible = 0
+    for stored in documents:
+        if stored.body is None:
+            continue
+        visible += 1
+        if len(chosen) < size:
+            chosen.append(stored)
+        elif size > 0:
+            slot = rng.randrange(visible)
+            if slot < size:
+                chosen[slot] = stored
+    return Sample(visible, tuple(chosen))
 
 
 @attrs.frozen
@@ -192,6 +221,10 @@ class DocumentStore(Protocol):
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
         """Every document of a target, tombstone documents included, sorted by id."""
+
+    def sample(self, target: str, size: int, seed: int) -> Sample:
+        """The visible documents of a target counted, and ``size`` of them (all, when fewer) chosen at
+        random by ``seed``; tombstone documents neither counted nor chosen."""
 
     def delete(self, key: DocKey, expected: Any) -> bool:
         """Delete a document if it still has the expected token (the sweep); False if it changed."""

@@ -21,12 +21,14 @@ from dynafold.projector.stores.base import (
     Gone,
     Loaded,
     Outcome,
+    Sample,
     StoredDocument,
     Targets,
     UnknownTarget,
     Written,
     default_target,
     require_targets,
+    reservoir,
 )
 from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
 from dynafold.projector.stores.search_terms import document_words, query_words, rank, text_fields
@@ -188,6 +190,9 @@ class MemoryStore:
         with self._lock:
             rows = sorted(self._rows.get(target, {}).items())
         return iter([_document(DocKey(target, doc_id), row) for doc_id, row in rows])
+
+    def sample(self, target: str, size: int, seed: int) -> Sample:
+        return reservoir(self.stored(target), size, seed)
 
     def delete(self, key: DocKey, expected: Any) -> bool:
         """Delete a document if it still has the expected token (the sweep)."""

@@ -3,7 +3,7 @@
 A tombstone (a document with state and no body) is stored but no reader
 sees it. Numbers come back as the exact decimals written, in state and in
 body. ``search`` matches words of the aggregate's text fields; documents
-come sorted by id; a target made from the model has no ``differences``; readers see all of one target or all of the other while
+come sorted by id; a sample counts visible documents alone and chooses among them; a target made from the model has no ``differences``; readers see all of one target or all of the other while
 targets switch under them.
 """
 
@@ -87,6 +87,24 @@ class ReadCases(StoreContractBase):
             put(store, DocKey(V1, cid), f"Name {cid}")
         assert [d["customer_id"] for d in store.documents("customer")] == sorted(ids)
         assert [d.key.id for d in store.stored(V1)] == sorted(ids)
+
+    def test_a_sample_counts_the_visible_documents_and_chooses_among_them(self):
+        store = self.prepared()
+        ids = [f"c{n:03d}" for n in range(30)]
+        tokens = {cid: put(store, DocKey(V1, cid), f"Name {cid}").token for cid in ids}
+        for cid in ids[:7]:
+            tombstone(store, DocKey(V1, cid), tokens[cid])
+        visible = set(ids[7:])
+        for size in (0, 5, 23, 40):
+            sample = store.sample(V1, size, seed=11)
+            chosen = [d.key.id for d in sample.documents]
+            assert sample.visible == len(visible)
+            assert len(chosen) == len(set(chosen)) == min(size, len(visible))
+            assert set(chosen) <= visible and all(d.body is not None and d.state for d in sample.documents)
+            assert [d.key.id for d in store.sample(V1, size, seed=11).documents] == chosen
+        assert {d.key.id for d in store.sample(V1, 40, seed=3).documents} == visible
+        seeds = {tuple(sorted(d.key.id for d in store.sample(V1, 5, seed=seed).documents)) for seed in range(12)}
+        assert len(seeds) > 1  # the seed chooses, not the order of the target
 
     def test_readers_follow_a_target_switch_atomically(self):
         store = self.prepared()

@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from dynafold.domain.aggregate import Aggregate
-from dynafold.projector.stores.base import DocKey, StoredDocument, Targets, require_targets
+from dynafold.projector.stores.base import DocKey, Sample, StoredDocument, Targets, require_targets
 from dynafold.projector.stores.opensearch.calls import Calls
 from dynafold.projector.stores.opensearch.errors import missing_index
 from dynafold.projector.stores.opensearch.layout import Names, body_of, stored_document, visible
@@ -112,6 +112,21 @@ class Reads:
         if not self._fresh(index):
             return iter(())
         return (stored_document(DocKey(target, hit["_id"]), hit) for hit in self._scan(index, "stored", visible_only=False))
+
+    def sample(self, target: str, size: int, seed: int) -> Sample:
+        """A ``_count`` and one ``_search`` ranked by a seeded random score: the node chooses, so the
+        check of a rebuild of millions of documents reads ``size`` of them, not all."""
+        index = self._names.index(target)
+        if not self._fresh(index):
+            return Sample(0, ())
+        visible = {"bool": {"filter": VISIBLE}}
+        count = self._calls("sample", self._client.count, index=index, body={"query": visible})["count"]
+        if size <= 0 or not count:
+            return Sample(count, ())
+        body = {"size": size, "seq_no_primary_term": True, "query": {"function_score": {
+            "query": visible, "random_score": {"seed": seed, "field": "_seq_no"}, "boost_mode": "replace"}}}
+        hits = self._calls("sample", self._client.search, index=index, body=body)["hits"]["hits"]
+        return Sample(count, tuple(stored_document(DocKey(target, hit["_id"]), hit) for hit in hits))
 
     def _fresh(self, index: str, aggregate: Optional[str] = None) -> bool:
         """Refresh ``index`` so a scan sees every write; False when it does not exist."""

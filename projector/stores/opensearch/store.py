@@ -70,6 +70,7 @@ from dynafold.projector.stores.base import (
     Outcome,
     Rejected,
     Retryable,
+    Sample,
     StoredDocument,
     Targets,
     UnknownTarget,
@@ -367,6 +368,9 @@ class OpenSearchStore:
 
     def stored(self, target: str) -> Iterator[StoredDocument]:
         return self._reads.stored(target)
+
+    def sample(self, target: str, size: int, seed: int) -> Sample:
+        return self._reads.sample(target, size, seed)
 
     def close(self) -> None:
         self.client.close()

@@ -31,6 +31,7 @@ from dynafold.projector.stores.base import (
     Gone,
     Loaded,
     Outcome,
+    Sample,
     StoredDocument,
     StoreUnusable,
     Targets,
@@ -38,6 +39,7 @@ from dynafold.projector.stores.base import (
     Written,
     default_target,
     require_targets,
+    reservoir,
 )
 from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
 from dynafold.projector.stores.search_terms import Vocabulary, query_words, text_fields
@@ -282,6 +284,9 @@ class SQLiteStore:
     def stored(self, target: str) -> Iterator[StoredDocument]:
         for doc_id, revision, state, body in self._by_id(f"SELECT id, revision, state, body FROM {_quote('doc_' + target)} WHERE"):
             yield _document(DocKey(target, doc_id), revision, state, body)
+
+    def sample(self, target: str, size: int, seed: int) -> Sample:
+        return reservoir(self.stored(target), size, seed)
 
     def _by_id(self, select: str) -> Iterator[tuple]:
         """Rows of ``select … WHERE`` in id order, a chunk per short transaction (bounded memory).
