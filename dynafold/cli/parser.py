@@ -37,6 +37,10 @@ def positive_int(text: str) -> int:
     return _number(text, int, "a positive whole number", 1, float("inf"))
 
 
+def non_negative_int(text: str) -> int:
+    return _number(text, int, "a whole number, 0 or more", 0, float("inf"))
+
+
 def search_limit(text: str) -> int:
     """A search limit: 1 to 10,000 (OpenSearch's result window), the same on every store."""
     return _number(text, int, "a whole number between 1 and 10000", 1, 10_000)
@@ -329,16 +333,22 @@ def _plan_parser(commands) -> None:
     plan.add_argument("--memory-mb", metavar="MB", type=positive_int, default=3008,
                       help="the replay function's memory (default: %(default)s, the template's)")
     plan.add_argument("--arch", choices=["arm64", "x86_64"], default="arm64", help="(default: %(default)s)")
-    figures = (("--cpu-us-per-item", "cpu_us_per_item", Measured, "client CPU per item, one segment"),
+    figures = (("--cpu-us-per-item", "cpu_us_per_item", Measured, "the segment worker's CPU per item"),
+               ("--domain-cpu-us-per-item", "domain_cpu_us_per_item", Measured,
+                "the domain's CPU per item, one copy"),
                ("--sent-per-read-byte", "sent_bytes_per_read_byte", Measured, "bytes sent to the domain per byte read"),
+               ("--measured-item-bytes", "item_bytes", Measured, "the item size the CPU figures were measured at"),
                ("--scan-mb-per-s", "scan_mb_per_s_per_segment", Limits, "one segment's scan rate"),
-               ("--table-read-units", "table_read_units_per_s", Limits, "the table's read units per second"),
-               ("--node-mb-per-s", "indexing_mb_per_s_per_node", Limits, "bulk megabytes a data node takes per second"))
+               ("--table-read-units", "table_read_units_per_s", Limits, "the table's read units per second"))
     for flag, name, holder, text in figures:
         plan.add_argument(flag, metavar="X", type=positive_number, default=getattr(holder(), name),
                           help=f"{text} (default: %(default)s)")
     plan.add_argument("--data-nodes", metavar="N", type=positive_int, default=Limits().data_nodes,
                       help="the domain's data nodes (default: %(default)s)")
+    plan.add_argument("--vcpus-per-node", metavar="N", type=positive_int, default=Limits().vcpus_per_node,
+                      help="vCPUs of one data node (default: %(default)s)")
+    plan.add_argument("--replicas", metavar="N", type=non_negative_int, default=Limits().replicas,
+                      help="replicas of each shard, each indexing every document again (default: %(default)s)")
     plan.add_argument("--format", choices=["text", "json"], default="text")
 
 
