@@ -273,7 +273,7 @@ def main_rows(items: int, segment_counts: list[int], rounds: int) -> list[dict]:
     """Both servers started, the tables filled, ``compare`` run, the servers stopped."""
     from tests.servers import dynamodb_local, opensearch_node
 
-    local, node = dynamodb_local.start(), opensearch_node.start(heap="1g")
+    local, node = dynamodb_local.start(heap="3g"), opensearch_node.start(heap="1g")  # 500k items live in its heap
     try:
         client = boto3.client("dynamodb", endpoint_url=local.url, region_name="us-east-1",
                               aws_access_key_id="bench", aws_secret_access_key="bench")

@@ -6,6 +6,10 @@ list option may be repeated or given comma-separated; a count must be a
 positive whole number and ``--sample`` is always a fraction. A renamed
 option keeps its old spelling as an alias. Errors of usage exit 2 (see
 ``dynafold.projector.errors`` for every exit code).
+
+One module, not several: the grammar is one tree of parsers whose
+forbidden combinations (``validate``) refer to options of several
+subcommands; split, each half would import the other.
 """
 
 from __future__ import annotations

@@ -94,7 +94,8 @@ def fetch() -> Path:
     return lib
 
 
-def start() -> Server:
+def start(heap: str = HEAP) -> Server:
+    """A server on a free loopback port; ``heap`` for more than a test's few thousand items in memory."""
     jdk = newest_jdk(JAVA_MIN)
     if jdk is None:
         raise Unavailable(f"DynamoDB Local {VERSION} needs Java {JAVA_MIN} or later")
@@ -103,7 +104,7 @@ def start() -> Server:
     run_dir = Path(tempfile.mkdtemp(prefix=f"dynafold-dynamodb-local-{port}-"))
     log = run_dir / "server.log"
     command = [
-        jdk.java, f"-Xmx{HEAP}", f"-Djava.library.path={lib}", "-cp", f"{lib}/*", MAIN,
+        jdk.java, f"-Xmx{heap}", f"-Djava.library.path={lib}", "-cp", f"{lib}/*", MAIN,
         "-inMemory", "-disableTelemetry", "-port", str(port),
     ]
     env = {key: value for key, value in os.environ.items() if not key.startswith("JAVA_")}

@@ -9,6 +9,10 @@ control index and the read alias), ``requests`` (bounded ``_mget`` and
 ``errors`` (outcomes and messages). No exception message or repr of this
 store holds credentials.
 
+One module, not several: this is the composition root of the store; what
+is left here is the port's methods, each a delegation or the order of the
+write path's steps, which reads best in one place.
+
 Layout and control
     See ``layout`` (one index per target, the ``dynafold`` object in each
     document) and ``control`` (the control documents, the filtered alias).
