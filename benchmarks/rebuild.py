@@ -172,10 +172,13 @@ def _run(command: list[str], env: dict, cwd: str, servers: tuple[int, int]) -> M
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}... exited {process.returncode}: {errors[-2000:]}")
     totals = {"requests": 0, "sent": 0, "received": 0}
+    peak = 0
     for line in counts_file.read_text().splitlines():
+        process = json.loads(line)
         for key in totals:
-            totals[key] += json.loads(line)[key]
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, totals,
+            totals[key] += process[key]
+        peak = max(peak, process["peak_rss"])
+    return Measured(wall, usage.ru_utime + usage.ru_stime, peak, totals,
                     group_cpu_s(node) - node_before, group_cpu_s(dynamodb) - dynamodb_before, scan_phase_rate(errors))
 
 

@@ -1,4 +1,5 @@
-"""Counts every OpenSearch request a benchmarked process makes: requests, bytes sent, bytes received.
+"""Counts every OpenSearch request a benchmarked process makes: requests, bytes sent, bytes received;
+and its peak resident memory.
 
 Loaded by Python at start-up in every process of a benchmarked command
 (``PYTHONPATH`` names this folder), the worker processes of a replay
@@ -6,7 +7,9 @@ included; at exit each process adds its counts to ``$BENCH_HTTP_COUNTS``
 (one JSON line per process; a forked worker process writes its own when
 ``multiprocessing`` ends it, since such a process skips ``atexit``).
 Nothing in dynafold knows about it: it wraps opensearch-py's connection,
-below both sides of a comparison alike.
+below both sides of a comparison alike. The peak memory is the process's
+own address space's (``VmHWM``): ``wait4``'s ``ru_maxrss`` would include the
+benchmark's own memory, which a child keeps across ``exec``.
 """
 
 import atexit
@@ -32,10 +35,16 @@ if _out:
 
     Urllib3HttpConnection.perform_request = _counting
 
+    def _peak_rss() -> int:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
     def _write() -> None:
-        if _counts["requests"]:
-            with open(_out, "a") as sink:
-                sink.write(json.dumps(_counts) + "\n")
+        with open(_out, "a") as sink:
+            sink.write(json.dumps({**_counts, "peak_rss": _peak_rss()}) + "\n")
 
     atexit.register(_write)
 
