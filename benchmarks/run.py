@@ -61,8 +61,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="no real node, smaller replay")
     parser.add_argument("--real-node", action="store_true", help="also a real OpenSearch node (as DYNAFOLD_REAL_NODES=1)")
-    parser.add_argument("--rebuild-items", type=int, default=500_000, help="items the rebuild's tables hold "
-                        "(default: %(default)s)")
+    parser.add_argument("--rebuild-items", type=int, default=500_000, help="items the rebuild's tables hold, 0 "
+                        "skips the rebuild (default: %(default)s)")
     parser.add_argument("--rebuild-segments", default="1,2,4", help="(default: %(default)s)")
     parser.add_argument("--rebuild-rounds", type=int, default=3, help="(default: %(default)s)")
     args = parser.parse_args()
@@ -77,7 +77,7 @@ def main() -> int:
             stop()
     table(f"1. Stream batches of 1,000 against the managed pipeline's way of writing ({GOALS})", rows)
     table("2. Decode plus translate against TypeDeserializer on the same images (goal <= 1.5x)", decode.compare())
-    if real:
+    if real and args.rebuild_items > 0:
         table(f"3. Rebuild of {args.rebuild_items:,} items from DynamoDB Local into the real node against the 1:1 "
               "refill (dynafold / refill; goal: items/s ratio >= 1)",
               rebuild.main_rows(args.rebuild_items, [int(n) for n in args.rebuild_segments.split(",")],

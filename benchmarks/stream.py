@@ -90,7 +90,7 @@ def baseline_run(url: str, records: list[dict]) -> tuple[float, float, float]:
 def compare(url: str, server: str, rounds: int = ROUNDS, **projector_options: Any) -> list[dict]:
     rows = []
     for name, records in (("spread: 10,000 orders, 2,000 customers, 1,000 per batch", spread()),
-                          ("clustered: 5,000 orders, 200 customers, customer by customer", clustered())):
+                          ("clustered: 20,000 orders, 800 customers, customer by customer", clustered())):
         pairs = alternate(lambda: dynafold_run(url, records, **projector_options),
                           lambda: baseline_run(url, records), rounds)
         ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]

@@ -5,13 +5,14 @@ Distributed Map of segment workers (the replay function, one Lambda
 invocation after another per segment, each reading its next 1 MB page
 while it writes the last) scanning DynamoDB and writing to the domain.
 
-- A segment's worker and the domain work side by side: the scan is read
-  ahead, and most of the node's CPU per item (analysis, refreshes, merges)
-  is spent beside the request, not inside its answer. So a segment goes at
-  the pace of the slower of the two, ``1 / max(worker CPU, domain CPU)``
-  per item, or its scan's, whichever is slower. (Measured here: one
-  segment's scan phase ran at 0.96-1.05x this pace; the sum of the two,
-  a strictly serial pace, under-predicted it by 1.85x.)
+- A segment's worker spends its CPU on a page, then waits while the
+  domain indexes it: its pace is ``1 / (worker CPU + domain CPU)`` per
+  item, or its scan's, whichever is slower (the scan is read ahead, so it
+  overlaps). Part of the domain's work (refreshes, merges) does run beside
+  the worker, so this errs low: on 100,000 items here, in two runs, the
+  scan phase ran at 1.04-1.22x what it predicts with 1, 2 and 4 segments;
+  taking the slower of the two instead (full overlap) erred high by up to
+  1.30x.
 - All segments together are limited by the table's read units (a replay's
   scan is strongly consistent: one unit per 4 KB) and by the domain's
   vCPUs, each item indexed once per copy (primary and replicas).
@@ -46,10 +47,10 @@ READ_UNIT_BYTES = 4096  # one strongly consistent read unit
 class Measured:
     """What one item of a given model costs (``benchmarks.rebuild``, one segment), at ``item_bytes``."""
 
-    cpu_us_per_item: float = 155.0  # the segment worker's CPU, user + system
-    domain_cpu_us_per_item: float = 216.0  # the OpenSearch node's CPU, one copy of each document
+    cpu_us_per_item: float = 150.0  # the segment worker's CPU, user + system
+    domain_cpu_us_per_item: float = 86.0  # the OpenSearch node's CPU, one copy of each document
     sent_bytes_per_read_byte: float = 3.4  # request bytes to the domain per byte scanned
-    item_bytes: float = 234.0  # the average item size these were measured at
+    item_bytes: float = 234.0  # the average item size these were measured at (the 1:1 refill's bytes per item)
 
     def scaled(self, item_bytes: float) -> "Measured":
         """The same model's figures for items of ``item_bytes`` (CPU grows with the bytes handled)."""
@@ -73,7 +74,7 @@ class Limits:
 def segment_rate(measured: Measured, limits: Limits, item_bytes: float, cpu_share: float = 1.0) -> float:
     """Items per second one segment worker reaches on its own (``cpu_share`` of a vCPU)."""
     per_item = measured.scaled(item_bytes)
-    by_work = 1e6 / max(per_item.cpu_us_per_item / cpu_share, per_item.domain_cpu_us_per_item)
+    by_work = 1e6 / (per_item.cpu_us_per_item / cpu_share + per_item.domain_cpu_us_per_item)
     return min(by_work, limits.scan_mb_per_s_per_segment * 2**20 / item_bytes)
 
 
