@@ -110,11 +110,12 @@ def _bytes(value: Any) -> Any:
     return value
 
 
-def _lambda_value(value: Any) -> Any:
+def lambda_value(value: Any) -> Any:
+    """A typed value as Lambda's JSON event carries it: binaries as base64 text."""
     if isinstance(value, dict):
-        return {k: _lambda_value(v) for k, v in value.items()}
+        return {k: lambda_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_lambda_value(v) for v in value]
+        return [lambda_value(v) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(bytes(value)).decode("ascii")
     return value
@@ -146,7 +147,7 @@ def lambda_record(record: dict, stream_arn: str) -> dict:
     if isinstance(created, dt.datetime):
         stream["ApproximateCreationDateTime"] = int(created.timestamp())
     out = {k: v for k, v in record.items() if k != "dynamodb"}
-    out["dynamodb"] = _lambda_value(stream)
+    out["dynamodb"] = lambda_value(stream)
     out["eventSourceARN"] = stream_arn
     out.setdefault("eventSource", "aws:dynamodb")
     return out

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from typing import Any
 
-from dynafold.testing.dynamo import moto_binary_keys
-
-
-def _lambda_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _lambda_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_lambda_value(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    return value
+from dynafold.testing.dynamo import lambda_value, moto_binary_keys
 
 
 def lambda_record(record: dict, stream_arn: str) -> dict:
@@ -25,7 +14,7 @@ def lambda_record(record: dict, stream_arn: str) -> dict:
     if isinstance(created, dt.datetime):
         stream["ApproximateCreationDateTime"] = created.timestamp()
     out = {k: v for k, v in record.items() if k != "dynamodb"}
-    out["dynamodb"] = _lambda_value(stream)
+    out["dynamodb"] = lambda_value(stream)
     out["eventSourceARN"] = stream_arn
     out.setdefault("eventSource", "aws:dynamodb")
     return out
