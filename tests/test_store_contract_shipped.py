@@ -83,7 +83,7 @@ def run_third_party(tmp_path: Path) -> dict[tuple[str, str], tuple[str, str]]:
 def test_the_shipped_contract_fails_a_store_that_ignores_the_expected_token(tmp_path):
     outcomes = run_third_party(tmp_path)
     broken = {name: result for (cls, name), result in outcomes.items() if cls == "TestIgnoresTokens"}
-    assert len(broken) == 32
+    assert len(broken) == 33
     kind, message = broken["test_two_writers_with_the_same_token_exactly_one_wins"]
     assert kind == "failure" and message.startswith("AssertionError") and "'Written', 'Written'" in message, message
     failed = {name for name, (kind, _) in broken.items() if kind == "failure"}
@@ -106,7 +106,7 @@ def test_cases_whose_hook_is_missing_skip_with_a_one_line_reason(tmp_path):
     for message in skipped.values():
         assert "make_faults" in message and "\n" not in message, message
     assert {kind for name, (kind, _) in correct.items() if name not in skipped} == {"passed"}
-    assert len(correct) == 32
+    assert len(correct) == 33
 
 
 def test_a_fault_hook_without_a_switch_skips_the_case_that_needs_it():
