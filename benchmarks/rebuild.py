@@ -174,10 +174,10 @@ def _run(command: list[str], env: dict, cwd: str, servers: tuple[int, int]) -> M
     totals = {"requests": 0, "sent": 0, "received": 0}
     peak = 0
     for line in counts_file.read_text().splitlines():
-        process = json.loads(line)
+        counted = json.loads(line)  # one process of the tree
         for key in totals:
-            totals[key] += process[key]
-        peak = max(peak, process["peak_rss"])
+            totals[key] += counted[key]
+        peak = max(peak, counted["peak_rss"])
     return Measured(wall, usage.ru_utime + usage.ru_stime, peak, totals,
                     group_cpu_s(node) - node_before, group_cpu_s(dynamodb) - dynamodb_before, scan_phase_rate(errors))
 

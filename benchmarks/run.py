@@ -59,7 +59,7 @@ def servers(real_node: bool):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="no real node, smaller replay")
+    parser.add_argument("--quick", action="store_true", help="no real node, no rebuild")
     parser.add_argument("--real-node", action="store_true", help="also a real OpenSearch node (as DYNAFOLD_REAL_NODES=1)")
     parser.add_argument("--rebuild-items", type=int, default=500_000, help="items the rebuild's tables hold, 0 "
                         "skips the rebuild (default: %(default)s)")

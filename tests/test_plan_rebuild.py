@@ -40,3 +40,11 @@ def test_nonsense_is_a_usage_error(capsys):
         except SystemExit as exit:
             code = exit.code
         assert code == 2, bad
+
+
+def test_the_old_bytes_per_second_figure_is_refused_naming_what_replaced_it(capsys):
+    try:
+        code = main(["plan-rebuild", "--items", "5", "--item-bytes", "1", "--node-mb-per-s", "40"])
+    except SystemExit as exit:
+        code = exit.code
+    assert code == 2 and "--domain-cpu-us-per-item" in capsys.readouterr().err

@@ -354,6 +354,7 @@ def _plan_parser(commands) -> None:
     plan.add_argument("--replicas", metavar="N", type=non_negative_int, default=Limits().replicas,
                       help="replicas of each shard, each indexing every document again (default: %(default)s)")
     plan.add_argument("--format", choices=["text", "json"], default="text")
+    plan.add_argument("--node-mb-per-s", metavar="X", help=argparse.SUPPRESS)  # the model before CPU figures
 
 
 def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
@@ -377,6 +378,10 @@ def validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
         args.settle = DEFAULT_SETTLE_S if args.settle is None else args.settle
         args.check_count = DEFAULT_CHECK_COUNT if args.check_count is None else args.check_count
         args.count_tolerance = 0.0 if args.count_tolerance is None else args.count_tolerance
+    if args.command == "plan-rebuild" and args.node_mb_per_s is not None:
+        _subcommand(parser, "plan-rebuild").error(
+            "plan-rebuild --node-mb-per-s is gone: the domain is now sized by CPU, measured; give "
+            "--domain-cpu-us-per-item, --vcpus-per-node and --replicas instead")
     return args
 
 
