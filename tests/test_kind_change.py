@@ -30,6 +30,7 @@ from dynafold.projector.aws.lookup import DynamoLookup
 from dynafold.projector.aws.provision import create_tables
 from dynafold.projector.stores import open_store
 from dynafold.projector.stores.memory import MemoryCheckpoints, MemoryQuarantine
+from dynafold.projector.stores.opensearch.layout import FIRST_LAYOUT_META
 from dynafold.replay.job import ReplayJob
 from dynafold.replay.rebuild import rebuild
 from dynafold.sample import MODEL as SAMPLE
@@ -114,8 +115,7 @@ def previous_release_body(aggregate, target: str) -> dict:
                          FieldKind.DECIMAL: "double"}.get(f.kind, "keyword")}
 
     properties = {f.name: field(f) for f in aggregate.fields}
-    properties["dynafold"] = {"properties": {"id": {"type": "keyword"}, "visible": {"type": "boolean"},
-                                             "state": {"type": "object", "enabled": False}}}
+    properties["dynafold"] = FIRST_LAYOUT_META
     texts = [f.name for f in aggregate.fields if f.kind is FieldKind.TEXT]
     return {"settings": {"index.query.default_field": texts},
             "mappings": {"dynamic": "strict", "properties": properties}}

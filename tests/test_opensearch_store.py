@@ -19,6 +19,9 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from opensearchpy import Urllib3HttpConnection
 
 from dynafold.domain.state import AggregateState
@@ -34,6 +37,7 @@ from dynafold.projector.stores.base import (
     Written,
 )
 from dynafold.projector.stores.memory import MemoryQuarantine
+from dynafold.projector.stores.opensearch.layout import FIRST_LAYOUT_META
 from dynafold.projector.stores.opensearch.mappings import DATE
 from dynafold.projector.stores.opensearch.requests import Limits
 from dynafold.projector.stores.opensearch.store import OpenSearchStore
@@ -153,7 +157,10 @@ def test_mappings_of_the_sample_aggregates_are_strict_and_typed(store):
     assert fields["orders_flat"] == {"properties": {"currency": {"type": "keyword"}, "order_id": {"type": "keyword"},
                                                     "placed_at": DATE, "status": {"type": "keyword"},
                                                     "total": {"type": "double"}}}
-    assert fields["dynafold"]["properties"]["state"] == {"type": "object", "enabled": False}
+    stored_only = {"type": "keyword", "index": False, "doc_values": False, "store": True}
+    assert fields["dynafold"]["properties"] == {"id": {"type": "keyword"}, "visible": {"type": "boolean", "store": True},
+                                                "fold_state": stored_only, "numbers": stored_only}
+    assert mapping["_source"] == {"excludes": ["dynafold"]}
     settings = store.client.indices.get_settings(index=lesson_v1)[lesson_v1]["settings"]["index"]
     assert settings["query"]["default_field"] == ["title", "song_title", "song_artist"]
     assert settings["hidden"] == "true" and settings["analysis"]["analyzer"]["default"]["tokenizer"] == "dynafold_words"
@@ -162,30 +169,134 @@ def test_mappings_of_the_sample_aggregates_are_strict_and_typed(store):
     } | {"dynafold"}
 
 
-def test_the_fold_state_travels_as_one_json_text_and_a_state_stored_before_still_reads(store):
-    """One string is far cheaper for the node to skip than the same state as nested objects; documents
-    written before the change (the state as an object) must still load, and take the next write."""
+def test_the_fold_state_is_a_stored_field_and_readers_see_the_declared_fields_only(store):
+    """Issue #26: no ``dynafold`` key in any hit's ``_source`` on the alias; the engine loads its state from
+    the stored fields, as one JSON text (one string is far cheaper for the node than nested objects)."""
     state, body = customer_doc("c1", "Ada", total=Decimal("42.50"))
-    assert isinstance(put(store, DocKey(V1, "c1"), "Ada"), Written)
-    store.write([DocumentWrite(DocKey(V1, "c1"), store.reload([DocKey(V1, "c1")])[DocKey(V1, "c1")].token, state, body)])
-    raw = store.client.get(index=index(store, V1), id="c1")["_source"]["dynafold"]["state"]
-    assert list(raw) == ["json"] and isinstance(raw["json"], str)
-    assert '"total":42.50' in raw["json"] and raw["json"].startswith('{"format":2,')
-    assert store.reload([DocKey(V1, "c1")])[DocKey(V1, "c1")].state == state
+    assert isinstance(store.write([DocumentWrite(DocKey(V1, "c1"), None, state, body)])[DocKey(V1, "c1")], Written)
+    assert isinstance(tombstone(store, DocKey(V1, "c2"), None), Written)
+    raw = store.client.get(index=index(store, V1), id="c1", stored_fields="dynafold.fold_state,dynafold.visible",
+                           _source="true")
+    assert "dynafold" not in raw["_source"] and raw["fields"]["dynafold.visible"] == [True]
+    text = raw["fields"]["dynafold.fold_state"][0]
+    assert '"total":42.50' in text and text.startswith('{"format":2,')
+    loaded = store.reload([DocKey(V1, "c1"), DocKey(V1, "c2")])
+    assert loaded[DocKey(V1, "c1")].state == state and loaded[DocKey(V1, "c1")].body == body
+    assert loaded[DocKey(V1, "c2")].body is None
+    store.client.indices.refresh(index=index(store, V1))
+    hits = store.client.search(index=store.names.alias("customer"), body={"query": {"match_all": {}}})["hits"]["hits"]
+    assert [hit["_id"] for hit in hits] == ["c1"]
+    assert all(set(hit["_source"]) <= {f.name for f in CUSTOMER.fields} for hit in hits)
 
+
+def digits(value):
+    """A value compared digit for digit (``Decimal("42.50") == Decimal("42.5")``, their digits differ)."""
+    if isinstance(value, dict):
+        return {name: digits(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [digits(item) for item in value]
+    return (type(value).__name__, str(value))
+
+
+EXACT = {
+    "lifetime_value": Decimal("12345678901234567890.123456789012345678"),  # 38 digits: a double keeps 17
+    "order_count": 12,
+    "active_plans": [123456789012345678901234567890, Decimal("3.14159265358979323846264338327950288"), "p1"],
+}
+
+
+def test_numbers_a_double_would_round_reach_readers_as_their_exact_digits_and_load_as_decimals(store):
+    """Left out of ``_source``, the engine's object makes OpenSearch re-serialize ``_source``, where a number is
+    a double: a number with more digits than that goes as the string of its digits, and loads as it was."""
+    state, body = customer_doc("c1", "Ada")
+    body = {**body, **EXACT, "orders": [{"order_id": "o1", "total": Decimal("0.1000000000000000000000000000001")},
+                                        {"order_id": "o2", "total": Decimal("42.5")},
+                                        {"order_id": "o3", "total": Decimal("42.50")}]}
+    assert isinstance(store.write([DocumentWrite(DocKey(V1, "c1"), None, state, body)])[DocKey(V1, "c1")], Written)
+    source = store.client.get(index=store.names.alias("customer"), id="c1")["_source"]
+    assert source["lifetime_value"] == "12345678901234567890.123456789012345678"
+    assert source["orders"][0]["total"] == "0.1000000000000000000000000000001"
+    assert source["active_plans"] == [EXACT["active_plans"][0], "3.14159265358979323846264338327950288", "p1"]
+    assert source["orders"][1]["total"] == 42.5  # a number that comes back with its own digits stays a number
+    assert source["orders"][2]["total"] == "42.50"  # a trailing zero would not come back
+    loaded = store.reload([DocKey(V1, "c1")])[DocKey(V1, "c1")]
+    assert digits(loaded.body) == digits(body)
+    assert store.get("customer", "c1") == loaded.body
+    assert list(store.documents("customer")) == [loaded.body]
+    assert store.search("customer", "Ada") == [loaded.body]
+    store.client.indices.refresh(index=index(store, V1))
+    total = store.client.search(index=store.names.alias("customer"), body={
+        "size": 0, "aggs": {"v": {"sum": {"field": "lifetime_value"}}}})["aggregations"]["v"]["value"]
+    assert float(total) == float(EXACT["lifetime_value"])  # the numeric mapping took the string
+
+
+def dynamodb_numbers() -> st.SearchStrategy[Decimal]:
+    """Every number DynamoDB holds: up to 38 significant digits, magnitudes from 1E-130 to below 1E+126."""
+    digits = st.integers(-(10**38 - 1), 10**38 - 1)
+    return st.builds(lambda c, e: Decimal(c).scaleb(e), digits, st.integers(-168, 125)).filter(
+        lambda d: d == 0 or -130 <= d.adjusted() <= 125)
+
+
+@hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(number=st.one_of(dynamodb_numbers(), st.decimals(allow_nan=False, allow_infinity=False, places=3,
+                                                        min_value=-10**8, max_value=10**8)))
+@example(number=Decimal("42.50"))
+@example(number=Decimal("4.0"))
+@example(number=Decimal("-0"))
+@example(number=Decimal("0.001"))
+@example(number=Decimal("0.0001"))
+@example(number=Decimal("9999999.5"))
+@example(number=Decimal("10000000.5"))
+@example(number=Decimal("1E-130"))
+@example(number=Decimal("123456789012345.6"))
+def test_every_number_dynamodb_holds_reads_back_with_its_own_digits(store, number):
+    """The re-serialized ``_source`` must not change a digit the engine reads back, in a decimal field, a
+    keyword list or a child; what readers see is the same number (or its digits as a string)."""
+    state, body = customer_doc("n", "Ada")
+    body = {**body, "lifetime_value": number, "active_plans": [number],
+            "orders": [{"order_id": "o1", "total": number}]}
+    key = DocKey(V1, "n")
+    token = (store.reload([key]).get(key) or None)
+    assert isinstance(store.write([DocumentWrite(key, token and token.token, state, body)])[key], Written)
+    loaded = store.reload([key])[key].body
+    expected = codec.canonical(number)  # what every store reads back: the digits as written, an integer as an int
+    for read in (loaded["lifetime_value"], loaded["active_plans"][0], loaded["orders"][0]["total"]):
+        assert type(read) is type(expected) and str(read) == str(expected)
+    shown = store.client.get(index=store.names.alias("customer"), id="n")["_source"]["lifetime_value"]
+    assert Decimal(str(shown)) == number
+
+
+def test_a_target_of_the_first_layout_still_loads_and_takes_writes(store):
+    """Targets made before the stored fields keep the engine's object in ``_source`` (the state as an object
+    before format numbers, then packed as one text): they load, and take the next write, until a rebuild."""
+    old = "customer_v7"
+    body = {"settings": {"index.hidden": True}, "mappings": {"dynamic": "strict", "properties": {
+        **{name: mapping for name, mapping in
+           store.client.indices.get_mapping(index=index(store, V1))[index(store, V1)]["mappings"]["properties"].items()
+           if name != "dynafold"},
+        "dynafold": FIRST_LAYOUT_META}}}
+    store.client.indices.create(index=index(store, old), body=body)
+    store.client.indices.put_alias(index=index(store, old), name=store.names.writer(old), body={"is_hidden": True})
     earlier, earlier_body = customer_doc("c2", "Grace")
-    store.client.index(index=index(store, V1), id="c2", refresh=True,
+    store.client.index(index=index(store, old), id="c2", refresh=True,
                        body={**earlier_body, "dynafold": {"id": "c2", "visible": True, "state": earlier.to_json()}})
-    loaded = store.reload([DocKey(V1, "c2")])[DocKey(V1, "c2")]
+    loaded = store.reload([DocKey(old, "c2")])[DocKey(old, "c2")]
     assert loaded.state == earlier and loaded.body["name"] == "Grace"
-    assert isinstance(put(store, DocKey(V1, "c2"), "Grace Hopper", expected=loaded.token, version=2), Written)
-    assert store.reload([DocKey(V1, "c2")])[DocKey(V1, "c2")].body["name"] == "Grace Hopper"
+    assert isinstance(put(store, DocKey(old, "c2"), "Grace Hopper", expected=loaded.token, version=2), Written)
+    assert store.reload([DocKey(old, "c2")])[DocKey(old, "c2")].body["name"] == "Grace Hopper"
 
     packed_before_the_format_number, packed_body = customer_doc("c3", "Joan")
-    store.client.index(index=index(store, V1), id="c3", refresh=True,
+    store.client.index(index=index(store, old), id="c3", refresh=True,
                        body={**packed_body, "dynafold": {"id": "c3", "visible": True, "state": {
                            "json": codec.dumps(packed_before_the_format_number.to_json())}}})
-    assert store.reload([DocKey(V1, "c3")])[DocKey(V1, "c3")].state == packed_before_the_format_number
+    assert store.reload([DocKey(old, "c3")])[DocKey(old, "c3")].state == packed_before_the_format_number
+
+    state, exact_body = customer_doc("c4", "Ada")
+    exact_body = {**exact_body, **EXACT}
+    assert isinstance(store.write([DocumentWrite(DocKey(old, "c4"), None, state, exact_body)])[DocKey(old, "c4")],
+                      Written)
+    again = store.reload([DocKey(old, "c4")])[DocKey(old, "c4")]
+    assert again.state == state and digits(again.body) == digits(exact_body)
 
 
 def test_a_document_the_mapping_refuses_is_rejected_without_quoting_its_values(store):

@@ -23,7 +23,8 @@ import orjson
 _encode_string = json.encoder.encode_basestring_ascii
 
 
-def _default(value: Any) -> Any:
+def encode_default(value: Any) -> Any:
+    """orjson's ``default``: what it cannot write itself, as the pure writer below writes it."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"cannot store the non-finite number {value}")
@@ -37,7 +38,7 @@ def _default(value: Any) -> Any:
 
 def dumps(value: Any) -> str:
     try:
-        return orjson.dumps(value, default=_default).decode()
+        return orjson.dumps(value, default=encode_default).decode()
     except TypeError:  # integers past 64 bits, lone surrogates: the pure writer takes (or refuses) them
         pass
     parts: list[str] = []

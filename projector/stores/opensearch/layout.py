@@ -8,20 +8,40 @@ Names
     deployments share a cluster.
 
 A document
-    Its visible body's declared fields at the top level (none for a tombstone
-    document) plus ``dynafold: {id, visible, state}``. ``state`` is
-    ``{"json": <the fold state as JSON text>}`` under a mapping with
-    ``enabled: false`` (``pack_state`` says why a text), read back exactly:
-    request and response bodies go through ``codec``, so a ``Decimal`` keeps
-    every digit both ways.
+    Its ``_source`` is what readers see: the visible body's declared fields
+    (none for a tombstone) and nothing else. The engine's own object,
+    ``dynafold: {id, visible, fold_state, numbers}``, is sent with it and kept
+    out of the stored ``_source`` by the mapping (``_source.excludes``): ``id``
+    and ``visible`` are indexed (the readers' alias filters on ``visible``),
+    ``visible``, ``fold_state`` (the fold state as JSON text) and ``numbers``
+    are stored fields, read back with ``stored_fields`` (``STORED``).
+
+Exact numbers
+    Excluding a field makes OpenSearch store ``_source`` re-serialized from
+    its parsed form, where a fraction is a ``double``. A number that comes
+    back with its own digits (``_kept_as_a_number``: every integer, and
+    ``42.5``, the money amounts DynamoDB holds, which trims trailing zeros) is
+    sent as a number. Any other (``42.50`` from a ``derive``, 38 digits, 1E-9)
+    is sent as the string of its exact digits (numeric mappings take it), and
+    its path goes into ``numbers``, so the engine reads it back as the very
+    ``Decimal`` it was. Only such documents take the slow path.
+
+The first layout
+    Targets made before this layout (format 1) keep the engine's object in
+    ``_source`` (``state`` as ``{"json": text}`` or an object). Both layouts
+    are read; a write to an old target is refused by its mapping once, and
+    from then on the store writes that target in its own layout
+    (``TargetMappings``) until a rebuild makes a target from this one.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Mapping, Optional
 
 import attrs
+import orjson
 
 from dynafold.domain.state import AggregateState
 from dynafold.projector.errors import ConfigurationError
@@ -78,20 +98,123 @@ class Names:
         return self.prefix + CONTROL_INDEX
 
 
-def source_of(write: DocumentWrite) -> dict[str, Any]:
-    """The ``_source`` a write sends: the body's fields and the engine's own ``dynafold`` object."""
+VISIBLE_FIELD = f"{META}.visible"
+STATE_FIELD = f"{META}.fold_state"  # not ``state``: a first-layout index maps that as an object, and
+# asking an index for a stored field that is an object there fails the whole read
+NUMBERS_FIELD = f"{META}.numbers"
+STORED = f"{VISIBLE_FIELD},{STATE_FIELD},{NUMBERS_FIELD}"
+"""The ``stored_fields`` every read of documents asks for (a target of the first layout has none of them)."""
+READER_STORED = [VISIBLE_FIELD, NUMBERS_FIELD]
+"""What a reader's search asks for beside ``_source``: enough to restore exact numbers, not the fold state."""
+
+
+FIRST_LAYOUT_META = {"properties": {"id": {"type": "keyword"}, "visible": {"type": "boolean"},
+                                    "state": {"type": "object", "enabled": False}}}
+"""How a target of the first layout maps the engine's object (``TargetMappings`` knows it by its lack of ``fold_state``)."""
+
+
+class _NotKept(Exception):
+    pass
+
+
+def _kept_as_a_number(text: str) -> bool:
+    """Whether OpenSearch's re-serialization gives back these very digits (``text``: a number's own).
+
+    It reads a number as a ``long``, a big integer or a ``double`` and writes a double as Java's
+    ``Double.toString`` does: the shortest digits that read back as that double, plainly written between
+    0.001 and 10,000,000, in scientific notation outside. So an integer comes back as it went,
+    and a fraction does when it has at most 15 significant digits (a double tells every such number apart,
+    so no shorter digits name it), no trailing zero (``42.50`` would come back ``42.5``) and lies in that
+    plain range. Only the string is looked at: this runs for every number of every write.
+    """
+    if "." not in text:
+        return True
+    unsigned = text[1:] if text[0] == "-" else text
+    whole = unsigned.index(".")
+    return (text[-1] != "0" and whole <= 7 and not unsigned.startswith("0.000")
+            and len(unsigned.lstrip("0.").replace(".", "")) <= 15)
+
+
+def _number_for_readers(value: Any) -> Any:
+    """``codec``'s encoding, except that a number whose digits OpenSearch would change stops the fast path."""
+    if type(value) is Decimal and value.is_finite():
+        text = format(value, "f")
+        if not _kept_as_a_number(text):
+            raise _NotKept
+        return orjson.Fragment(text)
+    return codec.encode_default(value)
+
+
+def source_text(write: DocumentWrite, *, first_layout: bool = False) -> str:
+    """The ``_source`` a write sends, as JSON text: the body and the engine's object (see the module)."""
+    if first_layout:
+        return codec.dumps(_first_layout_source(write))
+    body: Mapping[str, Any] = write.body if write.body is not None else {}
+    meta: dict[str, Any] = {"id": write.key.id, "visible": write.body is not None,
+                            "fold_state": codec.dumps(dump_state(write.state))}
+    try:
+        return orjson.dumps({**body, META: meta}, default=_number_for_readers).decode()
+    except TypeError:  # a number OpenSearch would change, or one orjson cannot write: the careful path
+        exact, numbers = _strings_for_numbers(body, ())
+        if numbers:
+            meta["numbers"] = [codec.dumps(path) for path in numbers]
+        return codec.dumps({**exact, META: meta})
+
+
+def _strings_for_numbers(value: Any, path: tuple) -> tuple[Any, list[tuple]]:
+    """``value`` with every number OpenSearch would change made a string, and the paths of those strings."""
+    if type(value) is Decimal and value.is_finite() and not _kept_as_a_number(format(value, "f")):
+        return format(value, "f"), [path]
+    if isinstance(value, Mapping):
+        out, found = {}, []
+        for name, item in value.items():
+            out[name], inner = _strings_for_numbers(item, path + (name,))
+            found.extend(inner)
+        return out, found
+    if isinstance(value, (list, tuple)):
+        items, found = [], []
+        for index, item in enumerate(value):
+            converted, inner = _strings_for_numbers(item, path + (index,))
+            items.append(converted)
+            found.extend(inner)
+        return items, found
+    return value, []
+
+
+def _first_layout_source(write: DocumentWrite) -> dict[str, Any]:
     source: dict[str, Any] = dict(write.body) if write.body is not None else {}
     source[META] = {"id": write.key.id, "visible": write.body is not None, "state": pack_state(write.state)}
     return source
 
 
-def body_of(source: Mapping[str, Any]) -> dict[str, Any]:
-    """What a reader sees of a ``_source``: everything but the engine's object."""
-    return {name: value for name, value in source.items() if name != META}
+def body_of(source: Mapping[str, Any], numbers: Any = None) -> dict[str, Any]:
+    """What a reader sees of a ``_source`` (everything but a first-layout document's engine object), with the
+    numbers sent as strings (``numbers``, their paths) made ``Decimal`` again."""
+    body = {name: value for name, value in source.items() if name != META}
+    for text in numbers or ():
+        _restore(body, codec.loads(text))
+    return body
 
 
-def visible(source: Mapping[str, Any]) -> bool:
-    return bool((source.get(META) or {}).get("visible"))
+def _restore(value: Any, path: list) -> None:
+    for step in path[:-1]:
+        value = value[step]
+    value[path[-1]] = Decimal(value[path[-1]])
+
+
+def visible(hit: Mapping[str, Any]) -> bool:
+    """Whether a ``_mget`` entry, ``get`` answer or search hit is a visible document (not a tombstone)."""
+    stored = (hit.get("fields") or {}).get(VISIBLE_FIELD)
+    if stored is not None:
+        return stored == [True]
+    return bool(((hit.get("_source") or {}).get(META) or {}).get("visible"))
+
+
+def reader_body(hit: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """The body a hit shows a reader, or None for a tombstone."""
+    if not visible(hit):
+        return None
+    return body_of(hit.get("_source") or {}, (hit.get("fields") or {}).get(NUMBERS_FIELD))
 
 
 PACKED = "json"
@@ -108,15 +231,17 @@ def pack_state(state: AggregateState) -> dict[str, str]:
 
 
 def unpack_state(stored: Any) -> AggregateState:
-    """The fold state of ``pack_state``, or of a document written when it was an object (format 1)."""
+    """The fold state as either layout holds it: the stored text, ``pack_state``'s object, or the object
+    itself (format 1)."""
+    if isinstance(stored, str):
+        return load_state(codec.loads(stored))
     if isinstance(stored, Mapping) and isinstance(stored.get(PACKED), str) and len(stored) == 1:
         return load_state(codec.loads(stored[PACKED]))
     return load_state(stored)
 
 
 def stored_document(key: DocKey, hit: Mapping[str, Any]) -> StoredDocument:
-    """A ``_mget`` entry or a search hit (with ``seq_no_primary_term``) as the port's document."""
-    source = hit.get("_source") or {}
-    meta = source.get(META) or {}
-    body: Optional[dict[str, Any]] = body_of(source) if meta.get("visible") else None
-    return StoredDocument(key, (hit["_seq_no"], hit["_primary_term"]), unpack_state(meta.get("state")), body)
+    """A ``_mget`` entry or a search hit (with ``seq_no_primary_term`` and ``STORED``) as the port's document."""
+    state = (hit.get("fields") or {}).get(STATE_FIELD)
+    stored = state[0] if state else ((hit.get("_source") or {}).get(META) or {}).get("state")
+    return StoredDocument(key, (hit["_seq_no"], hit["_primary_term"]), unpack_state(stored), reader_body(hit))

@@ -15,9 +15,10 @@ silently widened mapping):
   ``ignore_malformed``, so a bad value never fails the document: it stays
   in ``_source`` and ``_ignored`` names the field;
 - BOOLEAN → ``boolean``; INTEGER → ``long``;
-- DECIMAL → ``double``: ``_source`` keeps the exact digits, while range
-  queries, sorting, aggregations and source filtering see doubles (sums are
-  exact to the cent for money; 0.1 + 0.2 gives 0.30000000000000004);
+- DECIMAL → ``double``: ``_source`` keeps the value (a number, or the string
+  of its exact digits when a double would round it: ``layout``), while range
+  queries, sorting and aggregations see doubles (sums are exact to the cent
+  for money; 0.1 + 0.2 gives 0.30000000000000004);
 - GEO_POINT → ``geo_point`` (the engine refuses points out of range before
   OpenSearch would wrap them; ``ignore_malformed`` as for dates);
 - OBJECTS → ``nested`` (per-child queries stay exact) with
@@ -34,8 +35,11 @@ TEXT fields (a bare query string on the alias searches exactly those), and
 never match a wildcard, so an index pattern ``customer*`` reaches the
 documents through the filtered alias only.
 
-Every document also has ``dynafold: {id, visible, state}``: the fold state,
-one JSON text under ``enabled: false``, is stored and never indexed.
+Every document also carries ``dynafold: {id, visible, fold_state,
+numbers}``, the engine's own (``layout``): left out of the stored
+``_source`` (``_source.excludes``), so no reader's hit shows it; ``id`` and
+``visible`` indexed, ``visible``, ``fold_state`` and ``numbers`` stored
+fields, the last two never indexed.
 """
 
 from __future__ import annotations
@@ -133,14 +137,18 @@ def _flat_mapping(field: Field) -> dict[str, Any]:
     return _own_mapping(field, "")
 
 
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False, "store": True}
+
+
 def index_body(aggregate: Aggregate, target: str) -> dict[str, Any]:
     """Settings and mappings of a target index for ``aggregate``."""
     properties = _properties(aggregate.fields, "")
     properties[META] = {
         "properties": {
             "id": {"type": "keyword"},
-            "visible": {"type": "boolean"},
-            "state": {"type": "object", "enabled": False},
+            "visible": {"type": "boolean", "store": True},
+            "fold_state": _STORED_ONLY,
+            "numbers": _STORED_ONLY,
         }
     }
     return {
@@ -152,6 +160,7 @@ def index_body(aggregate: Aggregate, target: str) -> dict[str, Any]:
         "mappings": {
             "dynamic": "strict",
             "_meta": {META: {"aggregate": aggregate.name, "version": aggregate.version, "target": target}},
+            "_source": {"excludes": [META]},
             "properties": properties,
         },
     }

@@ -18,11 +18,9 @@ Freshness
     are near-real-time.
 
 Exact numbers
-    Every read takes the whole ``_source`` and drops ``dynafold`` here: with
-    any source filtering (``_source_excludes``, ``_source.excludes``)
-    OpenSearch re-serializes ``_source`` from its parsed form, so ``42.50``
-    comes back as ``42.5`` and a decimal with more digits than a double holds
-    is rounded. Readers of the alias who want exact values must do the same.
+    Every read asks for the stored ``dynafold.numbers`` beside ``_source``
+    and makes the numbers sent as strings ``Decimal`` again (``layout``).
+    A reader of the alias sees them as strings of their exact digits.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from dynafold.domain.aggregate import Aggregate
 from dynafold.projector.stores.base import DocKey, Sample, StoredDocument, Targets, require_targets
 from dynafold.projector.stores.opensearch.calls import Calls
 from dynafold.projector.stores.opensearch.errors import missing_index
-from dynafold.projector.stores.opensearch.layout import Names, body_of, stored_document, visible
+from dynafold.projector.stores.opensearch.layout import READER_STORED, STORED, Names, reader_body, stored_document
 from dynafold.projector.stores.opensearch.mappings import META, NO_TEXT_FIELD, VISIBLE, valid_id
 from dynafold.projector.stores.opensearch.query import search_body
 from dynafold.projector.stores.search_terms import query_words, text_fields
@@ -62,19 +60,19 @@ class Reads:
         if not valid_id(doc_id):
             self._require(aggregate)
             return None
-        hit = self._calls("get", self._client.get, index=self._names.alias(aggregate), id=doc_id, ignore=404)
+        hit = self._calls("get", self._client.get, index=self._names.alias(aggregate), id=doc_id, ignore=404,
+                          stored_fields=",".join(READER_STORED), _source="true")
         if missing_index(hit):
             self._require(aggregate)  # UnknownTarget for an aggregate the store never had
         if not hit.get("found"):
             return None
-        source = hit.get("_source") or {}
-        return body_of(source) if visible(source) else None
+        return reader_body(hit)
 
     def documents(self, aggregate: str) -> Iterator[dict[str, Any]]:
         alias = self._names.alias(aggregate)
         if not self._fresh(alias, aggregate):
             return iter(())
-        return (body_of(hit["_source"]) for hit in self._scan(alias, "documents", visible_only=True))
+        return (reader_body(hit) or {} for hit in self._scan(alias, "documents", visible_only=True))
 
     def search(self, aggregate: str, query: str, limit: int = 10) -> list[dict[str, Any]]:
         known = self._known.get(aggregate)
@@ -90,11 +88,11 @@ class Reads:
             terms = query_words(query, len(fields))
             if not terms or not fields or limit <= 0:
                 return []
-        response = self._calls("search", self._client.search, index=alias, body=search_body(terms, fields, limit),
-                               ignore=404)
+        body = {**search_body(terms, fields, limit), "stored_fields": READER_STORED, "_source": True}
+        response = self._calls("search", self._client.search, index=alias, body=body, ignore=404)
         if missing_index(response):
             return []
-        return [body_of(hit["_source"]) for hit in response["hits"]["hits"]]
+        return [reader_body(hit) or {} for hit in response["hits"]["hits"]]
 
     def _text_fields(self, alias: str) -> list[str]:
         """The text fields the read target was made with (its ``index.query.default_field``)."""
@@ -123,7 +121,8 @@ class Reads:
         count = self._calls("sample", self._client.count, index=index, body={"query": visible})["count"]
         if size <= 0 or not count:
             return Sample(count, ())
-        body = {"size": size, "seq_no_primary_term": True, "query": {"function_score": {
+        body = {"size": size, "seq_no_primary_term": True, "stored_fields": STORED.split(","), "_source": True,
+                "query": {"function_score": {
             "query": visible, "random_score": {"seed": seed, "field": "_seq_no"}, "boost_mode": "replace"}}}
         hits = self._calls("sample", self._client.search, index=index, body=body)["hits"]["hits"]
         return Sample(count, tuple(stored_document(DocKey(target, hit["_id"]), hit) for hit in hits))
@@ -148,6 +147,8 @@ class Reads:
                 "sort": [{f"{META}.id": "asc"}],
                 "query": {"bool": {"filter": VISIBLE}} if visible_only else {"match_all": {}},
             }
+            body["stored_fields"] = READER_STORED if visible_only else STORED.split(",")
+            body["_source"] = True
             if not visible_only:
                 body["seq_no_primary_term"] = True
             if after is not None:

@@ -142,10 +142,12 @@ class BoundedRequests:
         self._lock = threading.Lock()
         self.pack_bytes = limits.max_request_bytes  # lowered when the server refuses smaller requests (413)
 
-    def mget(self, docs: Sequence[Mapping[str, str]], operation: str, uncounted: int = 0) -> list[dict[str, Any]]:
+    def mget(self, docs: Sequence[Mapping[str, str]], operation: str, uncounted: int = 0,
+             stored_fields: str = "") -> list[dict[str, Any]]:
         """The entries for ``docs``, in order, in as many requests as the limits need. The first
         ``uncounted`` references (the control documents naming the targets, a few bytes each) do not
-        count against ``max_batch_docs``: a batch of 1,000 documents stays one request."""
+        count against ``max_batch_docs``: a batch of 1,000 documents stays one request. ``stored_fields``:
+        asked for beside each ``_source`` (once per request, not per reference)."""
         refs = [_Ref(codec.dumps(d)) for d in docs]
         head, rest = refs[:uncounted], refs[uncounted:]
         room = self.pack_bytes - sum(r.size for r in head)
@@ -156,7 +158,7 @@ class BoundedRequests:
         for chunk in chunks:
             if not chunk:
                 continue
-            for _, answer in send_halving(chunk, lambda p: self._mget(p, operation), self._refused):
+            for _, answer in send_halving(chunk, lambda p: self._mget(p, operation, stored_fields), self._refused):
                 if isinstance(answer, Refused):
                     raise StoreUnavailable(f"OpenSearch at {self._where}: {operation} refused one document reference as too large (HTTP 413)")
                 entries.extend(answer)
@@ -194,8 +196,10 @@ class BoundedRequests:
                 break
         return outcomes
 
-    def _mget(self, refs: Sequence[_Ref], operation: str) -> list[dict[str, Any]]:
-        response = self._call(operation, self._client.mget, body='{"docs":[' + ",".join(r.text for r in refs) + "]}")
+    def _mget(self, refs: Sequence[_Ref], operation: str, stored_fields: str) -> list[dict[str, Any]]:
+        fields = {"stored_fields": stored_fields, "_source": "true"} if stored_fields else {}
+        response = self._call(operation, self._client.mget, body='{"docs":[' + ",".join(r.text for r in refs) + "]}",
+                              **fields)
         entries = _objects(response.get("docs"))
         if entries is None or len(entries) != len(refs):
             count = "no list of" if entries is None else len(entries)

@@ -85,7 +85,7 @@ from dynafold.projector.stores.lease import Lease, permit_change, renewed, taken
 from dynafold.projector.stores.opensearch.calls import Calls
 from dynafold.projector.stores.opensearch.control import Control, create_index
 from dynafold.projector.stores.opensearch.errors import error_type
-from dynafold.projector.stores.opensearch.layout import CONTROL_INDEX, Names, source_of, stored_document
+from dynafold.projector.stores.opensearch.layout import CONTROL_INDEX, STORED, Names, source_text, stored_document
 from dynafold.projector.stores.opensearch.mappings import MAX_ID_BYTES, META, index_body, valid_id
 from dynafold.projector.stores.opensearch.reads import Reads
 from dynafold.projector.stores.opensearch.requests import BoundedRequests, BulkAction, Limits
@@ -202,7 +202,7 @@ class OpenSearchStore:
             cached = {name: self._write_targets.get(name, ()) for name in names}
         asked = [(name, DocKey(t, doc_id)) for name in names for t in cached[name] for doc_id in ids[name]]
         entries = self._requests.mget([self._control.ref(n) for n in names] + [self._doc_ref(k) for _, k in asked],
-                                      "load", len(names))
+                                      "load", len(names), STORED)
         targets: dict[str, tuple[str, ...]] = {}
         for name, entry in zip(names, entries):
             found = self._control.parse(entry)
@@ -221,7 +221,8 @@ class OpenSearchStore:
         ]
         if missing:
             self._collect(documents, targets, missing,
-                          self._requests.mget([self._doc_ref(k) for _, k in missing], "load"))
+                          self._requests.mget([self._doc_ref(k) for _, k in missing], "load",
+                                                                    stored_fields=STORED))
         return Loaded(targets, documents)
 
     def _collect(self, documents, targets, asked, entries) -> None:
@@ -234,7 +235,8 @@ class OpenSearchStore:
     def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
         keys = [k for k in dict.fromkeys(keys) if valid_id(k.id)]
         found = {}
-        for key, entry in zip(keys, self._requests.mget([self._doc_ref(k) for k in keys], "reload")):
+        for key, entry in zip(keys, self._requests.mget([self._doc_ref(k) for k in keys], "reload",
+                                                                             stored_fields=STORED)):
             document = self._document(key, entry)
             if document is not None:
                 found[key] = document
@@ -263,8 +265,8 @@ class OpenSearchStore:
             else:
                 op = "index"
                 action["if_seq_no"], action["if_primary_term"] = w.expected
-            source = source_of(self._mappings.hold(w))
-            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + codec.dumps(source) + "\n"))
+            source = source_text(self._mappings.hold(w), first_layout=self._mappings.first_layout(w.key.target))
+            actions.append(BulkAction(w.key, codec.dumps({op: action}) + "\n" + source + "\n"))
         return actions
 
     def differences(self, aggregate: Aggregate, target: str) -> list[str]:

@@ -13,7 +13,10 @@ that changed kind, a field added to the model, or a new release's mappings
   integer, an object or nested field takes the subfields it has), and
   ``hold`` cuts a document down to them, so the stream side keeps writing
   the old target instead of quarantining every record the old mapping would
-  refuse.
+  refuse;
+- ``first_layout`` says whether the target keeps the engine's object in
+  ``_source`` (made before ``layout``'s stored fields): its writes go in that
+  layout.
 """
 
 from __future__ import annotations
@@ -159,6 +162,7 @@ class TargetMappings:
         self._names = names
         self._aggregates = aggregates
         self._plans: dict[str, Any] = {}  # target: its plan, or None when it holds every field
+        self._first_layout: set[str] = set()
 
     def hold(self, write: Any) -> Any:
         """The write as the target can hold it."""
@@ -167,6 +171,9 @@ class TargetMappings:
             return write
         return attrs.evolve(write, body=hold(write.body, plan))
 
+    def first_layout(self, target: str) -> bool:
+        return target in self._first_layout
+
     def learn(self, targets: Iterable[str]) -> set[str]:
         """Read the mappings of targets not known yet; those that turn out to hold less than the model."""
         held = set()
@@ -174,6 +181,13 @@ class TargetMappings:
             mappings = self._one("write", self._client.indices.get_mapping, target).get("mappings") or {}
             aggregate = self._aggregates.get(((mappings.get("_meta") or {}).get(META) or {}).get("aggregate"))
             self._plans[target] = None
+            meta = ((mappings.get("properties") or {}).get(META) or {}).get("properties") or {}
+            if mappings and "fold_state" not in meta:  # the first layout (``layout.FIRST_LAYOUT_META``)
+                self._first_layout.add(target)
+                held.add(target)
+                log.warning("target made by an earlier release: the engine's object stays in its documents' _source "
+                            "until `dynafold replay --rebuild` makes a target in the current layout",
+                            extra={"target": target})
             if aggregate is None:
                 continue
             wanted = index_body(aggregate, target)["mappings"]["properties"]
