@@ -102,7 +102,7 @@ VISIBLE_FIELD = f"{META}.visible"
 STATE_FIELD = f"{META}.fold_state"  # not ``state``: a first-layout index maps that as an object, and
 # asking an index for a stored field that is an object there fails the whole read
 NUMBERS_FIELD = f"{META}.numbers"
-STORED = f"{VISIBLE_FIELD},{STATE_FIELD},{NUMBERS_FIELD}"
+STORED = [VISIBLE_FIELD, STATE_FIELD, NUMBERS_FIELD]
 """The ``stored_fields`` every read of documents asks for (a target of the first layout has none of them)."""
 READER_STORED = [VISIBLE_FIELD, NUMBERS_FIELD]
 """What a reader's search asks for beside ``_source``: enough to restore exact numbers, not the fold state."""
@@ -163,8 +163,9 @@ def source_text(write: DocumentWrite, *, first_layout: bool = False) -> str:
 
 def _strings_for_numbers(value: Any, path: tuple) -> tuple[Any, list[tuple]]:
     """``value`` with every number OpenSearch would change made a string, and the paths of those strings."""
-    if type(value) is Decimal and value.is_finite() and not _kept_as_a_number(format(value, "f")):
-        return format(value, "f"), [path]
+    if type(value) is Decimal and value.is_finite():
+        text = format(value, "f")
+        return (value, []) if _kept_as_a_number(text) else (text, [path])
     if isinstance(value, Mapping):
         out, found = {}, []
         for name, item in value.items():

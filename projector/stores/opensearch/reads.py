@@ -121,7 +121,7 @@ class Reads:
         count = self._calls("sample", self._client.count, index=index, body={"query": visible})["count"]
         if size <= 0 or not count:
             return Sample(count, ())
-        body = {"size": size, "seq_no_primary_term": True, "stored_fields": STORED.split(","), "_source": True,
+        body = {"size": size, "seq_no_primary_term": True, "stored_fields": STORED, "_source": True,
                 "query": {"function_score": {
             "query": visible, "random_score": {"seed": seed, "field": "_seq_no"}, "boost_mode": "replace"}}}
         hits = self._calls("sample", self._client.search, index=index, body=body)["hits"]["hits"]
@@ -147,7 +147,7 @@ class Reads:
                 "sort": [{f"{META}.id": "asc"}],
                 "query": {"bool": {"filter": VISIBLE}} if visible_only else {"match_all": {}},
             }
-            body["stored_fields"] = READER_STORED if visible_only else STORED.split(",")
+            body["stored_fields"] = READER_STORED if visible_only else STORED
             body["_source"] = True
             if not visible_only:
                 body["seq_no_primary_term"] = True

@@ -143,7 +143,7 @@ class BoundedRequests:
         self.pack_bytes = limits.max_request_bytes  # lowered when the server refuses smaller requests (413)
 
     def mget(self, docs: Sequence[Mapping[str, str]], operation: str, uncounted: int = 0,
-             stored_fields: str = "") -> list[dict[str, Any]]:
+             stored_fields: Sequence[str] = ()) -> list[dict[str, Any]]:
         """The entries for ``docs``, in order, in as many requests as the limits need. The first
         ``uncounted`` references (the control documents naming the targets, a few bytes each) do not
         count against ``max_batch_docs``: a batch of 1,000 documents stays one request. ``stored_fields``:
@@ -196,8 +196,8 @@ class BoundedRequests:
                 break
         return outcomes
 
-    def _mget(self, refs: Sequence[_Ref], operation: str, stored_fields: str) -> list[dict[str, Any]]:
-        fields = {"stored_fields": stored_fields, "_source": "true"} if stored_fields else {}
+    def _mget(self, refs: Sequence[_Ref], operation: str, stored_fields: Sequence[str]) -> list[dict[str, Any]]:
+        fields = {"stored_fields": ",".join(stored_fields), "_source": "true"} if stored_fields else {}
         response = self._call(operation, self._client.mget, body='{"docs":[' + ",".join(r.text for r in refs) + "]}",
                               **fields)
         entries = _objects(response.get("docs"))

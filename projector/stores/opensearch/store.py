@@ -221,8 +221,7 @@ class OpenSearchStore:
         ]
         if missing:
             self._collect(documents, targets, missing,
-                          self._requests.mget([self._doc_ref(k) for _, k in missing], "load",
-                                                                    stored_fields=STORED))
+                          self._requests.mget([self._doc_ref(k) for _, k in missing], "load", stored_fields=STORED))
         return Loaded(targets, documents)
 
     def _collect(self, documents, targets, asked, entries) -> None:
@@ -235,8 +234,8 @@ class OpenSearchStore:
     def reload(self, keys: Collection[DocKey]) -> Mapping[DocKey, StoredDocument]:
         keys = [k for k in dict.fromkeys(keys) if valid_id(k.id)]
         found = {}
-        for key, entry in zip(keys, self._requests.mget([self._doc_ref(k) for k in keys], "reload",
-                                                                             stored_fields=STORED)):
+        entries = self._requests.mget([self._doc_ref(k) for k in keys], "reload", stored_fields=STORED)
+        for key, entry in zip(keys, entries):
             document = self._document(key, entry)
             if document is not None:
                 found[key] = document
